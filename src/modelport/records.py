@@ -1,0 +1,134 @@
+"""The records modelport keeps: API keys, deployments and their instances.
+
+Pure data, shared by the store, the admin API, the CLI and the gateway. Timestamps are timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import msgspec
+
+
+class Scope(str, enum.Enum):
+    """What a key may do: call models (`/v1/...`) or also administer (`/api/...`)."""
+
+    INFERENCE = "inference"
+    ADMIN = "admin"
+
+    def allows(self, needed: Scope) -> bool:
+        return self is Scope.ADMIN or needed is Scope.INFERENCE
+
+
+class Category(str, enum.Enum):
+    """Model categories, named as GPUStack names them."""
+
+    LLM = "llm"
+    EMBEDDING = "embedding"
+    RERANKER = "reranker"
+    IMAGE = "image"
+    SPEECH_TO_TEXT = "speech_to_text"
+    TEXT_TO_SPEECH = "text_to_speech"
+
+
+class InstanceState(str, enum.Enum):
+    PENDING = "pending"
+    STARTING = "starting"
+    READY = "ready"
+    UNHEALTHY = "unhealthy"
+    RESTARTING = "restarting"
+    STOPPED = "stopped"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """A stored key: its public id and the hash of its secret, never the secret itself."""
+
+    id: str
+    name: str
+    secret_hash: str
+    scope: Scope
+    models: tuple[str, ...] | None  # allow-list of deployment names; None means every model
+    created_at: datetime
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+    def is_active(self, now: datetime) -> bool:
+        if self.revoked_at is not None:
+            return False
+        return self.expires_at is None or now < self.expires_at
+
+    def may_use(self, model: str) -> bool:
+        return self.models is None or model in self.models
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Upstream timeouts in seconds. Defaults suit slow LLM streams: minutes, not seconds."""
+
+    connect: float = 10.0
+    first_byte: float = 600.0  # from request sent to response headers (prefill of a long prompt)
+    idle: float = 300.0  # longest silence between two chunks of a response
+    total: float = 3600.0
+
+
+@dataclass(frozen=True)
+class DeploymentSpec:
+    """What the user asked for when deploying. Stored as JSON, so new options need no migration."""
+
+    name: str
+    category: Category = Category.LLM
+    urls: tuple[str, ...] = ()  # remote instances: OpenAI-compatible base URLs, e.g. http://host:8000/v1
+    upstream_key: str | None = None  # sent upstream as `Authorization: Bearer`
+    upstream_model: str | None = None  # the upstream's model id, when it differs from `name`
+    health_path: str = "/models"  # probed relative to each URL
+    replicas: int = 1  # instances of an engine that modelport starts itself
+    engine: str | None = None  # built-in or external engine name (managed instances)
+    model: str | None = None  # what the engine loads: a path or a catalog id
+    command: tuple[str, ...] | None = None  # external engine command line
+    engine_args: dict[str, str] = field(default_factory=dict)
+    generic_proxy: bool = False
+    speaks_anthropic: bool = False  # upstream serves /v1/messages natively
+    timeouts: Timeouts = field(default_factory=Timeouts)
+
+    @property
+    def is_remote(self) -> bool:
+        return bool(self.urls)
+
+
+@dataclass(frozen=True)
+class Deployment:
+    id: int
+    spec: DeploymentSpec
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+@dataclass(frozen=True)
+class InstanceRecord:
+    """One instance of a deployment as last recorded: where it listens and how it is doing."""
+
+    deployment: str
+    ordinal: int
+    url: str
+    state: InstanceState
+    reason: str
+    updated_at: datetime
+    pid: int | None = None
+
+
+def spec_to_dict(spec: DeploymentSpec) -> dict[str, object]:
+    """A JSON-ready dict of a spec (enums as values, tuples as lists)."""
+    return msgspec.to_builtins(spec)  # type: ignore[no-any-return]
+
+
+def spec_from_dict(data: dict[str, object]) -> DeploymentSpec:
+    """The inverse of `spec_to_dict`; raises `msgspec.ValidationError` on a malformed dict."""
+    return msgspec.convert(data, DeploymentSpec, strict=False)
