@@ -1,0 +1,101 @@
+"""Engine creation, per-connection SQLite settings, URL normalisation and migrations.
+
+SQLite connections run in WAL mode with foreign keys on and a 5 s busy timeout. pysqlite's own
+transaction handling is switched off and SQLAlchemy emits `BEGIN` itself, so DDL is transactional and
+writers can ask for `BEGIN IMMEDIATE` (taking the write lock up front, waiting on `busy_timeout`,
+instead of failing when a read turns into a write).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 5000
+# Any constant: held (per transaction) while migrating PostgreSQL so that two gateways starting
+# together don't both try to create the schema.
+MIGRATION_LOCK_KEY = 0x6D6F64656C706F
+_BEGIN_OPTION = "modelport_sqlite_begin"
+
+
+def normalise_url(url: str) -> URL:
+    """Parse a store URL, mapping `postgres://` and `postgresql://` to the psycopg 3 driver."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgres", "postgresql"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):
+        raise ValueError("an in-memory SQLite store is not supported: give a file URL, e.g. sqlite:///DIR/modelport.db")
+    return parsed
+
+
+def create_engine(url: URL) -> Engine:
+    """An engine for `url` (already normalised) that may be shared by many threads."""
+    if url.get_backend_name() != "sqlite":
+        return sa.create_engine(url, pool_pre_ping=True)
+    database = url.database or ""
+    if not database.startswith("file:"):
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url, connect_args={"check_same_thread": False})
+    sa.event.listen(engine, "connect", _configure_sqlite_connection)
+    sa.event.listen(engine, "begin", _begin_sqlite_transaction)
+    return engine
+
+
+def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
+    """Run on every new SQLite connection: our own BEGINs, WAL, foreign keys, busy timeout."""
+    dbapi_connection.isolation_level = None  # stop pysqlite from issuing (or skipping) BEGIN itself
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cursor.close()
+
+
+def _begin_sqlite_transaction(connection: Connection) -> None:
+    """Emit BEGIN (or BEGIN IMMEDIATE for a connection opened by `write_connection`)."""
+    mode = connection.get_execution_options().get(_BEGIN_OPTION, "")
+    connection.exec_driver_sql(f"BEGIN {mode}".strip())
+
+
+@contextmanager
+def read_transaction(engine: Engine) -> Iterator[Connection]:
+    """A connection in a read transaction, rolled back (nothing to keep) at the end."""
+    with engine.connect() as connection:
+        yield connection
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A connection in a write transaction, committed at the end or rolled back on error."""
+    with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            connection = connection.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+        with connection.begin():
+            yield connection
+
+
+def alembic_config() -> Config:
+    """An Alembic config built in code, pointing at the migrations shipped inside the package."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Upgrade the database to `revision`, in one transaction, serialised between processes."""
+    config = alembic_config()
+    with write_transaction(engine) as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(sa.select(sa.func.pg_advisory_xact_lock(MIGRATION_LOCK_KEY)))
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)

@@ -1,0 +1,1 @@
+"""Alembic migrations for the store; run through `modelport.store.database.migrate`."""

@@ -1,0 +1,144 @@
+"""`Store`: the synchronous, thread-safe facade over the repositories.
+
+Each method runs in one short transaction on a pooled connection, so one `Store` may be shared by many
+threads (the async gateway calls it through `asyncio.to_thread`), and several `Store` objects, in one
+process or many, may use the same database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from modelport.records import ApiKey, Deployment, DeploymentSpec, InstanceRecord
+from modelport.store import deployments, instances, keys, revision
+from modelport.store.database import create_engine, migrate, normalise_url, read_transaction, write_transaction
+
+
+class Store:
+    """Keys, deployments and instances in SQLite (default) or PostgreSQL.
+
+    Open it with `Store.open(url)`, which migrates the schema to the newest revision.
+    `url` is the normalised URL the store was opened with (password included).
+    """
+
+    url: str
+
+    def __init__(self, engine: Engine) -> None:
+        """Wrap an engine whose database is already migrated; prefer `Store.open`."""
+        self._engine = engine
+        self.url = engine.url.render_as_string(hide_password=False)
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        """Connect to `url` (creating a SQLite file's folder if needed) and migrate to head."""
+        engine = create_engine(normalise_url(url))
+        try:
+            migrate(engine)
+        except BaseException:
+            engine.dispose()
+            raise
+        return cls(engine)
+
+    def close(self) -> None:
+        """Close every pooled connection. The store must not be used afterwards."""
+        self._engine.dispose()
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine (for diagnostics and tests)."""
+        return self._engine
+
+    # API keys
+
+    def add_key(self, key: ApiKey) -> None:
+        """Store a new key; `errors.Conflict` if its id exists."""
+        with write_transaction(self._engine) as connection:
+            keys.insert(connection, key)
+
+    def get_key(self, key_id: str) -> ApiKey | None:
+        """The key with this id, or None."""
+        with read_transaction(self._engine) as connection:
+            return keys.select(connection, key_id)
+
+    def list_keys(self) -> list[ApiKey]:
+        """Every key, ordered by created_at then id."""
+        with read_transaction(self._engine) as connection:
+            return keys.select_all(connection)
+
+    def revoke_key(self, key_id: str, at: datetime) -> bool:
+        """Revoke a key at `at`; False if unknown. Revoking again keeps the first `revoked_at`."""
+        with write_transaction(self._engine) as connection:
+            return keys.revoke(connection, key_id, at)
+
+    # Deployments
+
+    def add_deployment(self, spec: DeploymentSpec) -> Deployment:
+        """Store a new deployment; `errors.Conflict` if its name exists."""
+        with write_transaction(self._engine) as connection:
+            added = deployments.insert(connection, spec, _now())
+            revision.bump(connection)
+            return added
+
+    def update_deployment(self, spec: DeploymentSpec) -> Deployment:
+        """Replace the spec of deployment `spec.name` and bump updated_at; `errors.NotFound` if absent."""
+        with write_transaction(self._engine) as connection:
+            updated = deployments.update(connection, spec, _now())
+            revision.bump(connection)
+            return updated
+
+    def get_deployment(self, name: str) -> Deployment | None:
+        """The deployment with this name, or None."""
+        with read_transaction(self._engine) as connection:
+            return deployments.select(connection, name)
+
+    def list_deployments(self) -> list[Deployment]:
+        """Every deployment, ordered by name."""
+        with read_transaction(self._engine) as connection:
+            return deployments.select_all(connection)
+
+    def remove_deployment(self, name: str) -> bool:
+        """Remove a deployment and its instances; False if there was none."""
+        with write_transaction(self._engine) as connection:
+            removed = deployments.delete(connection, name)
+            if removed:
+                revision.bump(connection)
+            return removed
+
+    def routing_revision(self) -> int:
+        """A counter that increases with every change to deployments or instances."""
+        with read_transaction(self._engine) as connection:
+            return revision.current(connection)
+
+    # Instances
+
+    def set_instance(self, record: InstanceRecord) -> None:
+        """Insert or replace an instance record; ignored if its deployment no longer exists."""
+        try:
+            with write_transaction(self._engine) as connection:
+                if not deployments.exists(connection, record.deployment):
+                    return
+                instances.upsert(connection, record)
+                revision.bump(connection)
+        except sa.exc.IntegrityError:
+            # The deployment was removed between our check and the insert (PostgreSQL, read committed).
+            if self.get_deployment(record.deployment) is not None:
+                raise
+
+    def remove_instances(self, deployment: str, keep: Iterable[int] = ()) -> None:
+        """Delete the deployment's instances whose ordinal is not in `keep`."""
+        with write_transaction(self._engine) as connection:
+            if instances.delete_except(connection, deployment, keep):
+                revision.bump(connection)
+
+    def list_instances(self, deployment: str | None = None) -> list[InstanceRecord]:
+        """Instance records ordered by deployment then ordinal, optionally of one deployment only."""
+        with read_transaction(self._engine) as connection:
+            return instances.select_all(connection, deployment)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
