@@ -1,0 +1,19 @@
+"""Anthropic Messages (client side) ⇄ OpenAI Chat Completions (backend side), pure translation, no I/O.
+
+- :func:`chat_request_from_messages`: validate a Messages body, build the chat request.
+- :func:`messages_response_from_chat`: a chat completion → an Anthropic message.
+- :class:`MessagesStream`: chat completion chunks → Anthropic SSE events (state object, small pure steps);
+  :func:`encode_event` frames one event.
+"""
+
+from .request import chat_request_from_messages
+from .response import messages_response_from_chat
+from .stream import Event, MessagesStream, encode_event
+
+__all__ = [
+    "Event",
+    "MessagesStream",
+    "chat_request_from_messages",
+    "encode_event",
+    "messages_response_from_chat",
+]
