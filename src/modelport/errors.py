@@ -8,6 +8,7 @@
     ├── PermissionDenied               403 permission_error
     ├── NotFound                       404 not_found_error
     │   └── ModelNotFound
+    ├── MethodNotAllowed               405 invalid_request_error
     ├── Conflict                       409 invalid_request_error
     ├── PayloadTooLarge                413 request_too_large
     ├── UnsupportedMediaType           415 invalid_request_error
@@ -97,6 +98,13 @@ class NotFound(ModelportError):
 
 class ModelNotFound(NotFound):
     code = "model_not_found"
+
+
+class MethodNotAllowed(ModelportError):
+    status = 405
+    openai_type = "invalid_request_error"
+    anthropic_type = "invalid_request_error"
+    code = "method_not_allowed"
 
 
 class Conflict(ModelportError):

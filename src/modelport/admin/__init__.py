@@ -1,0 +1,1 @@
+"""Administration: one service over the store, exposed as the `/api` HTTP API and used by the CLI."""

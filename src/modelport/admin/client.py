@@ -1,0 +1,102 @@
+"""The CLI's view of administration: the same operations on a data dir directly or on a running server."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import httpx
+
+from modelport.admin.service import AdminService
+from modelport.admin.views import deployment_view, key_view
+from modelport.errors import ModelportError
+from modelport.records import DeploymentSpec, Scope, spec_to_dict
+from modelport.store import Store
+
+
+class AdminClient(Protocol):
+    def create_key(self, name: str, scope: Scope, models: list[str] | None, expires_in: str | None) -> dict[str, Any]: ...
+    def list_keys(self) -> list[dict[str, Any]]: ...
+    def revoke_key(self, key_id: str) -> dict[str, Any]: ...
+    def deploy(self, spec: DeploymentSpec) -> dict[str, Any]: ...
+    def undeploy(self, name: str) -> None: ...
+    def deployments(self) -> list[dict[str, Any]]: ...
+    def close(self) -> None: ...
+
+
+class LocalAdmin:
+    """Works on the store itself; a running server picks the changes up within a second."""
+
+    def __init__(self, store_url: str) -> None:
+        self._store = Store.open(store_url)
+        self.service = AdminService(self._store)
+
+    def create_key(self, name: str, scope: Scope, models: list[str] | None, expires_in: str | None) -> dict[str, Any]:
+        key, token = self.service.create_key(name, scope, models, expires_in)
+        return {**key_view(key), "key": token}
+
+    def list_keys(self) -> list[dict[str, Any]]:
+        return [key_view(k) for k in self.service.list_keys()]
+
+    def revoke_key(self, key_id: str) -> dict[str, Any]:
+        return key_view(self.service.revoke_key(key_id))
+
+    def deploy(self, spec: DeploymentSpec) -> dict[str, Any]:
+        self.service.deploy(spec)
+        return deployment_view(self.service.deployment(spec.name))
+
+    def undeploy(self, name: str) -> None:
+        self.service.undeploy(name)
+
+    def deployments(self) -> list[dict[str, Any]]:
+        return [deployment_view(s) for s in self.service.deployments()]
+
+    def close(self) -> None:
+        self._store.close()
+
+
+class RemoteError(ModelportError):
+    """An error answered by a running server's admin API."""
+
+
+class RemoteAdmin:
+    """Talks to a running server's `/api` with an admin key."""
+
+    def __init__(self, server: str, key: str) -> None:
+        self._http = httpx.Client(base_url=server.rstrip("/"), headers={"authorization": f"Bearer {key}"}, timeout=30)
+
+    def _call(self, method: str, path: str, json: Any = None) -> Any:
+        try:
+            response = self._http.request(method, path, json=json)
+        except httpx.HTTPError as exc:
+            raise RemoteError(f"Cannot reach the server: {exc}") from None
+        if response.status_code >= 400:
+            try:
+                message = response.json()["error"]["message"]
+            except Exception:
+                message = response.text
+            error = RemoteError(message)
+            error.status = response.status_code
+            raise error
+        return response.json()
+
+    def create_key(self, name: str, scope: Scope, models: list[str] | None, expires_in: str | None) -> dict[str, Any]:
+        body = {"name": name, "scope": scope.value, "models": models, "expires_in": expires_in}
+        return self._call("POST", "/api/keys", body)  # type: ignore[no-any-return]
+
+    def list_keys(self) -> list[dict[str, Any]]:
+        return self._call("GET", "/api/keys")["data"]  # type: ignore[no-any-return]
+
+    def revoke_key(self, key_id: str) -> dict[str, Any]:
+        return self._call("DELETE", f"/api/keys/{key_id}")  # type: ignore[no-any-return]
+
+    def deploy(self, spec: DeploymentSpec) -> dict[str, Any]:
+        return self._call("POST", "/api/deployments", spec_to_dict(spec))  # type: ignore[no-any-return]
+
+    def undeploy(self, name: str) -> None:
+        self._call("DELETE", f"/api/deployments/{name}")
+
+    def deployments(self) -> list[dict[str, Any]]:
+        return self._call("GET", "/api/deployments")["data"]  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        self._http.close()

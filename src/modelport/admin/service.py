@@ -1,0 +1,114 @@
+"""The operations behind `/api/...` and the CLI: keys and deployments. Synchronous (it runs in a thread
+from the API, directly from the CLI)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+
+from modelport.auth.keys import generate_key
+from modelport.errors import BadRequest, NotFound
+from modelport.records import ApiKey, Deployment, DeploymentSpec, InstanceRecord, Scope
+from modelport.store import Store
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")
+
+
+def parse_duration(text: str) -> timedelta:
+    """`30d`, `12h`, `15m`, `3600s`, `2w` → a timedelta."""
+    match = _DURATION.match(text)
+    if not match:
+        raise BadRequest(f"Invalid duration `{text}`: use a number and a unit, like 30d, 12h, 15m.", param="expires_in")
+    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+
+
+@dataclass(frozen=True)
+class DeploymentStatus:
+    deployment: Deployment
+    instances: list[InstanceRecord]
+
+
+class AdminService:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    # -- keys
+    def create_key(
+        self, name: str, scope: Scope = Scope.INFERENCE, models: list[str] | None = None, expires_in: str | None = None
+    ) -> tuple[ApiKey, str]:
+        """A new key and its token. The token is returned here once and stored nowhere."""
+        if not name.strip():
+            raise BadRequest("A key needs a name.", param="name")
+        now = datetime.now(UTC)
+        new = generate_key()
+        key = ApiKey(
+            id=new.id,
+            name=name.strip(),
+            secret_hash=new.secret_hash,
+            scope=scope,
+            models=tuple(m.strip() for m in models if m.strip()) if models else None,
+            created_at=now,
+            expires_at=now + parse_duration(expires_in) if expires_in else None,
+        )
+        self.store.add_key(key)
+        return key, new.token
+
+    def list_keys(self) -> list[ApiKey]:
+        return self.store.list_keys()
+
+    def revoke_key(self, key_id: str) -> ApiKey:
+        if not self.store.revoke_key(key_id, datetime.now(UTC)):
+            raise NotFound(f"No key with id `{key_id}`.")
+        key = self.store.get_key(key_id)
+        assert key is not None
+        return key
+
+    def has_admin_key(self) -> bool:
+        now = datetime.now(UTC)
+        return any(k.scope is Scope.ADMIN and k.is_active(now) for k in self.store.list_keys())
+
+    # -- deployments
+    def deploy(self, spec: DeploymentSpec) -> Deployment:
+        return self.store.add_deployment(validate_spec(spec))
+
+    def undeploy(self, name: str) -> None:
+        if not self.store.remove_deployment(name):
+            raise NotFound(f"No deployment named `{name}`.")
+
+    def deployment(self, name: str) -> DeploymentStatus:
+        deployment = self.store.get_deployment(name)
+        if deployment is None:
+            raise NotFound(f"No deployment named `{name}`.")
+        return DeploymentStatus(deployment, self.store.list_instances(name))
+
+    def deployments(self) -> list[DeploymentStatus]:
+        instances: dict[str, list[InstanceRecord]] = {}
+        for record in self.store.list_instances():
+            instances.setdefault(record.deployment, []).append(record)
+        return [DeploymentStatus(d, instances.get(d.name, [])) for d in self.store.list_deployments()]
+
+
+def validate_spec(spec: DeploymentSpec) -> DeploymentSpec:
+    """Reject specs that could never serve; normalise the rest."""
+    if not _NAME.match(spec.name):
+        raise BadRequest(
+            f"Invalid deployment name `{spec.name}`: letters, digits and . _ : / - only.", param="name"
+        )
+    if spec.replicas < 1:
+        raise BadRequest("`replicas` must be at least 1.", param="replicas")
+    if not spec.urls and not spec.engine and not spec.command:
+        raise BadRequest("A deployment needs a `url` (remote) or an `engine` to run.", param="url")
+    for url in spec.urls:
+        if not url.startswith(("http://", "https://")):
+            raise BadRequest(f"Invalid URL `{url}`: it must start with http:// or https://.", param="url")
+    if spec.urls and spec.replicas != 1:
+        raise BadRequest(
+            "`replicas` applies to engines modelport starts; for a remote deployment give each URL instead.",
+            param="replicas",
+        )
+    if not spec.health_path.startswith("/"):
+        spec = replace(spec, health_path="/" + spec.health_path)
+    return spec

@@ -1,0 +1,1 @@
+"""The HTTP surface: one route table, thin handlers, the admin API."""

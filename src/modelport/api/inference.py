@@ -1,0 +1,100 @@
+"""Thin handlers for the OpenAI-style inference routes: parse → resolve → relay."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from modelport.api.request import Request, until_disconnect
+from modelport.api.responses import Send, send_json
+from modelport.errors import MissingModel, ModelNotFound, PayloadTooLarge
+from modelport.relay.body import read_body, routing_fields, spool_multipart, with_model
+from modelport.relay.proxy import UpstreamRequest
+from modelport.relay.sse import openai_error_event
+from modelport.routing.router import Route
+
+if TYPE_CHECKING:
+    from modelport.app import Gateway
+
+
+def _check_declared_length(gw: Gateway, request: Request) -> None:
+    declared = request.content_length()
+    limit = gw.settings.max_request_bytes
+    if declared is not None and declared > limit:
+        raise PayloadTooLarge(f"Request body of {declared} bytes exceeds the limit of {limit} bytes.")
+
+
+def _missing_model() -> MissingModel:
+    return MissingModel("You must provide a `model` parameter.", param="model")
+
+
+async def relay_json(gw: Gateway, request: Request, send: Send, upstream_path: str) -> None:
+    """A JSON request (chat, completions, embeddings, images, speech, rerank) to the model it names."""
+    request.require_json()
+    _check_declared_length(gw, request)
+    body = await read_body(request.receive, gw.settings.max_request_bytes)
+    model = routing_fields(body).model
+    if not model:
+        raise _missing_model()
+    route = gw.router.resolve(model, request.key)
+    if route.renames_model:
+        body = with_model(body, route.upstream_model)
+    upstream = UpstreamRequest(
+        method="POST",
+        path=upstream_path,
+        query=request.query,
+        client_headers=request.headers,
+        body=body,
+        content_length=len(body),
+        rename_to=route.name if route.renames_model else None,
+        error_event=openai_error_event,
+    )
+    await until_disconnect(request.receive, gw.relay.forward(route, upstream, send))
+
+
+async def relay_multipart(gw: Gateway, request: Request, send: Send, upstream_path: str) -> None:
+    """A multipart upload (transcription, image edit); `model` may be any field, before or after the file."""
+    content_type = request.require_multipart()
+    _check_declared_length(gw, request)
+    settings = gw.settings
+    body = await spool_multipart(
+        request.receive, content_type, settings.max_request_bytes, settings.spool_memory_bytes
+    )
+    try:
+        if not body.model:
+            raise _missing_model()
+        route = gw.router.resolve(body.model, request.key)
+        if route.renames_model:
+            renamed = body.renamed(route.upstream_model)
+            body.close()
+            body = renamed
+        upstream = UpstreamRequest(
+            method="POST",
+            path=upstream_path,
+            query=request.query,
+            client_headers=request.headers,
+            body=body.payload,
+            content_length=body.size,
+            rename_to=route.name if route.renames_model else None,
+            error_event=openai_error_event,
+        )
+        await until_disconnect(request.receive, gw.relay.forward(route, upstream, send))
+    finally:
+        body.close()
+
+
+def model_card(route: Route) -> dict[str, object]:
+    return {"id": route.name, "object": "model", "created": route.created, "owned_by": "modelport"}
+
+
+async def list_models(gw: Gateway, request: Request, send: Send) -> None:
+    """Deployments this key may use that have a ready instance, in OpenAI's list shape."""
+    cards = [model_card(route) for route in gw.router.visible_routes(request.key)]
+    await send_json(send, 200, {"object": "list", "data": cards})
+
+
+async def get_model(gw: Gateway, request: Request, send: Send) -> None:
+    model = request.path_params["model"]
+    route = gw.router.resolve(model, request.key)
+    if not route.is_ready:
+        raise ModelNotFound(f"The model `{model}` does not exist or you do not have access to it.", param="model")
+    await send_json(send, 200, model_card(route))

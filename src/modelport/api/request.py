@@ -1,0 +1,79 @@
+"""What a handler gets: the raw ASGI request plus what the dispatcher already established."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import Any
+
+from modelport.errors import UnsupportedMediaType
+from modelport.records import ApiKey
+from modelport.relay.body import Receive
+from modelport.relay.headers import header
+
+
+@dataclass
+class Request:
+    scope: dict[str, Any]
+    receive: Receive
+    key: ApiKey | None
+    path_params: dict[str, str]
+
+    @property
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        return self.scope["headers"]  # type: ignore[no-any-return]
+
+    @property
+    def query(self) -> str:
+        return self.scope.get("query_string", b"").decode("latin-1")
+
+    def header(self, name: bytes) -> bytes | None:
+        return header(self.headers, name)
+
+    def content_length(self) -> int | None:
+        value = self.header(b"content-length")
+        return int(value) if value and value.isdigit() else None
+
+    def require_json(self) -> None:
+        """415 for a body that declares itself something other than JSON (none declared is accepted)."""
+        content_type = self.header(b"content-type")
+        if content_type and b"json" not in content_type.lower():
+            raise UnsupportedMediaType(
+                f"Expected `Content-Type: application/json`, got `{content_type.decode('latin-1')}`."
+            )
+
+    def require_multipart(self) -> str:
+        content_type = (self.header(b"content-type") or b"").decode("latin-1")
+        if not content_type.lower().startswith("multipart/form-data"):
+            raise UnsupportedMediaType("Expected a `multipart/form-data` body.")
+        return content_type
+
+
+async def until_disconnect(receive: Receive, work: Awaitable[None]) -> None:
+    """Run `work`, cancelling it if the client hangs up first, so upstream work stops with it.
+
+    Call only once the request body has been read: from then on `receive()` only reports disconnects."""
+    task = asyncio.current_task()
+    assert task is not None
+    state = {"finished": False, "hung_up": False}
+
+    async def watch() -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                if not state["finished"]:
+                    state["hung_up"] = True
+                    task.cancel()
+                return
+
+    watcher = asyncio.ensure_future(watch())
+    try:
+        await work
+    except asyncio.CancelledError:
+        if not state["hung_up"]:
+            raise
+        task.uncancel()
+    finally:
+        state["finished"] = True
+        watcher.cancel()

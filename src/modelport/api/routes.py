@@ -1,0 +1,121 @@
+"""THE route table, the public allowlist, and the dispatcher that applies auth and renders errors.
+
+Auth is on for every route; only `PUBLIC` paths skip it. Inference routes need the `inference` scope, the
+admin API (`/api/...`) needs `admin`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from modelport.api import health, inference
+from modelport.api.request import Request
+from modelport.api.responses import Send, send_error
+from modelport.auth.verifier import token_from_headers
+from modelport.errors import MethodNotAllowed, ModelportError, NotFound
+from modelport.records import Scope
+from modelport.relay.body import ClientGone, Receive
+from modelport.relay.headers import header
+
+if TYPE_CHECKING:
+    from modelport.app import Gateway
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[["Gateway", Request, Send], Awaitable[None]]
+GET, POST = frozenset({"GET"}), frozenset({"POST"})
+ANY = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    handler: Handler
+    methods: frozenset[str]
+    scope: Scope | None  # None: public
+    protocol: str = "openai"  # the shape of its errors: "openai" or "anthropic"
+
+
+def _json(path: str) -> Endpoint:
+    return Endpoint(partial(inference.relay_json, upstream_path=path), POST, Scope.INFERENCE)
+
+
+def _multipart(path: str) -> Endpoint:
+    return Endpoint(partial(inference.relay_multipart, upstream_path=path), POST, Scope.INFERENCE)
+
+
+async def _admin(gw: Gateway, request: Request, send: Send) -> None:
+    await gw.admin_app(request.scope, request.receive, send)
+
+
+PUBLIC = frozenset({"/healthz", "/readyz"})
+
+EXACT: dict[str, Endpoint] = {
+    "/healthz": Endpoint(health.healthz, GET, None),
+    "/readyz": Endpoint(health.readyz, GET, None),
+    "/v1/models": Endpoint(inference.list_models, GET, Scope.INFERENCE),
+    "/v1/completions": _json("/completions"),
+    "/v1/chat/completions": _json("/chat/completions"),
+    "/v1/embeddings": _json("/embeddings"),
+    "/v1/images/generations": _json("/images/generations"),
+    "/v1/images/edits": _multipart("/images/edits"),
+    "/v1/audio/speech": _json("/audio/speech"),
+    "/v1/audio/transcriptions": _multipart("/audio/transcriptions"),
+    "/v1/audio/translations": _multipart("/audio/translations"),
+}
+
+# (prefix, endpoint, name of the path parameter holding the rest of the path)
+PREFIXED: list[tuple[str, Endpoint, str]] = [
+    ("/v1/models/", Endpoint(inference.get_model, GET, Scope.INFERENCE), "model"),
+    ("/api/", Endpoint(_admin, ANY, Scope.ADMIN), "rest"),
+]
+
+assert all(EXACT[path].scope is None for path in PUBLIC)
+assert all(endpoint.scope is not None for path, endpoint in EXACT.items() if path not in PUBLIC)
+
+
+def lookup(path: str) -> tuple[Endpoint | None, dict[str, str]]:
+    endpoint = EXACT.get(path)
+    if endpoint is not None:
+        return endpoint, {}
+    for prefix, candidate, param in PREFIXED:
+        if path.startswith(prefix) and len(path) > len(prefix):
+            return candidate, {param: path[len(prefix) :]}
+    return None, {}
+
+
+async def dispatch(gw: Gateway, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    """Find the endpoint, check the key, run the handler, and render any error in the route's protocol."""
+    path: str = scope["path"]
+    endpoint, params = lookup(path)
+    started = False
+
+    async def tracked_send(message: dict[str, Any]) -> None:
+        nonlocal started
+        started = True
+        await send(message)
+
+    protocol = endpoint.protocol if endpoint is not None else "openai"
+    try:
+        if endpoint is None:
+            raise NotFound(f"Unknown route: {scope['method']} {path}", code="unknown_route")
+        if scope["method"] not in endpoint.methods:
+            raise MethodNotAllowed(f"{scope['method']} is not allowed on {path}.")
+        key = None
+        if endpoint.scope is not None:
+            headers = scope["headers"]
+            token = token_from_headers(header(headers, b"authorization"), header(headers, b"x-api-key"))
+            key = await gw.verifier.verify(token, endpoint.scope)
+        await endpoint.handler(gw, Request(scope, receive, key, params), tracked_send)
+    except ClientGone:
+        return
+    except ModelportError as error:
+        if not started:
+            await send_error(send, error, protocol)
+    except Exception:
+        log.exception("unhandled error on %s %s", scope["method"], path)
+        if not started:
+            await send_error(send, ModelportError("Internal error; see the gateway's log."), protocol)

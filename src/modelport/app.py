@@ -1,0 +1,96 @@
+"""`create_app(settings)`: the gateway as an ASGI application, with everything it holds built in its
+lifespan. The hot path is a plain ASGI handler (`api.routes.dispatch`); FastAPI serves only `/api`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import aiohttp
+
+from modelport.admin.api import create_admin_app
+from modelport.admin.service import AdminService
+from modelport.api.routes import dispatch
+from modelport.auth.verifier import KeyVerifier
+from modelport.config import Settings
+from modelport.instances.supervisor import Supervisor
+from modelport.relay.body import Receive
+from modelport.relay.proxy import Relay, Send
+from modelport.relay.upstream import create_session
+from modelport.routing.router import Router
+from modelport.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class Gateway:
+    """What one gateway process holds while it runs. Built by the lifespan, never at import."""
+
+    def __init__(self, settings: Settings, store: Store, session: aiohttp.ClientSession) -> None:
+        self.settings = settings
+        self.store = store
+        self.session = session
+        self.router = Router(store, retry_after=settings.retry_after_seconds)
+        self.verifier = KeyVerifier(store, ttl=settings.key_cache_seconds)
+        self.relay = Relay(session, self.router)
+        self.supervisor = Supervisor(store, self.router, session, settings.probe_seconds)
+        self.admin_app = create_admin_app(AdminService(store))
+        self.draining = False
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        await self.router.refresh(force=True)
+        self._tasks = [
+            asyncio.create_task(self.router.follow(self.settings.reload_seconds), name="routes"),
+            asyncio.create_task(self.supervisor.run(self.settings.reload_seconds), name="supervisor"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.supervisor.stop()
+        await self.session.close()
+        await asyncio.to_thread(self.store.close)
+
+
+class GatewayApp:
+    """The ASGI callable. HTTP goes to the dispatcher; lifespan builds and tears down the `Gateway`."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.gateway: Gateway | None = None
+
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            assert self.gateway is not None, "the server must run the lifespan protocol"
+            await dispatch(self.gateway, scope, receive, send)
+        elif scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    store = await asyncio.to_thread(Store.open, self.settings.store_url)
+                    self.gateway = Gateway(self.settings, store, create_session())
+                    await self.gateway.start()
+                except Exception as exc:
+                    log.exception("gateway start-up failed")
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                if self.gateway is not None:
+                    await self.gateway.stop()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def create_app(settings: Settings) -> GatewayApp:
+    return GatewayApp(settings)

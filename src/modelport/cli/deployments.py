@@ -1,0 +1,63 @@
+"""`modelport deploy`, `undeploy`, `deployments`."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from modelport.admin.client import AdminClient
+from modelport.cli.common import pass_admin
+from modelport.records import Category, DeploymentSpec
+
+
+@click.command()
+@click.argument("name")
+@click.option("--url", "urls", multiple=True,
+              help="Base URL of an OpenAI-compatible server (vLLM, Ollama, llama.cpp, another modelport), "
+                   "e.g. http://10.0.0.5:8000/v1. Repeat for several instances.")
+@click.option("--upstream-key", help="Key the upstream expects (sent as Authorization: Bearer).")
+@click.option("--upstream-model", help="The upstream's model id, when it differs from NAME.")
+@click.option("--replicas", type=int, default=1, show_default=True, help="Instances of an engine modelport runs.")
+@click.option("--category", type=click.Choice([c.value for c in Category]), default="llm", show_default=True)
+@click.option("--health-path", default="/models", show_default=True, help="Probed under each URL.")
+@click.option("--generic-proxy", is_flag=True, help="Allow /model/proxy/... pass-through to this deployment.")
+@click.option("--speaks-anthropic", is_flag=True, help="The upstream serves /v1/messages itself.")
+@pass_admin
+def deploy(admin: AdminClient, name: str, urls: tuple[str, ...], upstream_key: str | None, upstream_model: str | None,
+           replicas: int, category: str, health_path: str, generic_proxy: bool, speaks_anthropic: bool) -> None:
+    """Deploy NAME: clients then use it as `model: NAME`."""
+    spec = DeploymentSpec(
+        name=name, category=Category(category), urls=urls, upstream_key=upstream_key,
+        upstream_model=upstream_model, replicas=replicas, health_path=health_path,
+        generic_proxy=generic_proxy, speaks_anthropic=speaks_anthropic,
+    )
+    admin.deploy(spec)
+    click.echo(f"deployed {name}")
+
+
+@click.command()
+@click.argument("name")
+@pass_admin
+def undeploy(admin: AdminClient, name: str) -> None:
+    """Remove deployment NAME and stop its instances."""
+    admin.undeploy(name)
+    click.echo(f"undeployed {name}")
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@pass_admin
+def deployments(admin: AdminClient, as_json: bool) -> None:
+    """Each deployment with its instances and their states."""
+    items = admin.deployments()
+    if as_json:
+        click.echo(json.dumps(items, indent=2))
+        return
+    if not items:
+        click.echo("no deployments")
+    for item in items:
+        source = ", ".join(item["urls"]) or f"engine {item['engine']} {item['model'] or ''}".strip()
+        click.echo(f"{item['name']}  [{item['category']}]  {source}")
+        for instance in item["instances"]:
+            click.echo(f"  #{instance['ordinal']} {instance['state']:<10} {instance['url']}  {instance['reason']}")

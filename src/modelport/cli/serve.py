@@ -1,0 +1,84 @@
+"""`modelport serve`: first-start bootstrap (store, admin key), then the gateway under uvicorn."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+import uvicorn
+
+from modelport.admin.service import AdminService
+from modelport.app import GatewayApp, create_app
+from modelport.config import Settings, default_data_dir
+from modelport.records import Scope
+from modelport.store import Store
+
+
+def bootstrap(settings: Settings) -> str | None:
+    """Create the data dir and store; on the first start, an admin key. Returns that key's token, or None."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    store = Store.open(settings.store_url)
+    try:
+        service = AdminService(store)
+        if service.has_admin_key():
+            return None
+        _, token = service.create_key("admin", Scope.ADMIN)
+    finally:
+        store.close()
+    key_file = settings.admin_key_file
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(token + "\n")
+    os.chmod(key_file, 0o600)
+    return token
+
+
+class DrainingServer(uvicorn.Server):
+    """On SIGTERM/SIGINT: /readyz turns 503, the listener closes, in-flight requests (streams included)
+    get `drain_seconds` to finish."""
+
+    def __init__(self, config: uvicorn.Config, app: GatewayApp) -> None:
+        super().__init__(config)
+        self._app = app
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        if self._app.gateway is not None:
+            self._app.gateway.draining = True
+        super().handle_exit(sig, frame)
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--data-dir", type=click.Path(path_type=Path), envvar="MODELPORT_DATA_DIR",
+              help="Store, admin key and instance logs (default ~/.modelport).")
+@click.option("--database-url", envvar="MODELPORT_DATABASE_URL",
+              help="PostgreSQL URL to share the store between gateways (default: SQLite in the data dir).")
+@click.option("--no-defaults", is_flag=True, help="Do not deploy the built-in models on an empty store.")
+@click.option("--max-upload-mb", default=100, show_default=True, type=int, help="Largest request body.")
+@click.option("--drain-seconds", default=30.0, show_default=True, help="Grace period for in-flight requests on SIGTERM.")
+@click.option("--probe-seconds", default=5.0, show_default=True, help="Interval of instance health probes.")
+@click.option("--log-level", default="info", show_default=True,
+              type=click.Choice(["critical", "error", "warning", "info", "debug"]))
+def serve(host: str, port: int, data_dir: Path | None, database_url: str | None, no_defaults: bool,
+          max_upload_mb: int, drain_seconds: float, probe_seconds: float, log_level: str) -> None:
+    """Run the gateway and the supervisor of its instances."""
+    settings = Settings(
+        host=host, port=port, data_dir=(data_dir or default_data_dir()).resolve(), database_url=database_url,
+        install_defaults=not no_defaults, max_request_bytes=max_upload_mb * 1024 * 1024,
+        drain_seconds=drain_seconds, probe_seconds=probe_seconds, log_level=log_level,
+    )
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    token = bootstrap(settings)
+    if token is not None:
+        click.echo(f"Admin API key (shown once; also saved to {settings.admin_key_file}, mode 0600):\n  {token}")
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app, host=host, port=port, lifespan="on", loop="uvloop", http="httptools", access_log=False,
+        server_header=False, timeout_graceful_shutdown=int(drain_seconds), log_level=log_level,
+    )
+    click.echo(f"modelport listening on http://{host}:{port}", err=True)
+    DrainingServer(config, app).run()

@@ -1,0 +1,47 @@
+"""Settings for one gateway process. Built once by the CLI and passed down; nothing reads globals."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def default_data_dir() -> Path:
+    """`$MODELPORT_DATA_DIR`, else `~/.modelport`."""
+    return Path(os.environ.get("MODELPORT_DATA_DIR") or Path.home() / ".modelport")
+
+
+def sqlite_url(data_dir: Path) -> str:
+    return f"sqlite:///{data_dir.resolve() / 'modelport.db'}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything `modelport serve` can be told. Defaults are what a single-machine user wants."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = field(default_factory=default_data_dir)
+    database_url: str | None = None  # None: SQLite in data_dir
+    install_defaults: bool = True
+    max_request_bytes: int = 100 * 1024 * 1024  # uploads (audio, images) and JSON bodies alike
+    spool_memory_bytes: int = 1024 * 1024  # multipart uploads beyond this go to a temp file, not memory
+    drain_seconds: float = 30.0  # SIGTERM: how long in-flight requests (streams too) may take to finish
+    key_cache_seconds: float = 1.0  # revocation and expiry take effect within this long
+    reload_seconds: float = 0.5  # how often the routing revision is polled (CLI changes, other gateways)
+    probe_seconds: float = 5.0  # health probes of instances
+    retry_after_seconds: int = 2  # sent with 503s when no instance is ready
+    log_level: str = "info"
+
+    @property
+    def store_url(self) -> str:
+        return self.database_url or sqlite_url(self.data_dir)
+
+    @property
+    def admin_key_file(self) -> Path:
+        return self.data_dir / "admin-key"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.data_dir / "logs"

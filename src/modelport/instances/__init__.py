@@ -1,0 +1,1 @@
+"""Instance lifecycle: the supervisor and where instances run (placement)."""

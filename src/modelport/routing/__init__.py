@@ -1,0 +1,1 @@
+"""Which instance serves a request: the deployment table, readiness, least-outstanding choice."""

@@ -1,0 +1,154 @@
+"""The routing table: deployment name → its instances, rebuilt from the store whenever its revision moves."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from modelport.errors import ModelNotFound, NoReadyInstance
+from modelport.records import ApiKey, Deployment, DeploymentSpec, InstanceRecord, InstanceState
+
+if TYPE_CHECKING:
+    from modelport.store import Store
+
+log = logging.getLogger(__name__)
+
+InstanceId = tuple[str, int]  # (deployment name, ordinal)
+
+
+@dataclass(eq=False)
+class Instance:
+    """One upstream endpoint. `outstanding` counts requests in flight through this gateway process."""
+
+    id: InstanceId
+    base_url: str  # OpenAI-style base, e.g. http://127.0.0.1:8000/v1
+    ready: bool
+    auth_header: bytes | None = None  # the value of `Authorization` sent upstream
+    outstanding: int = 0
+
+
+@dataclass(frozen=True)
+class Route:
+    """A deployment as the relay sees it."""
+
+    spec: DeploymentSpec
+    instances: tuple[Instance, ...]
+    created: int = 0  # unix seconds, for /v1/models
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def upstream_model(self) -> str:
+        return self.spec.upstream_model or self.spec.name
+
+    @property
+    def renames_model(self) -> bool:
+        return self.upstream_model != self.spec.name
+
+    @property
+    def is_ready(self) -> bool:
+        return any(instance.ready for instance in self.instances)
+
+    def pick(self, exclude: Iterable[Instance] = ()) -> Instance | None:
+        """The ready instance with the fewest requests in flight, skipping `exclude`."""
+        best: Instance | None = None
+        for instance in self.instances:
+            if instance.ready and instance not in exclude:
+                if best is None or instance.outstanding < best.outstanding:
+                    best = instance
+        return best
+
+
+@dataclass
+class Router:
+    """Holds the current routes. Reads the store only in `refresh()`; `resolve()` is a dict lookup."""
+
+    store: Store
+    retry_after: int = 2
+    instance_auth: Callable[[InstanceRecord, DeploymentSpec], bytes | None] | None = None
+    routes: dict[str, Route] = field(default_factory=dict)
+    revision: int = -1
+    loaded: bool = False
+    _instances: dict[tuple[str, int, str], Instance] = field(default_factory=dict)
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def resolve(self, model: str, key: ApiKey | None) -> Route:
+        """The route for `model`. A model outside the key's allow-list is answered like an unknown one."""
+        route = self.routes.get(model)
+        if route is None or (key is not None and not key.may_use(model)):
+            raise ModelNotFound(f"The model `{model}` does not exist or you do not have access to it.", param="model")
+        return route
+
+    def no_ready_instance(self, route: Route) -> NoReadyInstance:
+        return NoReadyInstance(
+            f"No instance of `{route.name}` is ready; try again shortly.", retry_after=self.retry_after
+        )
+
+    def visible_routes(self, key: ApiKey | None) -> list[Route]:
+        """Routes this key may use that have a ready instance, by name."""
+        return [
+            route
+            for name, route in sorted(self.routes.items())
+            if route.is_ready and (key is None or key.may_use(name))
+        ]
+
+    async def refresh(self, *, force: bool = False) -> bool:
+        """Reload from the store if its revision moved (or `force`). True when the table changed."""
+        async with self._lock:
+            revision = await asyncio.to_thread(self.store.routing_revision)
+            if revision == self.revision and not force:
+                return False
+            deployments, records = await asyncio.to_thread(self._read_all)
+            self.routes = self._build(deployments, records)
+            self.revision = revision
+            self.loaded = True
+            return True
+
+    def _read_all(self) -> tuple[list[Deployment], list[InstanceRecord]]:
+        return self.store.list_deployments(), self.store.list_instances()
+
+    def _build(self, deployments: list[Deployment], records: list[InstanceRecord]) -> dict[str, Route]:
+        by_deployment: dict[str, list[InstanceRecord]] = {}
+        for record in records:
+            by_deployment.setdefault(record.deployment, []).append(record)
+        previous = self._instances
+        self._instances = {}
+        routes: dict[str, Route] = {}
+        for deployment in deployments:
+            spec = deployment.spec
+            instances = tuple(
+                self._instance(record, spec, previous) for record in by_deployment.get(spec.name, [])
+            )
+            routes[spec.name] = Route(spec, instances, int(deployment.created_at.timestamp()))
+        return routes
+
+    def _instance(
+        self, record: InstanceRecord, spec: DeploymentSpec, previous: dict[tuple[str, int, str], Instance]
+    ) -> Instance:
+        identity = (record.deployment, record.ordinal, record.url)
+        instance = previous.get(identity) or Instance(id=(record.deployment, record.ordinal), base_url=record.url, ready=False)
+        instance.ready = record.state is InstanceState.READY
+        instance.auth_header = self._auth_header(record, spec)
+        self._instances[identity] = instance
+        return instance
+
+    def _auth_header(self, record: InstanceRecord, spec: DeploymentSpec) -> bytes | None:
+        if self.instance_auth is not None:
+            custom = self.instance_auth(record, spec)
+            if custom is not None:
+                return custom
+        return f"Bearer {spec.upstream_key}".encode() if spec.upstream_key else None
+
+    async def follow(self, interval: float) -> None:
+        """Poll the store's revision forever (other processes and the CLI change it)."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.refresh()
+            except Exception:  # a store hiccup must not kill routing; the next poll retries
+                log.exception("reloading routes failed")
