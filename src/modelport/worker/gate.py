@@ -1,0 +1,110 @@
+"""One inference at a time, a bounded line of waiters, and streaming from the engine thread.
+
+The engine is blocking and not re-entrant, so every call runs on one dedicated thread. Requests past
+`max_queue` waiters are refused at once (`NoReadyInstance`, 503 with Retry-After), never left hanging.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+from modelport.errors import NoReadyInstance
+
+T = TypeVar("T")
+
+_END = object()
+
+
+class _Failure:
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+class InferenceGate:
+    """Admission control plus the single engine thread."""
+
+    def __init__(self, max_queue: int = 16) -> None:
+        self.max_queue = max_queue
+        self._admitted = 0
+        self._turn = asyncio.Lock()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine")
+
+    @property
+    def admitted(self) -> int:
+        """Requests running or waiting."""
+        return self._admitted
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Hold the engine for one request; refuse immediately when the line is full."""
+        if self._admitted >= 1 + self.max_queue:
+            raise NoReadyInstance(
+                f"this instance is busy ({self.max_queue} requests already waiting); retry shortly",
+                code="queue_full",
+                retry_after=1,
+            )
+        self._admitted += 1
+        try:
+            async with self._turn:
+                yield
+        finally:
+            self._admitted -= 1
+
+    async def call(self, fn: Callable[..., T], *args: Any, cancel: threading.Event | None = None) -> T:
+        """Run `fn(*args)` on the engine thread; if this task is cancelled, set `cancel` and wait it out."""
+        future = asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            if cancel is not None:
+                cancel.set()
+            await asyncio.wait([future])
+            raise
+
+    async def stream(
+        self, make: Callable[[], Iterator[T]], cancel: threading.Event
+    ) -> AsyncIterator[T]:
+        """Items of `make()` as the engine thread produces them; leaving early sets `cancel`.
+
+        The generator waits for the engine thread to finish before it returns, so the slot is only
+        released when the engine is really free.
+        """
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+
+        def put(item: Any) -> None:
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+            except RuntimeError:  # the loop is gone: nobody is listening any more
+                cancel.set()
+
+        def pump() -> None:
+            try:
+                for item in make():
+                    put(item)
+                    if cancel.is_set():
+                        break
+            except BaseException as exc:  # handed to the awaiting side, which re-raises it
+                put(_Failure(exc))
+            finally:
+                put(_END)
+
+        future = loop.run_in_executor(self._executor, pump)
+        try:
+            while (item := await queue.get()) is not _END:
+                if isinstance(item, _Failure):
+                    raise item.exc
+                yield item
+        finally:
+            if not future.done():
+                cancel.set()
+                await asyncio.wait([future])
+
+    def close(self) -> None:
+        """Stop the engine thread (after the current call)."""
+        self._executor.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,33 @@
+"""What every worker handler shares: the engine, the gate, the served name, the secret."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import orjson
+from aiohttp import web
+
+from modelport.engines.base import Engine
+from modelport.worker.gate import InferenceGate
+
+
+@dataclass
+class WorkerState:
+    """The one engine this worker hosts and how it is exposed."""
+
+    engine: Engine
+    gate: InferenceGate
+    served_name: str
+    secret: str | None
+    ready: bool = False
+    load_error: str | None = None
+
+
+STATE = web.AppKey("modelport_worker_state", WorkerState)
+
+
+def json_response(obj: object, status: int = 200) -> web.Response:
+    """A JSON response encoded with orjson (numpy arrays included)."""
+    return web.Response(
+        body=orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY), status=status, content_type="application/json"
+    )
