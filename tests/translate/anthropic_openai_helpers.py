@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from modelport.translate.anthropic_openai import Event, MessagesStream
+from modelport.translate.anthropic_openai import Event, MessagesStream, chat_request_from_messages
 
 
 def parse_openai_sse(text: str) -> list[dict[str, Any]]:
@@ -46,8 +46,11 @@ def check_grammar(events: list[Event]) -> None:
     names = [name for name, _ in events]
     assert names[0] == "message_start"
     assert names[-2:] == ["message_delta", "message_stop"]
-    delta_types = {"text": {"text_delta"}, "thinking": {"thinking_delta", "signature_delta"},
-                   "tool_use": {"input_json_delta"}}
+    delta_types = {
+        "text": {"text_delta"},
+        "thinking": {"thinking_delta", "signature_delta"},
+        "tool_use": {"input_json_delta"},
+    }
     open_block: tuple[int, str] | None = None
     next_index = 0
     last_delta: str | None = None
@@ -95,3 +98,19 @@ def reassemble(events: list[Event]) -> dict[str, Any]:
             message.update(data["delta"])
             message["usage"] = {**message["usage"], **data["usage"]}
     return message
+
+
+def messages_body(**fields: Any) -> dict[str, Any]:
+    """A minimal valid Messages body, with ``fields`` set on top."""
+    body: dict[str, Any] = {
+        "model": "claude-sonnet-4-5",
+        "max_tokens": 256,
+        "messages": [{"role": "user", "content": "Hi"}],
+    }
+    body.update(fields)
+    return body
+
+
+def to_chat(body: dict[str, Any] | bytes, **kwargs: Any) -> dict[str, Any]:
+    """The chat request for ``body`` with upstream model ``qwen3-8b``."""
+    return chat_request_from_messages(body, upstream_model="qwen3-8b", **kwargs)

@@ -6,103 +6,24 @@ import json
 from typing import Any
 
 import pytest
-from anthropic_openai_helpers import check_grammar, parse_anthropic_sse, parse_openai_sse, reassemble, run_stream
 
 from modelport.translate.anthropic_openai import MessagesStream, encode_event
-
-TEXT = """
-data: {"id":"chatcmpl-7f3a","object":"chat.completion.chunk","created":1730000000,"model":"qwen3","choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}
-
-data: {"id":"chatcmpl-7f3a","object":"chat.completion.chunk","created":1730000000,"model":"qwen3","choices":[{"index":0,"delta":{"content":"Hello"},"logprobs":null,"finish_reason":null}]}
-
-data: {"id":"chatcmpl-7f3a","object":"chat.completion.chunk","created":1730000000,"model":"qwen3","choices":[{"index":0,"delta":{"content":", world"},"logprobs":null,"finish_reason":null}]}
-
-data: {"id":"chatcmpl-7f3a","object":"chat.completion.chunk","created":1730000000,"model":"qwen3","choices":[{"index":0,"delta":{"content":""},"logprobs":null,"finish_reason":"stop","stop_reason":null}]}
-
-data: {"id":"chatcmpl-7f3a","object":"chat.completion.chunk","created":1730000000,"model":"qwen3","choices":[],"usage":{"prompt_tokens":21,"total_tokens":24,"completion_tokens":3}}
-
-data: [DONE]
-"""
-
-REASONING_THEN_TEXT = """
-data: {"id":"chatcmpl-r1","object":"chat.completion.chunk","model":"qwen3","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}
-
-data: {"id":"chatcmpl-r1","object":"chat.completion.chunk","model":"qwen3","choices":[{"index":0,"delta":{"reasoning_content":"The user "},"finish_reason":null}]}
-
-data: {"id":"chatcmpl-r1","object":"chat.completion.chunk","model":"qwen3","choices":[{"index":0,"delta":{"reasoning_content":"greets me."},"finish_reason":null}]}
-
-data: {"id":"chatcmpl-r1","object":"chat.completion.chunk","model":"qwen3","choices":[{"index":0,"delta":{"content":"Hi!"},"finish_reason":null}]}
-
-data: {"id":"chatcmpl-r1","object":"chat.completion.chunk","model":"qwen3","choices":[{"index":0,"delta":{},"finish_reason":"stop","stop_reason":null}]}
-
-data: {"id":"chatcmpl-r1","object":"chat.completion.chunk","model":"qwen3","choices":[],"usage":{"prompt_tokens":9,"total_tokens":20,"completion_tokens":11,"prompt_tokens_details":{"cached_tokens":4}}}
-
-data: [DONE]
-"""
-
-# newer vLLM names the field "reasoning"; no usage chunk (client did not ask for include_usage)
-REASONING_FIELD_NO_USAGE = """
-data: {"id":"chatcmpl-r2","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant","reasoning":"hmm"},"finish_reason":null}]}
-
-data: {"id":"chatcmpl-r2","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"ok"},"finish_reason":"length"}]}
-
-data: [DONE]
-"""
-
-TEXT_THEN_TWO_TOOLS = """
-data: {"id":"chatcmpl-t2","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}
-
-data: {"id":"chatcmpl-t2","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"Checking both."},"finish_reason":null}]}
-
-data: {"id":"chatcmpl-t2","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"tool_calls":[{"id":"chatcmpl-tool-a1","type":"function","index":0,"function":{"name":"get_weather"}}]},"finish_reason":null}]}
-
-data: {"id":"chatcmpl-t2","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\\"city\\": "}}]},"finish_reason":null}]}
-
-data: {"id":"chatcmpl-t2","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"\\"Paris\\"}"}}]},"finish_reason":null}]}
-
-data: {"id":"chatcmpl-t2","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"tool_calls":[{"id":"chatcmpl-tool-b2","type":"function","index":1,"function":{"name":"get_time","arguments":""}}]},"finish_reason":null}]}
-
-data: {"id":"chatcmpl-t2","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"function":{"arguments":"{\\"tz\\": \\"CET\\"}"}}]},"finish_reason":null}]}
-
-data: {"id":"chatcmpl-t2","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"\\n"},"finish_reason":null}]}
-
-data: {"id":"chatcmpl-t2","object":"chat.completion.chunk","choices":[{"index":0,"delta":{},"finish_reason":"tool_calls","stop_reason":null}]}
-
-data: {"id":"chatcmpl-t2","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":300,"total_tokens":340,"completion_tokens":40}}
-
-data: [DONE]
-"""
-
-# fragments of two calls interleave; the first chunk carries both starts; usage rides on the finish chunk
-INTERLEAVED_TOOLS = """
-data: {"id":"chatcmpl-i","choices":[{"index":0,"delta":{"role":"assistant","tool_calls":[{"index":0,"id":"call_A","type":"function","function":{"name":"read","arguments":"{\\"pa"}},{"index":1,"id":"call_B","type":"function","function":{"name":"grep","arguments":"{\\"pat"}}]},"finish_reason":null}]}
-
-data: {"id":"chatcmpl-i","choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"function":{"arguments":"tern\\": \\"x\\"}"}}]},"finish_reason":null}]}
-
-data: {"id":"chatcmpl-i","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"th\\": \\"/a\\"}"}}]},"finish_reason":null}]}
-
-data: {"id":"chatcmpl-i","choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":50,"completion_tokens":20,"total_tokens":70}}
-
-data: [DONE]
-"""
-
-STOP_SEQUENCE = """
-data: {"id":"chatcmpl-s","choices":[{"index":0,"delta":{"role":"assistant","content":"1, 2, 3"},"finish_reason":null}]}
-
-data: {"id":"chatcmpl-s","choices":[{"index":0,"delta":{"content":""},"finish_reason":"stop","stop_reason":"###"}]}
-
-data: {"id":"chatcmpl-s","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":6,"total_tokens":11}}
-
-data: [DONE]
-"""
-
-STOP_TOKEN_ID = """
-data: {"id":"chatcmpl-s2","choices":[{"index":0,"delta":{"role":"assistant","content":"done"},"finish_reason":null}]}
-
-data: {"id":"chatcmpl-s2","choices":[{"index":0,"delta":{},"finish_reason":"stop","stop_reason":151645}]}
-
-data: [DONE]
-"""
+from tests.translate.anthropic_openai_helpers import (
+    check_grammar,
+    parse_anthropic_sse,
+    parse_openai_sse,
+    reassemble,
+    run_stream,
+)
+from tests.translate.anthropic_openai_samples import (
+    INTERLEAVED_TOOLS,
+    REASONING_FIELD_NO_USAGE,
+    REASONING_THEN_TEXT,
+    STOP_SEQUENCE,
+    STOP_TOKEN_ID,
+    TEXT,
+    TEXT_THEN_TWO_TOOLS,
+)
 
 
 def _tool(name: str, json_text: str) -> dict[str, Any]:
@@ -116,7 +37,9 @@ def _shape(message: dict[str, Any]) -> list[dict[str, Any]]:
         if block["type"] == "tool_use":
             shaped.append(_tool(block["name"], block["json"]))
         elif block["type"] == "thinking":
-            shaped.append({"type": "thinking", "thinking": block["thinking"], "signature": block["signature"]})
+            shaped.append(
+                {"type": "thinking", "thinking": block["thinking"], "signature": block["signature"]}
+            )
         else:
             shaped.append({"type": "text", "text": block["text"]})
     return shaped
@@ -124,45 +47,78 @@ def _shape(message: dict[str, Any]) -> list[dict[str, Any]]:
 
 CASES = [
     pytest.param(
-        TEXT, (), [{"type": "text", "text": "Hello, world"}], ("end_turn", None),
-        {"input_tokens": 21, "output_tokens": 3}, id="text",
+        TEXT,
+        (),
+        [{"type": "text", "text": "Hello, world"}],
+        ("end_turn", None),
+        {"input_tokens": 21, "output_tokens": 3},
+        id="text",
     ),
     pytest.param(
-        REASONING_THEN_TEXT, (),
-        [{"type": "thinking", "thinking": "The user greets me.", "signature": ""}, {"type": "text", "text": "Hi!"}],
-        ("end_turn", None), {"input_tokens": 5, "output_tokens": 11, "cache_read_input_tokens": 4},
+        REASONING_THEN_TEXT,
+        (),
+        [
+            {"type": "thinking", "thinking": "The user greets me.", "signature": ""},
+            {"type": "text", "text": "Hi!"},
+        ],
+        ("end_turn", None),
+        {"input_tokens": 5, "output_tokens": 11, "cache_read_input_tokens": 4},
         id="reasoning-then-text",
     ),
     pytest.param(
-        REASONING_FIELD_NO_USAGE, (),
+        REASONING_FIELD_NO_USAGE,
+        (),
         [{"type": "thinking", "thinking": "hmm", "signature": ""}, {"type": "text", "text": "ok"}],
-        ("max_tokens", None), {"input_tokens": 0, "output_tokens": 0}, id="reasoning-field-no-usage",
+        ("max_tokens", None),
+        {"input_tokens": 0, "output_tokens": 0},
+        id="reasoning-field-no-usage",
     ),
     pytest.param(
-        TEXT_THEN_TWO_TOOLS, (),
-        [{"type": "text", "text": "Checking both."}, _tool("get_weather", '{"city": "Paris"}'),
-         _tool("get_time", '{"tz": "CET"}')],
-        ("tool_use", None), {"input_tokens": 300, "output_tokens": 40}, id="text-then-two-tools",
+        TEXT_THEN_TWO_TOOLS,
+        (),
+        [
+            {"type": "text", "text": "Checking both."},
+            _tool("get_weather", '{"city": "Paris"}'),
+            _tool("get_time", '{"tz": "CET"}'),
+        ],
+        ("tool_use", None),
+        {"input_tokens": 300, "output_tokens": 40},
+        id="text-then-two-tools",
     ),
     pytest.param(
-        INTERLEAVED_TOOLS, (),
+        INTERLEAVED_TOOLS,
+        (),
         [_tool("read", '{"path": "/a"}'), _tool("grep", '{"pattern": "x"}')],
-        ("tool_use", None), {"input_tokens": 50, "output_tokens": 20}, id="interleaved-tools",
+        ("tool_use", None),
+        {"input_tokens": 50, "output_tokens": 20},
+        id="interleaved-tools",
     ),
     pytest.param(
-        STOP_SEQUENCE, ("###", "END"), [{"type": "text", "text": "1, 2, 3"}], ("stop_sequence", "###"),
-        {"input_tokens": 5, "output_tokens": 6}, id="stop-sequence",
+        STOP_SEQUENCE,
+        ("###", "END"),
+        [{"type": "text", "text": "1, 2, 3"}],
+        ("stop_sequence", "###"),
+        {"input_tokens": 5, "output_tokens": 6},
+        id="stop-sequence",
     ),
     pytest.param(
-        STOP_TOKEN_ID, ("###",), [{"type": "text", "text": "done"}], ("end_turn", None),
-        {"input_tokens": 0, "output_tokens": 0}, id="stop-token-id",
+        STOP_TOKEN_ID,
+        ("###",),
+        [{"type": "text", "text": "done"}],
+        ("end_turn", None),
+        {"input_tokens": 0, "output_tokens": 0},
+        id="stop-token-id",
     ),
 ]
 
 
 @pytest.mark.parametrize(("sse", "stop_sequences", "content", "stop", "usage"), CASES)
 def test_stream_translation(
-    sse: str, stop_sequences: tuple[str, ...], content: list[Any], stop: tuple[str, Any], usage: dict[str, int]
+    sse: str,
+    stop_sequences: tuple[str, ...],
+    content: list[Any],
+    stop: tuple[str, Any],
+    usage: dict[str, int],
 ) -> None:
     events = run_stream(sse, stop_sequences=stop_sequences)
     check_grammar(events)
@@ -179,8 +135,13 @@ def test_stream_translation(
 def test_text_event_sequence_and_ids() -> None:
     events = run_stream(TEXT, model="claude-sonnet-4-5")
     assert [name for name, _ in events] == [
-        "message_start", "content_block_start", "content_block_delta", "content_block_delta",
-        "content_block_stop", "message_delta", "message_stop",
+        "message_start",
+        "content_block_start",
+        "content_block_delta",
+        "content_block_delta",
+        "content_block_stop",
+        "message_delta",
+        "message_stop",
     ]
     start = events[0][1]["message"]
     assert start["id"].startswith("msg_") and start["model"] == "claude-sonnet-4-5"
@@ -198,9 +159,16 @@ def test_thinking_block_is_signed_before_text() -> None:
 def test_sequential_tool_calls_stream_live_until_second_call() -> None:
     events = run_stream(TEXT_THEN_TWO_TOOLS)
     starts = [data["content_block"] for name, data in events if name == "content_block_start"]
-    assert starts[1] == {"type": "tool_use", "id": "toolu_chatcmpl-tool-a1", "name": "get_weather", "input": {}}
+    assert starts[1] == {
+        "type": "tool_use",
+        "id": "toolu_chatcmpl-tool-a1",
+        "name": "get_weather",
+        "input": {},
+    }
     assert starts[2]["id"] == "toolu_chatcmpl-tool-b2"
-    first_tool_deltas = [d["delta"]["partial_json"] for n, d in events if n == "content_block_delta" and d["index"] == 1]
+    first_tool_deltas = [
+        d["delta"]["partial_json"] for n, d in events if n == "content_block_delta" and d["index"] == 1
+    ]
     assert first_tool_deltas == ['{"city": ', '"Paris"}']  # the open tool block streams fragment by fragment
 
 
@@ -239,17 +207,31 @@ def test_fail_mid_stream_and_error_chunk() -> None:
     assert stream.finish() == []
     other = MessagesStream(model="m")
     other.start()
-    events = other.feed({"error": {"message": "CUDA out of memory", "type": "InternalServerError", "code": 500}})
-    assert events == [("error", {"type": "error", "error": {"type": "api_error", "message": "CUDA out of memory"}})]
+    events = other.feed(
+        {"error": {"message": "CUDA out of memory", "type": "InternalServerError", "code": 500}}
+    )
+    assert events == [
+        ("error", {"type": "error", "error": {"type": "api_error", "message": "CUDA out of memory"}})
+    ]
 
 
 def test_unknown_fields_and_other_choices_ignored() -> None:
     stream = MessagesStream(model="m")
     events = stream.start()
-    events += stream.feed({"id": "x", "system_fingerprint": "fp", "choices": [
-        {"index": 0, "delta": {"content": "a", "audio": None, "refusal": None}, "logprobs": {"content": []}},
-        {"index": 1, "delta": {"content": "other choice"}},
-    ]})
+    events += stream.feed(
+        {
+            "id": "x",
+            "system_fingerprint": "fp",
+            "choices": [
+                {
+                    "index": 0,
+                    "delta": {"content": "a", "audio": None, "refusal": None},
+                    "logprobs": {"content": []},
+                },
+                {"index": 1, "delta": {"content": "other choice"}},
+            ],
+        }
+    )
     events += stream.finish()
     assert reassemble(events)["content"] == [{"type": "text", "text": "a"}]
 
@@ -257,10 +239,27 @@ def test_unknown_fields_and_other_choices_ignored() -> None:
 def test_tool_name_arriving_after_arguments() -> None:
     stream = MessagesStream(model="m")
     events = stream.start()
-    events += stream.feed({"choices": [{"index": 0, "delta": {"tool_calls": [
-        {"index": 0, "function": {"arguments": '{"q":'}}]}}]})
-    events += stream.feed({"choices": [{"index": 0, "delta": {"tool_calls": [
-        {"index": 0, "id": "c1", "function": {"name": "search", "arguments": ' "x"}'}}]}}]})
+    events += stream.feed(
+        {
+            "choices": [
+                {"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"arguments": '{"q":'}}]}}
+            ]
+        }
+    )
+    events += stream.feed(
+        {
+            "choices": [
+                {
+                    "index": 0,
+                    "delta": {
+                        "tool_calls": [
+                            {"index": 0, "id": "c1", "function": {"name": "search", "arguments": ' "x"}'}}
+                        ]
+                    },
+                }
+            ]
+        }
+    )
     events += stream.finish()
     check_grammar(events)
     assert _shape(reassemble(events)) == [_tool("search", '{"q": "x"}')]
@@ -270,8 +269,18 @@ def test_tool_name_arriving_after_arguments() -> None:
 def test_text_after_tool_call_is_deferred_not_lost() -> None:
     stream = MessagesStream(model="m")
     events = stream.start()
-    events += stream.feed({"choices": [{"index": 0, "delta": {"tool_calls": [
-        {"index": 0, "id": "c1", "function": {"name": "f", "arguments": "{}"}}]}}]})
+    events += stream.feed(
+        {
+            "choices": [
+                {
+                    "index": 0,
+                    "delta": {
+                        "tool_calls": [{"index": 0, "id": "c1", "function": {"name": "f", "arguments": "{}"}}]
+                    },
+                }
+            ]
+        }
+    )
     events += stream.feed({"choices": [{"index": 0, "delta": {"content": "and more"}}]})
     events += stream.feed({"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]})
     events += stream.finish()
