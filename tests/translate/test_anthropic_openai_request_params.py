@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from modelport.translate.anthropic_openai import decode_messages_request
 from tests.translate.anthropic_openai_helpers import messages_body as _body
 from tests.translate.anthropic_openai_helpers import to_chat as _chat
 
@@ -125,3 +126,10 @@ def test_top_k_dropped_when_unsupported() -> None:
 def test_bytes_body_equals_dict_body() -> None:
     body = _body(system="s", tools=TOOLS, stream=True)
     assert _chat(json.dumps(body).encode()) == _chat(body)
+
+
+def test_decoded_request_accepted() -> None:
+    body = _body(stream=True, stop_sequences=["END"], tools=TOOLS)
+    request = decode_messages_request(json.dumps(body).encode())
+    assert (request.stream, request.stop_sequences, request.model) == (True, ["END"], "claude-sonnet-4-5")
+    assert _chat(request) == _chat(body)

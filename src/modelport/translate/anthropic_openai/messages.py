@@ -175,5 +175,6 @@ def content_part(block: an.ContentBlock, path: str) -> ContentPart:
         text = block.source.data if not block.title else f"{block.title}\n\n{block.source.data}"
         return {"type": "text", "text": text}
     raise errors.BadRequest(
-        f"{path}.source: only plain-text documents can be sent to this model's backend", param=f"{path}.source"
+        f"{path}.source: only plain-text documents can be sent to this model's backend",
+        param=f"{path}.source",
     )

@@ -37,11 +37,12 @@ _MISSING_FIELD = re.compile(r"Object missing required field `([^`]+)`")
 
 
 def chat_request_from_messages(
-    body: bytes | dict[str, Any], *, upstream_model: str, supports_top_k: bool = True
+    body: bytes | dict[str, Any] | an.MessagesRequest, *, upstream_model: str, supports_top_k: bool = True
 ) -> dict[str, Any]:
     """Validate an Anthropic Messages body and build the OpenAI chat request for ``upstream_model``.
 
-    Raises :class:`errors.InvalidJSON` for undecodable bytes and :class:`errors.BadRequest` (with ``param``)
+    ``body`` may also be an already decoded :class:`MessagesRequest` (see :func:`decode_messages_request`,
+    for callers that need ``stream``/``stop_sequences`` too and want to decode once). Raises :class:`errors.InvalidJSON` for undecodable bytes and :class:`errors.BadRequest` (with ``param``)
     for a body that is not a valid Messages request.
     """
     request = decode_messages_request(body)
@@ -64,8 +65,10 @@ def chat_request_from_messages(
     return dict(chat)
 
 
-def decode_messages_request(body: bytes | dict[str, Any]) -> an.MessagesRequest:
-    """Decode and validate a Messages body, mapping msgspec errors onto BadRequest."""
+def decode_messages_request(body: bytes | dict[str, Any] | an.MessagesRequest) -> an.MessagesRequest:
+    """Decode and validate a Messages body, mapping msgspec errors onto BadRequest / InvalidJSON."""
+    if isinstance(body, an.MessagesRequest):
+        return body
     try:
         if isinstance(body, (bytes, bytearray, memoryview)):
             return msgspec.json.decode(body, type=an.MessagesRequest)
