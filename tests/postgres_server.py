@@ -110,7 +110,9 @@ class PostgresServer:
         """Create an empty database `name` and return its URL."""
         admin = self.start()
         with psycopg.connect(_libpq_url(admin), autocommit=True) as connection:
-            connection.execute(f'CREATE DATABASE "{name}"')
+            # FILE_COPY (PostgreSQL 15+) copies the small template in ~20 ms; the WAL_LOG default takes ~0.4 s.
+            strategy = " STRATEGY FILE_COPY" if connection.info.server_version >= 150000 else ""
+            connection.execute(f'CREATE DATABASE "{name}"{strategy}')
         return _with_database(admin, name)
 
     def drop_database(self, name: str) -> None:

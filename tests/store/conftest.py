@@ -9,12 +9,7 @@ import pytest
 
 from modelport.store import Store
 
-try:  # tests/ is a package once a tests/__init__.py exists, else tests/ itself is on sys.path
-    from tests.postgres_server import postgres_server, postgres_url
-except ModuleNotFoundError:
-    from postgres_server import postgres_server, postgres_url  # type: ignore[no-redef]
-
-__all__ = ["postgres_server", "postgres_url", "store", "store_url"]
+# `postgres_server` and `postgres_url` come from tests/conftest.py (defined in tests/postgres_server.py).
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
