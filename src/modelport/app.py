@@ -36,7 +36,7 @@ class Gateway:
         self.verifier = KeyVerifier(store, ttl=settings.key_cache_seconds)
         self.relay = Relay(session, self.router)
         self.supervisor = Supervisor(store, self.router, session, settings.probe_seconds)
-        self.admin_app = create_admin_app(AdminService(store))
+        self.admin_app = create_admin_app(AdminService(store), on_change=self.routing_changed)
         self.draining = False
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -46,6 +46,11 @@ class Gateway:
             asyncio.create_task(self.router.follow(self.settings.reload_seconds), name="routes"),
             asyncio.create_task(self.supervisor.run(self.settings.reload_seconds), name="supervisor"),
         ]
+
+    async def routing_changed(self) -> None:
+        """Deployments changed through this process: start their instances and route to them now."""
+        await self.supervisor.reconcile()
+        await self.router.refresh()
 
     async def stop(self) -> None:
         for task in self._tasks:

@@ -4,6 +4,7 @@ checked the `admin` scope before a request gets here."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -56,7 +57,14 @@ class DeploymentIn(BaseModel):
         return DeploymentSpec(**data)
 
 
-def create_admin_app(service: AdminService) -> FastAPI:
+def create_admin_app(service: AdminService, on_change: Callable[[], Awaitable[None]] | None = None) -> FastAPI:
+    """The `/api` app. `on_change` runs after a deployment is added or removed, so this process routes to
+    it at once (other processes notice through the store's revision)."""
+
+    async def changed() -> None:
+        if on_change is not None:
+            await on_change()
+
     app = FastAPI(
         title="modelport admin API",
         version=__version__,
@@ -100,11 +108,13 @@ def create_admin_app(service: AdminService) -> FastAPI:
     @app.post("/api/deployments", status_code=201, summary="Deploy a model")
     async def deploy(body: DeploymentIn) -> dict[str, Any]:
         deployment = await asyncio.to_thread(service.deploy, body.to_spec())
+        await changed()
         return deployment_view(await asyncio.to_thread(service.deployment, deployment.name))
 
     @app.delete("/api/deployments/{name:path}", summary="Remove a deployment and stop its instances")
     async def undeploy(name: str) -> JSONResponse:
         await asyncio.to_thread(service.undeploy, name)
+        await changed()
         return JSONResponse({"deleted": name})
 
     return app
