@@ -128,7 +128,18 @@ class PostgresServer:
         if os.geteuid() == 0:
             _chown_tree(self._dir, SUPERUSER)
         self._run_pg(
-            ["initdb", "-D", str(data), "-U", SUPERUSER, "--auth=trust", "--no-locale", "-E", "UTF8", "--no-sync"]
+            [
+                "initdb",
+                "-D",
+                str(data),
+                "-U",
+                SUPERUSER,
+                "--auth=trust",
+                "--no-locale",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ]
         )
         port = free_port()
         options = (
@@ -144,7 +155,9 @@ class PostgresServer:
         command = [str(self._bin / argv[0]), *argv[1:]]
         if os.geteuid() == 0:
             command = ["runuser", "-u", SUPERUSER, "--", *command]
-        result = subprocess.run(command, cwd=self._dir, capture_output=True, text=True, timeout=120)
+        result = subprocess.run(
+            command, check=False, cwd=self._dir, capture_output=True, text=True, timeout=120
+        )
         if check and result.returncode != 0:
             log = self._dir / "server.log"
             server_log = log.read_text(errors="replace") if log.exists() else ""

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from modelport.records import ApiKey, DeploymentSpec, InstanceRecord, InstanceState, Scope
 
-BASE_TIME = datetime(2025, 3, 1, 12, 0, 0, 123456, tzinfo=timezone.utc)
+BASE_TIME = datetime(2025, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
 
 def at(seconds: float) -> datetime:

@@ -54,7 +54,9 @@ def test_many_threads_write_and_read_without_errors(store: Store) -> None:
         for future in [pool.submit(work, worker) for worker in range(workers)]:
             future.result()
     assert len(store.list_keys()) == workers * rounds
-    assert [(i.deployment, i.ordinal) for i in store.list_instances()] == [(f"d{w}", 0) for w in range(workers)]
+    assert [(i.deployment, i.ordinal) for i in store.list_instances()] == [
+        (f"d{w}", 0) for w in range(workers)
+    ]
     assert store.routing_revision() == start + workers * (2 * rounds + 1)
     assert all(d.spec.replicas == rounds for d in store.list_deployments())
 

@@ -19,7 +19,9 @@ def test_set_then_list_round_trips(store: Store) -> None:
 def test_set_upserts(store: Store) -> None:
     store.add_deployment(make_spec("chat"))
     store.set_instance(make_instance("chat", 0, pid=1))
-    ready = make_instance("chat", 0, state=InstanceState.READY, url="http://h:1/v1", pid=None, updated_at=at(9))
+    ready = make_instance(
+        "chat", 0, state=InstanceState.READY, url="http://h:1/v1", pid=None, updated_at=at(9)
+    )
     store.set_instance(ready)
     assert store.list_instances("chat") == [ready]
 

@@ -8,10 +8,10 @@ import pytest
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 
-from modelport.store import Store
-from modelport.store.database import alembic_config, normalise_url
+from modelport.store import Store, deployments, revision
+from modelport.store.database import alembic_config, normalise_url, write_transaction
 
-from .factories import make_key, make_spec
+from .factories import BASE_TIME, make_key, make_spec
 
 
 def test_open_creates_schema_at_head(store: Store) -> None:
@@ -85,3 +85,12 @@ def test_store_url_is_normalised(postgres_url: str) -> None:
         assert store.routing_revision() == 0
     finally:
         store.close()
+
+
+def test_a_failed_write_transaction_leaves_nothing_behind(store: Store) -> None:
+    with pytest.raises(RuntimeError), write_transaction(store.engine) as connection:
+        deployments.insert(connection, make_spec("chat"), BASE_TIME)
+        revision.bump(connection)
+        raise RuntimeError("boom")
+    assert store.list_deployments() == []
+    assert store.routing_revision() == 0

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 import pytest
 
+from modelport import errors
 from modelport.store import Store
 
 from .factories import make_instance, make_spec
@@ -25,7 +27,7 @@ def test_each_kind_of_change_increases_it(store: Store) -> None:
     for change in changes:
         change()
         seen.append(store.routing_revision())
-    assert all(later > earlier for earlier, later in zip(seen, seen[1:])), seen
+    assert all(later > earlier for earlier, later in itertools.pairwise(seen)), seen
 
 
 def test_reads_do_not_change_it(store: Store) -> None:
@@ -43,9 +45,9 @@ def test_reads_do_not_change_it(store: Store) -> None:
 def test_failed_or_empty_changes_do_not_change_it(store: Store) -> None:
     store.add_deployment(make_spec("chat"))
     before = store.routing_revision()
-    with pytest.raises(Exception):
+    with pytest.raises(errors.Conflict):
         store.add_deployment(make_spec("chat"))
-    with pytest.raises(Exception):
+    with pytest.raises(errors.NotFound):
         store.update_deployment(make_spec("missing"))
     assert store.remove_deployment("missing") is False
     store.remove_instances("chat")  # nothing to remove

@@ -32,7 +32,9 @@ def normalise_url(url: str) -> URL:
     if parsed.drivername in ("postgres", "postgresql"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):
-        raise ValueError("an in-memory SQLite store is not supported: give a file URL, e.g. sqlite:///DIR/modelport.db")
+        raise ValueError(
+            "an in-memory SQLite store is not supported: give a file URL, e.g. sqlite:///DIR/modelport.db"
+        )
     return parsed
 
 

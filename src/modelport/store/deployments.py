@@ -21,16 +21,16 @@ def insert(connection: Connection, spec: DeploymentSpec, now: datetime) -> Deplo
         result = connection.execute(deployments.insert().values(**values))
     except sa.exc.IntegrityError as exc:
         raise errors.Conflict(f"a deployment named {spec.name!r} already exists", param="name") from exc
-    (deployment_id,) = result.inserted_primary_key or (None,)
-    return Deployment(id=int(deployment_id), spec=spec, created_at=now, updated_at=now)
+    primary_key = result.inserted_primary_key
+    assert primary_key is not None  # a single-row insert always has one
+    deployment_id = int(primary_key[0])
+    return Deployment(id=deployment_id, spec=spec, created_at=now, updated_at=now)
 
 
 def update(connection: Connection, spec: DeploymentSpec, now: datetime) -> Deployment:
     """Replace the spec of the deployment named `spec.name`; `errors.NotFound` if there is none."""
     connection.execute(
-        deployments.update()
-        .where(deployments.c.name == spec.name)
-        .values(spec=_encode(spec), updated_at=now)
+        deployments.update().where(deployments.c.name == spec.name).values(spec=_encode(spec), updated_at=now)
     )
     updated = select(connection, spec.name)
     if updated is None:

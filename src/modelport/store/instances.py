@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection, Row
 from modelport.records import InstanceRecord, InstanceState
 from modelport.store.schema import instances
 
+
 def upsert(connection: Connection, record: InstanceRecord) -> None:
     """Insert the record, or overwrite the one with the same (deployment, ordinal)."""
     insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert

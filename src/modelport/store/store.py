@@ -8,14 +8,20 @@ process or many, may use the same database.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from modelport.records import ApiKey, Deployment, DeploymentSpec, InstanceRecord
 from modelport.store import deployments, instances, keys, revision
-from modelport.store.database import create_engine, migrate, normalise_url, read_transaction, write_transaction
+from modelport.store.database import (
+    create_engine,
+    migrate,
+    normalise_url,
+    read_transaction,
+    write_transaction,
+)
 
 
 class Store:
@@ -141,4 +147,4 @@ class Store:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
