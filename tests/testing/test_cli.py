@@ -20,7 +20,11 @@ def test_cli_serves_until_terminated() -> None:
     port = free_port()
     command = [sys.executable, "-m", "modelport.testing", "--port", str(port), "--api-key", "k",
                "--model", "m1", "--model", "m2", "--no-record"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
+        _check_and_stop(process, port)
+
+
+def _check_and_stop(process: subprocess.Popen[str], port: int) -> None:
     try:
         assert process.stdout is not None
         line = process.stdout.readline()

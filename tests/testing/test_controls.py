@@ -57,10 +57,10 @@ async def test_chunk_delay_and_drop_after(fake: FakeUpstream) -> None:
 
 
 async def test_client_disconnect_counts_as_cancelled(fake: FakeUpstream) -> None:
-    async with aiohttp.ClientSession() as http:
-        async with http.post(f"{fake.url}/chat/completions", json=STREAM_BODY,
-                             headers={"x-fake-chunk-delay-ms": "200"}) as response:
-            assert (await response.content.readline()).startswith(b"data: ")
+    async with (aiohttp.ClientSession() as http,
+                http.post(f"{fake.url}/chat/completions", json=STREAM_BODY,
+                          headers={"x-fake-chunk-delay-ms": "200"}) as response):
+        assert (await response.content.readline()).startswith(b"data: ")
     await wait_for(lambda: fake.cancelled == 1)
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=0.1)) as http:
         with pytest.raises(asyncio.TimeoutError):

@@ -51,9 +51,8 @@ async def test_embeddings_float_and_base64_agree(fake: FakeUpstream, client: ope
 async def test_rerank_orders_by_overlap(fake: FakeUpstream) -> None:
     documents = ["hi", "it is a bear", {"text": "The giant panda is a bear species endemic to China."}]
     body = {"model": "fake-model", "query": "What is a panda?", "top_n": 3, "documents": documents}
-    async with aiohttp.ClientSession() as http:
-        async with http.post(f"{fake.url}/rerank", json=body) as response:
-            result = await response.json()
+    async with aiohttp.ClientSession() as http, http.post(f"{fake.url}/rerank", json=body) as response:
+        result = await response.json()
     assert [r["index"] for r in result["results"]] == [2, 1, 0]
     scores = [r["relevance_score"] for r in result["results"]]
     assert scores == sorted(scores, reverse=True)
@@ -66,10 +65,9 @@ async def test_image_generation_b64_and_url(fake: FakeUpstream, client: openai.A
     assert len(result.data) == 2
     assert png_size(base64.b64decode(result.data[0].b64_json)) == (64, 32)
     linked = await client.images.generate(model="fake-model", prompt="a cat", response_format="url")
-    async with aiohttp.ClientSession() as http:
-        async with http.get(linked.data[0].url) as response:
-            assert response.content_type == "image/png"
-            assert png_size(await response.read()) == (256, 256)
+    async with aiohttp.ClientSession() as http, http.get(linked.data[0].url) as response:
+        assert response.content_type == "image/png"
+        assert png_size(await response.read()) == (256, 256)
 
 
 async def test_image_edit_multipart(fake: FakeUpstream, client: openai.AsyncOpenAI) -> None:
@@ -80,9 +78,9 @@ async def test_image_edit_multipart(fake: FakeUpstream, client: openai.AsyncOpen
     form = aiohttp.FormData()
     form.add_field("prompt", "no image here")
     form.add_field("mask", b"m", filename="mask.png")
-    async with aiohttp.ClientSession() as http:
-        async with http.post(f"{fake.url}/images/edits", data=form) as response:
-            assert response.status == 400
+    async with (aiohttp.ClientSession() as http,
+                http.post(f"{fake.url}/images/edits", data=form) as response):
+        assert response.status == 400
 
 
 async def test_speech_is_a_wav_of_plausible_length(client: openai.AsyncOpenAI) -> None:
@@ -115,13 +113,13 @@ async def test_transcriptions(client: openai.AsyncOpenAI) -> None:
 async def test_translation_and_missing_file(fake: FakeUpstream) -> None:
     form = aiohttp.FormData()
     form.add_field("file", make_wav(0.5), filename="a.wav")
-    async with aiohttp.ClientSession() as http:
-        async with http.post(f"{fake.url}/audio/translations", data=form) as response:
-            assert (await response.json())["text"].startswith("fake transcription of")
+    async with (aiohttp.ClientSession() as http,
+                http.post(f"{fake.url}/audio/translations", data=form) as response):
+        assert (await response.json())["text"].startswith("fake transcription of")
     form = aiohttp.FormData()
     form.add_field("model", "fake-model")
     form.add_field("other", b"x", filename="x.bin")
-    async with aiohttp.ClientSession() as http:
-        async with http.post(f"{fake.url}/audio/transcriptions", data=form) as response:
-            assert response.status == 400
-            assert (await response.json())["error"]["type"] == "invalid_request_error"
+    async with (aiohttp.ClientSession() as http,
+                http.post(f"{fake.url}/audio/transcriptions", data=form) as response):
+        assert response.status == 400
+        assert (await response.json())["error"]["type"] == "invalid_request_error"

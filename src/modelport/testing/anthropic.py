@@ -7,8 +7,14 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from modelport.testing.replies import (apply_stop, count_words, last_user_text, limit_words, message_text,
-                                       sample_arguments)
+from modelport.testing.replies import (
+    apply_stop,
+    count_words,
+    last_user_text,
+    limit_words,
+    message_text,
+    sample_arguments,
+)
 from modelport.testing.streams import ChunkWriter, content_pieces, split_text, sse
 from modelport.testing.wire import Call, FakeHTTPError, json_response
 
@@ -86,6 +92,7 @@ async def messages(request: web.Request, call: Call) -> web.StreamResponse:
 
 
 def _block_events(block: dict[str, Any], call: Call) -> list[bytes]:
+    start: dict[str, Any]
     if block["type"] == "text":
         start = {"type": "text", "text": ""}
         deltas = [{"type": "text_delta", "text": p} for p in content_pieces(block["text"], call.controls)]

@@ -70,7 +70,7 @@ async def speech(request: web.Request, call: Call) -> web.StreamResponse:
 def _duration(audio: bytes) -> float:
     try:
         with wave.open(io.BytesIO(audio)) as reader:
-            return reader.getnframes() / reader.getframerate()
+            return float(reader.getnframes() / reader.getframerate())
     except (wave.Error, EOFError, ZeroDivisionError):
         return round(len(audio) / 32_000, 3)
 

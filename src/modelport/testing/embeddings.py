@@ -73,8 +73,9 @@ async def embeddings(request: web.Request, call: Call) -> web.StreamResponse:
 def _document_text(document: Any) -> str:
     if isinstance(document, str):
         return document
-    if isinstance(document, dict) and isinstance(document.get("text"), str):
-        return document["text"]
+    text = document.get("text") if isinstance(document, dict) else None
+    if isinstance(text, str):
+        return text
     raise FakeHTTPError(400, 'documents must be strings or {"text": ...} objects', param="documents")
 
 

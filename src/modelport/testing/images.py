@@ -59,7 +59,8 @@ def _images(request: web.Request, call: Call, prompt: str, n: int, size: Any, re
         if response_format == "url":
             name = call.state.new_id("img")
             call.state.files[name] = png
-            data.append({"url": f"{request.scheme}://{request.host}/files/{name}.png", "revised_prompt": prompt})
+            root = call.state.root_url or f"{request.scheme}://{request.host}"
+            data.append({"url": f"{root}/files/{name}.png", "revised_prompt": prompt})
         else:
             data.append({"b64_json": base64.b64encode(png).decode(), "revised_prompt": prompt})
     return json_response({"created": int(time.time()), "data": data})

@@ -7,6 +7,7 @@ import concurrent.futures
 import threading
 from collections.abc import Sequence
 from types import TracebackType
+from typing import Self
 
 from aiohttp import web
 
@@ -106,6 +107,7 @@ class FakeUpstream:
         await site.start()
         self._runner = runner
         self.port = int(runner.addresses[0][1])
+        self.state.root_url = self.root_url
 
     async def stop(self) -> None:
         """Stop serving and close open connections."""
@@ -113,7 +115,7 @@ class FakeUpstream:
             runner, self._runner = self._runner, None
             await runner.cleanup()
 
-    async def __aenter__(self) -> FakeUpstream:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 

@@ -43,6 +43,7 @@ class FakeState:
     received: int = 0
     cancelled: int = 0
     files: dict[str, bytes] = field(default_factory=dict)
+    root_url: str = ""
     id_prefix: str = field(default_factory=lambda: secrets.token_hex(4))
     _ids: itertools.count[int] = field(default_factory=itertools.count)
 
