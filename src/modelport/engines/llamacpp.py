@@ -212,8 +212,16 @@ class LlamaCppEngine:
         """Pooled embeddings of an embedding GGUF (loaded with `embedding=true`)."""
         import numpy as np
 
-        vectors, count = self._llama.embed(list(texts), normalize=normalize, return_count=True)
-        return Embeddings(vectors=np.asarray(vectors, dtype=np.float32), prompt_tokens=int(count))
+        vectors, count = self._llama.embed(list(texts), normalize=False, return_count=True)
+        rows = []
+        for vector in vectors:
+            row = np.asarray(vector, dtype=np.float32)
+            if row.ndim == 2:  # a GGUF without pooling gives one vector per token: mean-pool them
+                row = row.mean(axis=0)
+            if normalize:
+                row = row / max(float(np.linalg.norm(row)), 1e-12)
+            rows.append(row)
+        return Embeddings(vectors=np.stack(rows), prompt_tokens=int(count))
 
     def rerank(self, query: str, documents: Sequence[str]) -> RerankScores:
         """Cross-encoder scores from a reranker GGUF (rank pooling), one pair per sequence."""
