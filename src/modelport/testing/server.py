@@ -107,7 +107,8 @@ class FakeUpstream:
         await site.start()
         self._runner = runner
         self.port = int(runner.addresses[0][1])
-        self.state.root_url = self.root_url
+        if self.host not in ("0.0.0.0", "::", ""):  # a wildcard bind: links follow the Host header
+            self.state.root_url = self.root_url
 
     async def stop(self) -> None:
         """Stop serving and close open connections."""
