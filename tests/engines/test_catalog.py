@@ -20,7 +20,7 @@ def test_defaults_cover_llm_embedding_and_reranker() -> None:
 def test_ready_models_resolve_files_without_importing_packages() -> None:
     entry = find_entry("all-minilm-l6-v2")
     assert entry is not None
-    ready, why, hint = entry.readiness()
+    ready, _why, hint = entry.readiness()
     if not ready:
         assert hint
         return
@@ -52,5 +52,5 @@ def test_unknown_engine_library_hint() -> None:
     (entry,) = parse_catalog(
         '[[model]]\nname = "x"\nengine = "llama.cpp"\npath = "/nonexistent/model.gguf"\n'
     )
-    ready, why, hint = entry.readiness()
+    ready, _why, hint = entry.readiness()
     assert not ready and hint

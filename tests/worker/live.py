@@ -11,7 +11,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from types import TracebackType
+from typing import Self
 
 import pytest
 
@@ -37,7 +37,9 @@ def require_ready(model: str) -> None:
 class LiveWorker:
     """Starts a worker, waits for /health, stops it with SIGTERM. The log is kept in `log_path`."""
 
-    def __init__(self, engine: str, model: str, log_dir: Path, *args: str, secret: str | None = "test-secret") -> None:
+    def __init__(
+        self, engine: str, model: str, log_dir: Path, *args: str, secret: str | None = "test-secret"
+    ) -> None:
         self.engine, self.model, self.args, self.secret = engine, model, args, secret
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -54,14 +56,26 @@ class LiveWorker:
         env = {k: v for k, v in os.environ.items() if k != "MODELPORT_INSTANCE_SECRET"}
         if self.secret:
             env["MODELPORT_INSTANCE_SECRET"] = self.secret
-        command = [sys.executable, "-m", "modelport.worker", "--engine", self.engine, "--model", self.model,
-                   "--port", str(self.port), *self.args]
+        command = [
+            sys.executable,
+            "-m",
+            "modelport.worker",
+            "--engine",
+            self.engine,
+            "--model",
+            self.model,
+            "--port",
+            str(self.port),
+            *self.args,
+        ]
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"worker exited with {self.process.returncode}:\n{self.log_path.read_text()}")
+                raise RuntimeError(
+                    f"worker exited with {self.process.returncode}:\n{self.log_path.read_text()}"
+                )
             try:
                 with urllib.request.urlopen(self.url + "/health", timeout=2) as response:
                     if response.status == 200:
@@ -87,9 +101,9 @@ class LiveWorker:
         """The worker's output so far."""
         return self.log_path.read_text(errors="replace")
 
-    def __enter__(self) -> LiveWorker:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
-    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()

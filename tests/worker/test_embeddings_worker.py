@@ -18,7 +18,9 @@ MODEL = "all-minilm-l6-v2"
 @pytest.fixture(scope="module")
 def worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveWorker]:
     require_ready(MODEL)
-    with LiveWorker("onnx-embeddings", MODEL, Path(tmp_path_factory.mktemp("emb")), "--served-name", "minilm") as live:
+    with LiveWorker(
+        "onnx-embeddings", MODEL, Path(tmp_path_factory.mktemp("emb")), "--served-name", "minilm"
+    ) as live:
         yield live
 
 
@@ -32,7 +34,11 @@ def _cos(a: list[float], b: list[float]) -> float:
 
 
 def test_paraphrases_are_closer_than_unrelated(client: openai.OpenAI) -> None:
-    texts = ["A man is eating food.", "A man is eating a piece of bread.", "The stock market fell sharply today."]
+    texts = [
+        "A man is eating food.",
+        "A man is eating a piece of bread.",
+        "The stock market fell sharply today.",
+    ]
     result = client.embeddings.create(model="minilm", input=texts, encoding_format="float")
     vectors = [d.embedding for d in result.data]
     assert [d.index for d in result.data] == [0, 1, 2]
@@ -89,9 +95,13 @@ async def test_tei_embed_and_tokenize(worker: LiveWorker, client: openai.OpenAI)
     async with aiohttp.ClientSession(headers=worker.headers) as http:
         async with http.post(worker.url + "/embed", json={"inputs": ["hello world", "bye"]}) as response:
             vectors = await response.json()
-        async with http.post(worker.url + "/embed", json={"inputs": "hello world", "normalize": False}) as response:
+        async with http.post(
+            worker.url + "/embed", json={"inputs": "hello world", "normalize": False}
+        ) as response:
             raw = await response.json()
-        async with http.post(worker.url + "/v1/tokenize", json={"model": "minilm", "prompt": "Hello world"}) as r:
+        async with http.post(
+            worker.url + "/v1/tokenize", json={"model": "minilm", "prompt": "Hello world"}
+        ) as r:
             tokens = await r.json()
         async with http.post(worker.url + "/v1/tokenize", json={"model": "minilm", "messages": []}) as r:
             assert r.status == 400

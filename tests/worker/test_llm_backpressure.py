@@ -14,8 +14,13 @@ from tests.worker.live import LiveWorker, require_ready
 
 MODEL = "smollm2-135m-instruct"
 # SmolLM2 counts on and on at temperature 0: a generation that runs until max_tokens (~30 s here).
-LONG = {"model": MODEL, "prompt": "Count from 1 to 1000: 1, 2, 3, 4,", "max_tokens": 1500, "temperature": 0,
-        "stream": True}
+LONG = {
+    "model": MODEL,
+    "prompt": "Count from 1 to 1000: 1, 2, 3, 4,",
+    "max_tokens": 1500,
+    "temperature": 0,
+    "stream": True,
+}
 SHORT = {"model": MODEL, "prompt": "Hello", "max_tokens": 3, "temperature": 0}
 
 
@@ -38,10 +43,12 @@ async def test_disconnect_mid_stream_frees_the_engine(worker: LiveWorker) -> Non
         response = await _first_chunk(http, worker.url)
         response.close()  # hang up while tokens are still coming
     started = time.monotonic()
-    async with aiohttp.ClientSession(headers=worker.headers) as http:
-        async with http.post(worker.url + "/v1/completions", json=SHORT) as answer:
-            assert answer.status == 200
-            body = await answer.json()
+    async with (
+        aiohttp.ClientSession(headers=worker.headers) as http,
+        http.post(worker.url + "/v1/completions", json=SHORT) as answer,
+    ):
+        assert answer.status == 200
+        body = await answer.json()
     assert body["usage"]["completion_tokens"] == 3
     assert time.monotonic() - started < 5, "the abandoned generation kept the engine busy"
 
@@ -71,7 +78,9 @@ async def test_non_streaming_disconnect_also_stops(worker: LiveWorker) -> None:
                 await http.post(worker.url + "/v1/completions", json=body)
     await asyncio.sleep(0.3)
     started = time.monotonic()
-    async with aiohttp.ClientSession(headers=worker.headers) as http:
-        async with http.post(worker.url + "/v1/completions", json=SHORT) as answer:
-            assert answer.status == 200
+    async with (
+        aiohttp.ClientSession(headers=worker.headers) as http,
+        http.post(worker.url + "/v1/completions", json=SHORT) as answer,
+    ):
+        assert answer.status == 200
     assert time.monotonic() - started < 5

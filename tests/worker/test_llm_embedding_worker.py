@@ -20,13 +20,22 @@ MODEL = "smollm2-135m-instruct"
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[openai.OpenAI]:
     require_ready(MODEL)
-    with LiveWorker("llama.cpp", MODEL, Path(tmp_path_factory.mktemp("llemb")), "--engine-arg", "embedding=true",
-                    "--served-name", "smol-embed") as live:
+    with LiveWorker(
+        "llama.cpp",
+        MODEL,
+        Path(tmp_path_factory.mktemp("llemb")),
+        "--engine-arg",
+        "embedding=true",
+        "--served-name",
+        "smol-embed",
+    ) as live:
         yield openai.OpenAI(base_url=live.url + "/v1", api_key=live.secret, max_retries=0)
 
 
 def test_gguf_embeddings(client: openai.OpenAI) -> None:
-    result = client.embeddings.create(model="smol-embed", input=["hello world", "goodbye"], encoding_format="float")
+    result = client.embeddings.create(
+        model="smol-embed", input=["hello world", "goodbye"], encoding_format="float"
+    )
     vectors = np.array([d.embedding for d in result.data])
     assert vectors.shape == (2, 576)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)

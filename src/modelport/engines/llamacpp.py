@@ -20,9 +20,9 @@ from typing import Any
 
 from modelport.engines.base import (
     Capability,
+    Embeddings,
     EngineOptions,
     EngineUnavailable,
-    Embeddings,
     Finish,
     GenerationEvent,
     GenerationRequest,
@@ -137,7 +137,9 @@ class LlamaCppEngine:
         if kind == "json_schema":
             schema = (response_format.get("json_schema") or {}).get("schema")
             if not isinstance(schema, dict):
-                raise InvalidEngineInput("response_format.json_schema.schema must be an object", "response_format")
+                raise InvalidEngineInput(
+                    "response_format.json_schema.schema must be an object", "response_format"
+                )
             try:
                 return LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
             except Exception as exc:
@@ -232,7 +234,9 @@ class LlamaCppEngine:
         scores: list[float] = []
         for tokens in pairs:
             if len(tokens) > llama.n_batch:
-                raise InvalidEngineInput(f"query + document is {len(tokens)} tokens; the limit is {llama.n_batch}")
+                raise InvalidEngineInput(
+                    f"query + document is {len(tokens)} tokens; the limit is {llama.n_batch}"
+                )
             llama._batch.reset()
             llama._batch.add_sequence(tokens, 0, True)
             llama._ctx.kv_cache_clear()

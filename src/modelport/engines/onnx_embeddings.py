@@ -17,9 +17,9 @@ from typing import Any
 
 from modelport.engines.base import (
     Capability,
+    Embeddings,
     EngineOptions,
     EngineUnavailable,
-    Embeddings,
     GenerationEvent,
     GenerationRequest,
     InvalidEngineInput,
@@ -57,7 +57,7 @@ class OnnxEmbeddingEngine:
         """Open the ONNX session (`threads` intra-op threads) and the tokenizer."""
         try:
             import numpy  # noqa: F401
-            import onnxruntime
+            import onnxruntime  # type: ignore[import-untyped]
             from tokenizers import Tokenizer
         except ImportError as exc:
             raise EngineUnavailable(

@@ -57,9 +57,7 @@ class StopBuffer:
         return best
 
 
-def token_logprob(
-    logits: Any, token: int, top_n: int, piece: Callable[[int], bytes]
-) -> TokenLogprob:
+def token_logprob(logits: Any, token: int, top_n: int, piece: Callable[[int], bytes]) -> TokenLogprob:
     """Log-softmax of one row of logits: the chosen token's logprob and the `top_n` best alternatives."""
     import numpy as np
 

@@ -53,7 +53,9 @@ ROUTES: tuple[tuple[str, str, Handler, Capability | None], ...] = (
 
 def _error_response(err: ModelportError) -> web.Response:
     headers = {k.decode(): v.decode() for k, v in err.headers()}
-    return web.Response(body=err.openai_body(), status=err.status, content_type="application/json", headers=headers)
+    return web.Response(
+        body=err.openai_body(), status=err.status, content_type="application/json", headers=headers
+    )
 
 
 def _guard(handler: Handler, capability: Capability | None) -> Handler:
@@ -87,9 +89,11 @@ async def _errors_and_auth(request: web.Request, handler: Handler) -> web.Stream
     except web.HTTPRequestEntityTooLarge:
         return _error_response(PayloadTooLarge(f"request body is larger than {MAX_BODY_BYTES} bytes"))
     except web.HTTPMethodNotAllowed as exc:
-        err = NotFound(f"{request.method} is not allowed on {request.path}", code="method_not_allowed")
-        err.status = exc.status
-        return _error_response(err)
+        not_allowed = NotFound(
+            f"{request.method} is not allowed on {request.path}", code="method_not_allowed"
+        )
+        not_allowed.status = exc.status
+        return _error_response(not_allowed)
     except web.HTTPNotFound:
         return _error_response(NotFound(f"no route {request.method} {request.path}"))
     except Exception:  # never a traceback to the client; the log has it

@@ -24,18 +24,40 @@ def _engine_args(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--engine", required=True, type=click.Choice(ENGINE_NAMES), help="Built-in engine to host.")
 @click.option("--model", required=True, help="Catalog name (see `modelport models`) or a path to weights.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any free).")
-@click.option("--threads", default=1, show_default=True, type=click.IntRange(1, 256), help="CPU threads for inference.")
+@click.option(
+    "--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any free)."
+)
+@click.option(
+    "--threads", default=1, show_default=True, type=click.IntRange(1, 256), help="CPU threads for inference."
+)
 @click.option("--served-name", default=None, help="The `model` name in responses (default: --model).")
-@click.option("--max-queue", default=16, show_default=True, type=click.IntRange(0, 100000),
-              help="Requests that may wait behind the running one; more get 503 + Retry-After.")
-@click.option("--engine-arg", "engine_args", multiple=True, metavar="KEY=VALUE",
-              help="Engine option, e.g. n_ctx=4096, embedding=true, pooling=rank (llama.cpp).")
-@click.option("--log-level", default="info", show_default=True,
-              type=click.Choice(["debug", "info", "warning", "error"]))
+@click.option(
+    "--max-queue",
+    default=16,
+    show_default=True,
+    type=click.IntRange(0, 100000),
+    help="Requests that may wait behind the running one; more get 503 + Retry-After.",
+)
+@click.option(
+    "--engine-arg",
+    "engine_args",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Engine option, e.g. n_ctx=4096, embedding=true, pooling=rank (llama.cpp).",
+)
+@click.option(
+    "--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning", "error"])
+)
 def worker(
-    engine: str, model: str, host: str, port: int, threads: int, served_name: str | None, max_queue: int,
-    engine_args: tuple[str, ...], log_level: str,
+    engine: str,
+    model: str,
+    host: str,
+    port: int,
+    threads: int,
+    served_name: str | None,
+    max_queue: int,
+    engine_args: tuple[str, ...],
+    log_level: str,
 ) -> None:
     """Host one model with a built-in engine over HTTP (OpenAI / Jina / TEI wire formats).
 
@@ -46,6 +68,12 @@ def worker(
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     serve_worker(
-        engine, model, host=host, port=port, threads=threads, served_name=served_name,
-        max_queue=max_queue, engine_args=_engine_args(engine_args),
+        engine,
+        model,
+        host=host,
+        port=port,
+        threads=threads,
+        served_name=served_name,
+        max_queue=max_queue,
+        engine_args=_engine_args(engine_args),
     )

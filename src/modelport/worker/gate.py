@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -68,7 +68,7 @@ class InferenceGate:
 
     async def stream(
         self, make: Callable[[], Iterator[T]], cancel: threading.Event
-    ) -> AsyncIterator[T]:
+    ) -> AsyncGenerator[T, None]:
         """Items of `make()` as the engine thread produces them; leaving early sets `cancel`.
 
         The generator waits for the engine thread to finish before it returns, so the slot is only
@@ -89,7 +89,7 @@ class InferenceGate:
                     put(item)
                     if cancel.is_set():
                         break
-            except BaseException as exc:  # handed to the awaiting side, which re-raises it
+            except BaseException as exc:  # noqa: BLE001 - handed to the awaiting side, which re-raises it
                 put(_Failure(exc))
             finally:
                 put(_END)

@@ -27,6 +27,12 @@ def _choice_request(request: GenerationRequest, j: int) -> GenerationRequest:
     return dataclasses.replace(request, seed=(request.seed + j) & 0x7FFFFFFF)
 
 
+def _collect(
+    generate: Generate, request: GenerationRequest, cancel: threading.Event
+) -> list[GenerationEvent]:
+    return list(generate(request, cancel))
+
+
 async def chat_completions(request: web.Request) -> web.StreamResponse:
     """POST /v1/chat/completions."""
     return await _generation(request, chat=True)
@@ -47,13 +53,15 @@ async def _generation(request: web.Request, *, chat: bool) -> web.StreamResponse
         return await _full(state, call, generate, chat)
 
 
-async def _full(state: WorkerState, call: parse.GenerationCall, generate: Generate, chat: bool) -> web.Response:
+async def _full(
+    state: WorkerState, call: parse.GenerationCall, generate: Generate, chat: bool
+) -> web.Response:
     choices: list[render.ChoiceText] = []
     prompt_tokens = completion_tokens = 0
     for p, base in enumerate(call.requests):
         for j in range(call.n):
             req, cancel = _choice_request(base, j), threading.Event()
-            events = await state.gate.call(lambda: list(generate(req, cancel)), cancel=cancel)
+            events = await state.gate.call(_collect, generate, req, cancel, cancel=cancel)
             choice = render.ChoiceText(index=p * call.n + j)
             for event in events:
                 if isinstance(event, TextDelta):
@@ -82,8 +90,9 @@ async def _stream(
     first = await state.gate.call(generate, call.requests[0], first_cancel, cancel=first_cancel)
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
     await response.prepare(request)
-    maker = render.ChunkMaker(state.served_name, chat, call.requests[0].logprobs, id=render.new_id(
-        "chatcmpl" if chat else "cmpl"))
+    maker = render.ChunkMaker(
+        state.served_name, chat, call.requests[0].logprobs, id=render.new_id("chatcmpl" if chat else "cmpl")
+    )
     totals = [0, 0]
     try:
         for p, base in enumerate(call.requests):
@@ -103,14 +112,21 @@ async def _stream(
         return response
     except Exception as exc:  # headers are out: report as an error event, then end the stream
         log.exception("stream failed")
-        await _write_quietly(response, _sse({"error": {"message": str(exc), "type": "api_error",
-                                                        "param": None, "code": None}}))
+        await _write_quietly(
+            response, _sse({"error": {"message": str(exc), "type": "api_error", "param": None, "code": None}})
+        )
     return response
 
 
 async def _stream_choice(
-    response: web.StreamResponse, state: WorkerState, maker: render.ChunkMaker, index: int,
-    events: Iterator[GenerationEvent], cancel: threading.Event, totals: list[int], count_prompt: bool,
+    response: web.StreamResponse,
+    state: WorkerState,
+    maker: render.ChunkMaker,
+    index: int,
+    events: Iterator[GenerationEvent],
+    cancel: threading.Event,
+    totals: list[int],
+    count_prompt: bool,
 ) -> None:
     if maker.chat:
         await response.write(_sse(maker.delta(index, "", [], role=True)))

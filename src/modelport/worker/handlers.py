@@ -81,7 +81,9 @@ async def rerank(request: web.Request) -> web.Response:
     async with state.gate.slot():
         result = await state.gate.call(state.engine.rerank, query, documents)
     return json_response(
-        render.jina_rerank(state.served_name, documents, result.scores, top_n, with_docs, result.prompt_tokens)
+        render.jina_rerank(
+            state.served_name, documents, result.scores, top_n, with_docs, result.prompt_tokens
+        )
     )
 
 
@@ -109,4 +111,6 @@ async def tokenize(request: web.Request) -> web.Response:
         raise BadRequest("send 'prompt' (a string) or 'messages'", param="prompt")
     async with state.gate.slot():
         tokens = await state.gate.call(state.engine.tokenize, prompt, messages)
-    return json_response({"count": len(tokens), "tokens": tokens, "max_model_len": state.engine.max_model_len})
+    return json_response(
+        {"count": len(tokens), "tokens": tokens, "max_model_len": state.engine.max_model_len}
+    )

@@ -84,11 +84,17 @@ def _message_text(content: Any, index: int) -> str:
     if isinstance(content, list):
         parts = []
         for part in content:
-            if not isinstance(part, dict) or part.get("type") != "text" or not isinstance(part.get("text"), str):
+            if (
+                not isinstance(part, dict)
+                or part.get("type") != "text"
+                or not isinstance(part.get("text"), str)
+            ):
                 raise BadRequest("only text content parts are supported", param=f"messages[{index}].content")
             parts.append(part["text"])
         return "".join(parts)
-    raise BadRequest("message content must be a string or a list of text parts", param=f"messages[{index}].content")
+    raise BadRequest(
+        "message content must be a string or a list of text parts", param=f"messages[{index}].content"
+    )
 
 
 def chat_messages(body: dict[str, Any]) -> tuple[dict[str, Any], ...]:
@@ -109,7 +115,9 @@ def _response_format(body: dict[str, Any]) -> dict[str, Any] | None:
     if value is None:
         return None
     if not isinstance(value, dict) or value.get("type") not in ("text", "json_object", "json_schema"):
-        raise BadRequest("'response_format.type' must be text, json_object or json_schema", param="response_format")
+        raise BadRequest(
+            "'response_format.type' must be text, json_object or json_schema", param="response_format"
+        )
     return value
 
 
@@ -131,8 +139,8 @@ def _logprob_options(body: dict[str, Any], chat: bool) -> tuple[bool, int]:
         if top and not wanted:
             raise BadRequest("'top_logprobs' requires 'logprobs': true", param="top_logprobs")
         return wanted, top
-    top = _integer(body, "logprobs", None, 0, 5)
-    return top is not None, top or 0
+    count = _integer(body, "logprobs", None, 0, 5)
+    return count is not None, count or 0
 
 
 def _prompts(body: dict[str, Any]) -> list[str]:
@@ -150,20 +158,21 @@ def generation_call(body: dict[str, Any], *, chat: bool) -> GenerationCall:
     max_tokens = _integer(body, "max_completion_tokens", None, 1, 1 << 20)
     max_tokens = _integer(body, "max_tokens", max_tokens, 1, 1 << 20)
     logprobs, top_logprobs = _logprob_options(body, chat)
-    common: dict[str, Any] = dict(
-        max_tokens=max_tokens if chat or max_tokens is not None else 16,
-        temperature=_number(body, "temperature", 1.0, 0.0, 2.0),
-        top_p=_number(body, "top_p", 1.0, 0.0, 1.0),
-        stop=_stops(body),
-        seed=_integer(body, "seed", None, -(1 << 63), (1 << 63) - 1),
-        presence_penalty=_number(body, "presence_penalty", 0.0, -2.0, 2.0),
-        frequency_penalty=_number(body, "frequency_penalty", 0.0, -2.0, 2.0),
-        logprobs=logprobs,
-        top_logprobs=top_logprobs,
-        response_format=_response_format(body),
-    )
+    common: dict[str, Any] = {
+        "max_tokens": max_tokens if chat or max_tokens is not None else 16,
+        "temperature": _number(body, "temperature", 1.0, 0.0, 2.0),
+        "top_p": _number(body, "top_p", 1.0, 0.0, 1.0),
+        "stop": _stops(body),
+        "seed": _integer(body, "seed", None, -(1 << 63), (1 << 63) - 1),
+        "presence_penalty": _number(body, "presence_penalty", 0.0, -2.0, 2.0),
+        "frequency_penalty": _number(body, "frequency_penalty", 0.0, -2.0, 2.0),
+        "logprobs": logprobs,
+        "top_logprobs": top_logprobs,
+        "response_format": _response_format(body),
+    }
     if common["seed"] is not None:
         common["seed"] &= 0x7FFFFFFF
+    requests: tuple[GenerationRequest, ...]
     if chat:
         requests = (GenerationRequest(messages=chat_messages(body), **common),)
     else:

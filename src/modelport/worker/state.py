@@ -29,5 +29,7 @@ STATE = web.AppKey("modelport_worker_state", WorkerState)
 def json_response(obj: object, status: int = 200) -> web.Response:
     """A JSON response encoded with orjson (numpy arrays included)."""
     return web.Response(
-        body=orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY), status=status, content_type="application/json"
+        body=orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY),
+        status=status,
+        content_type="application/json",
     )
