@@ -111,3 +111,8 @@ class LiveGateway:
         response = self.api("POST", "/api/keys", {"name": name, **fields})
         assert response.status_code == 201, response.text
         return response.json()["key"]  # type: ignore[no-any-return]
+
+
+def last_request(fake: Any, path: str) -> Any:
+    """The fake upstream's latest recorded request to `path` (health probes hit it too)."""
+    return next(r for r in reversed(fake.requests) if r.path == path)

@@ -12,7 +12,7 @@ import openai
 import pytest
 
 from modelport.testing import FakeUpstream
-from tests.harness import LiveGateway
+from tests.harness import LiveGateway, last_request
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,7 @@ def test_chat_relayed_unchanged(client: openai.OpenAI, fake: FakeUpstream) -> No
     assert reply.model == "fake-model"
     assert reply.choices[0].message.content == "Echo: hello"
     assert reply.usage is not None and reply.usage.total_tokens > 0
-    received = fake.requests[-1]
+    received = last_request(fake, "/v1/chat/completions")
     assert received.path == "/v1/chat/completions"
     assert b'"messages"' in received.body
     assert "authorization" not in {k.lower() for k in received.headers}  # the client's key never goes upstream
@@ -115,7 +115,7 @@ def test_transcription_multipart_with_model_after_file(gateway: LiveGateway, fak
                           headers={"authorization": f"Bearer {gateway.admin_key}"}, timeout=30)
     assert response.status_code == 200, response.text
     assert str(len(upload)) in response.json()["text"]
-    assert fake.requests[-1].body.count(upload[:64]) == 1
+    assert last_request(fake, "/v1/audio/transcriptions").body.count(upload) == 1
 
 
 def test_transcription_with_sdk(client: openai.OpenAI) -> None:
@@ -128,13 +128,13 @@ def test_served_name_rewritten_both_ways(gateway: LiveGateway, fake: FakeUpstrea
     gateway.deploy("alias", [fake.url], upstream_model="fake-model")
     reply = client.chat.completions.create(model="alias", messages=[{"role": "user", "content": "hi"}])
     assert reply.model == "alias"
-    assert b'"model":"fake-model"' in fake.requests[-1].body.replace(b" ", b"")
+    assert b'"model":"fake-model"' in last_request(fake, "/v1/chat/completions").body.replace(b" ", b"")
     chunks = list(client.chat.completions.create(model="alias", messages=[{"role": "user", "content": "hi"}],
                                                  stream=True))
     assert {c.model for c in chunks} == {"alias"}
     text = client.audio.transcriptions.create(model="alias", file=("a.wav", b"RIFF0000"), response_format="json")
     assert text.text
-    assert b"fake-model" in fake.requests[-1].body
+    assert b"fake-model" in last_request(fake, "/v1/audio/transcriptions").body
 
 
 def test_upstream_errors_pass_through(gateway: LiveGateway) -> None:
