@@ -7,7 +7,9 @@ import click
 from modelport import __version__
 from modelport.cli.deployments import deploy, deployments, undeploy
 from modelport.cli.keys import keys
+from modelport.cli.models import models
 from modelport.cli.serve import serve
+from modelport.cli.worker import worker
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
@@ -33,3 +35,5 @@ main.add_command(keys)
 main.add_command(deploy)
 main.add_command(undeploy)
 main.add_command(deployments)
+main.add_command(models)
+main.add_command(worker)
