@@ -35,8 +35,9 @@ class Gateway:
         self.router = Router(store, retry_after=settings.retry_after_seconds)
         self.verifier = KeyVerifier(store, ttl=settings.key_cache_seconds)
         self.relay = Relay(session, self.router)
-        self.supervisor = Supervisor(store, self.router, session, settings.probe_seconds)
-        self.admin_app = create_admin_app(AdminService(store), on_change=self.routing_changed)
+        self.supervisor = Supervisor(store, self.router, session, settings.probe_seconds, settings.logs_dir)
+        self.router.instance_auth = self.supervisor.instance_auth
+        self.admin_app = create_admin_app(AdminService(store, settings.logs_dir), on_change=self.routing_changed)
         self.draining = False
         self._tasks: list[asyncio.Task[None]] = []
 

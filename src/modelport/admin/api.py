@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
 from modelport import __version__
@@ -104,6 +104,10 @@ def create_admin_app(service: AdminService, on_change: Callable[[], Awaitable[No
     @app.get("/api/deployments/{name:path}", summary="One deployment")
     async def get_deployment(name: str) -> dict[str, Any]:
         return deployment_view(await asyncio.to_thread(service.deployment, name))
+
+    @app.get("/api/logs/{name:path}", summary="The tail of a managed instance's log", response_class=PlainTextResponse)
+    async def logs(name: str, ordinal: int = 0, lines: int = 200) -> str:
+        return await asyncio.to_thread(service.logs, name, ordinal, lines)
 
     @app.post("/api/deployments", status_code=201, summary="Deploy a model")
     async def deploy(body: DeploymentIn) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
@@ -20,15 +21,16 @@ class AdminClient(Protocol):
     def deploy(self, spec: DeploymentSpec) -> dict[str, Any]: ...
     def undeploy(self, name: str) -> None: ...
     def deployments(self) -> list[dict[str, Any]]: ...
+    def logs(self, name: str, ordinal: int, lines: int) -> str: ...
     def close(self) -> None: ...
 
 
 class LocalAdmin:
     """Works on the store itself; a running server picks the changes up within a second."""
 
-    def __init__(self, store_url: str) -> None:
+    def __init__(self, store_url: str, logs_dir: Path | None = None) -> None:
         self._store = Store.open(store_url)
-        self.service = AdminService(self._store)
+        self.service = AdminService(self._store, logs_dir)
 
     def create_key(self, name: str, scope: Scope, models: list[str] | None, expires_in: str | None) -> dict[str, Any]:
         key, token = self.service.create_key(name, scope, models, expires_in)
@@ -50,6 +52,9 @@ class LocalAdmin:
     def deployments(self) -> list[dict[str, Any]]:
         return [deployment_view(s) for s in self.service.deployments()]
 
+    def logs(self, name: str, ordinal: int, lines: int) -> str:
+        return self.service.logs(name, ordinal, lines)
+
     def close(self) -> None:
         self._store.close()
 
@@ -64,9 +69,9 @@ class RemoteAdmin:
     def __init__(self, server: str, key: str) -> None:
         self._http = httpx.Client(base_url=server.rstrip("/"), headers={"authorization": f"Bearer {key}"}, timeout=30)
 
-    def _call(self, method: str, path: str, json: Any = None) -> Any:
+    def _call(self, method: str, path: str, json: Any = None, params: Any = None, text: bool = False) -> Any:
         try:
-            response = self._http.request(method, path, json=json)
+            response = self._http.request(method, path, json=json, params=params)
         except httpx.HTTPError as exc:
             raise RemoteError(f"Cannot reach the server: {exc}") from None
         if response.status_code >= 400:
@@ -77,7 +82,7 @@ class RemoteAdmin:
             error = RemoteError(message)
             error.status = response.status_code
             raise error
-        return response.json()
+        return response.text if text else response.json()
 
     def create_key(self, name: str, scope: Scope, models: list[str] | None, expires_in: str | None) -> dict[str, Any]:
         body = {"name": name, "scope": scope.value, "models": models, "expires_in": expires_in}
@@ -97,6 +102,9 @@ class RemoteAdmin:
 
     def deployments(self) -> list[dict[str, Any]]:
         return self._call("GET", "/api/deployments")["data"]  # type: ignore[no-any-return]
+
+    def logs(self, name: str, ordinal: int, lines: int) -> str:
+        return self._call("GET", f"/api/logs/{name}", params={"ordinal": ordinal, "lines": lines}, text=True)  # type: ignore[no-any-return]
 
     def close(self) -> None:
         self._http.close()

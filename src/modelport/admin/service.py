@@ -4,10 +4,12 @@ from the API, directly from the CLI)."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from modelport.auth.keys import generate_key
+from modelport.instances.launch import check_launchable, safe_name
 from modelport.errors import BadRequest, NotFound
 from modelport.records import ApiKey, Deployment, DeploymentSpec, InstanceRecord, Scope
 from modelport.store import Store
@@ -32,8 +34,9 @@ class DeploymentStatus:
 
 
 class AdminService:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, logs_dir: Path | None = None) -> None:
         self.store = store
+        self.logs_dir = logs_dir
 
     # -- keys
     def create_key(
@@ -84,6 +87,18 @@ class AdminService:
             raise NotFound(f"No deployment named `{name}`.")
         return DeploymentStatus(deployment, self.store.list_instances(name))
 
+    def logs(self, name: str, ordinal: int = 0, lines: int = 200) -> str:
+        """The last `lines` lines of a managed instance's log (kept in the data dir)."""
+        deployment = self.deployment(name).deployment
+        if deployment.spec.is_remote:
+            raise BadRequest(f"`{name}` is a remote deployment: its logs live where it runs.")
+        if self.logs_dir is None:
+            raise NotFound("This server keeps no instance logs.")
+        path = self.logs_dir / f"{safe_name(name)}-{ordinal}.log"
+        if not path.exists():
+            raise NotFound(f"No log yet for `{name}` instance {ordinal}.")
+        return tail(path, lines)
+
     def deployments(self) -> list[DeploymentStatus]:
         instances: dict[str, list[InstanceRecord]] = {}
         for record in self.store.list_instances():
@@ -100,7 +115,10 @@ def validate_spec(spec: DeploymentSpec) -> DeploymentSpec:
     if spec.replicas < 1:
         raise BadRequest("`replicas` must be at least 1.", param="replicas")
     if not spec.urls and not spec.engine and not spec.command:
-        raise BadRequest("A deployment needs a `url` (remote) or an `engine` to run.", param="url")
+        raise BadRequest("A deployment needs a `url` (remote), an `engine` or a `command` to run.", param="url")
+    if spec.urls and (spec.engine or spec.command):
+        raise BadRequest("Give either `url` (remote) or `engine`/`command` (run here), not both.", param="url")
+    check_launchable(spec)
     for url in spec.urls:
         if not url.startswith(("http://", "https://")):
             raise BadRequest(f"Invalid URL `{url}`: it must start with http:// or https://.", param="url")
@@ -112,3 +130,13 @@ def validate_spec(spec: DeploymentSpec) -> DeploymentSpec:
     if not spec.health_path.startswith("/"):
         spec = replace(spec, health_path="/" + spec.health_path)
     return spec
+
+
+def tail(path: Path, lines: int) -> str:
+    """The last `lines` lines of a text file, reading at most its last 1 MiB."""
+    with open(path, "rb") as handle:
+        handle.seek(0, 2)
+        size = handle.tell()
+        handle.seek(max(0, size - 1024 * 1024))
+        data = handle.read()
+    return "\n".join(data.decode("utf-8", "replace").splitlines()[-lines:]) + "\n"

@@ -65,6 +65,7 @@ EXACT: dict[str, Endpoint] = {
     "/v1/audio/speech": _json("/audio/speech"),
     "/v1/audio/transcriptions": _multipart("/audio/transcriptions"),
     "/v1/audio/translations": _multipart("/audio/translations"),
+    "/v1/rerank": _json("/rerank"),
 }
 
 # (prefix, endpoint, name of the path parameter holding the rest of the path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from modelport import __version__
-from modelport.cli.deployments import deploy, deployments, undeploy
+from modelport.cli.deployments import deploy, deployments, logs, undeploy
 from modelport.cli.keys import keys
 from modelport.cli.models import models
 from modelport.cli.serve import serve
@@ -36,4 +36,5 @@ main.add_command(deploy)
 main.add_command(undeploy)
 main.add_command(deployments)
 main.add_command(models)
+main.add_command(logs)
 main.add_command(worker)

@@ -40,7 +40,8 @@ def admin_client(data_dir: Path | None, database_url: str | None, server: str | 
                 raise click.UsageError("--server needs --key (or $MODELPORT_API_KEY) with an admin key.")
             client: AdminClient = RemoteAdmin(server, key)
         else:
-            client = LocalAdmin(database_url or sqlite_url(data_dir or default_data_dir()))
+            folder = data_dir or default_data_dir()
+            client = LocalAdmin(database_url or sqlite_url(folder), logs_dir=folder / "logs")
         try:
             yield client
         finally:

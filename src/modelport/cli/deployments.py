@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 
 import click
 
@@ -18,6 +19,13 @@ from modelport.records import Category, DeploymentSpec
                    "e.g. http://10.0.0.5:8000/v1. Repeat for several instances.")
 @click.option("--upstream-key", help="Key the upstream expects (sent as Authorization: Bearer).")
 @click.option("--upstream-model", help="The upstream's model id, when it differs from NAME.")
+@click.option("--engine", help="Run the model here: llama.cpp, onnx-embeddings, e5 (built in), "
+                               "or vllm, sglang, llama-server, tei (external, must be installed).")
+@click.option("--model", "model", help="What the engine loads: a catalog name (`modelport models`) or a path.")
+@click.option("--command", "command", help="Run your own server instead: a command line with {port}, {model}, "
+                                           "{name}, {secret} placeholders, serving OpenAI's API under /v1.")
+@click.option("--engine-arg", "engine_args", multiple=True, metavar="KEY=VALUE",
+              help="Engine option, e.g. threads=2, startup_timeout=900, or flags for external engines.")
 @click.option("--replicas", type=int, default=1, show_default=True, help="Instances of an engine modelport runs.")
 @click.option("--category", type=click.Choice([c.value for c in Category]), default="llm", show_default=True)
 @click.option("--health-path", default="/models", show_default=True, help="Probed under each URL.")
@@ -25,15 +33,43 @@ from modelport.records import Category, DeploymentSpec
 @click.option("--speaks-anthropic", is_flag=True, help="The upstream serves /v1/messages itself.")
 @pass_admin
 def deploy(admin: AdminClient, name: str, urls: tuple[str, ...], upstream_key: str | None, upstream_model: str | None,
+           engine: str | None, model: str | None, command: str | None, engine_args: tuple[str, ...],
            replicas: int, category: str, health_path: str, generic_proxy: bool, speaks_anthropic: bool) -> None:
-    """Deploy NAME: clients then use it as `model: NAME`."""
+    """Deploy NAME: clients then use it as `model: NAME`.
+
+    \b
+    Examples:
+      modelport deploy qwen3 --url http://10.0.0.5:8000/v1            (a vLLM that already runs)
+      modelport deploy mine --engine llama.cpp --model ~/models/my.gguf  (a GGUF file, run here)
+      modelport deploy big --engine vllm --model Qwen/Qwen3-8B --replicas 2
+    """
+    args = dict(_key_value(item) for item in engine_args)
     spec = DeploymentSpec(
         name=name, category=Category(category), urls=urls, upstream_key=upstream_key,
         upstream_model=upstream_model, replicas=replicas, health_path=health_path,
+        engine=engine if engine or not command else "command", model=model,
+        command=tuple(shlex.split(command)) if command else None, engine_args=args,
         generic_proxy=generic_proxy, speaks_anthropic=speaks_anthropic,
     )
     admin.deploy(spec)
     click.echo(f"deployed {name}")
+
+
+def _key_value(item: str) -> tuple[str, str]:
+    key, sep, value = item.partition("=")
+    if not sep or not key:
+        raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--engine-arg")
+    return key.strip(), value.strip()
+
+
+@click.command()
+@click.argument("name")
+@click.option("--ordinal", default=0, show_default=True, help="Which replica.")
+@click.option("--lines", "-n", default=200, show_default=True)
+@pass_admin
+def logs(admin: AdminClient, name: str, ordinal: int, lines: int) -> None:
+    """The end of the log of a deployment's instance run by modelport."""
+    click.echo(admin.logs(name, ordinal, lines), nl=False)
 
 
 @click.command()

@@ -13,27 +13,49 @@ import uvicorn
 from modelport.admin.service import AdminService
 from modelport.app import GatewayApp, create_app
 from modelport.config import Settings, default_data_dir
-from modelport.records import Scope
+from modelport.engines.catalog import default_entries
+from modelport.records import Category, DeploymentSpec, Scope
 from modelport.store import Store
 
 
 def bootstrap(settings: Settings) -> str | None:
-    """Create the data dir and store; on the first start, an admin key. Returns that key's token, or None."""
+    """Create the data dir and store; deploy the defaults on an empty store; on the first start, make an
+    admin key. Returns that key's token, or None."""
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     store = Store.open(settings.store_url)
     try:
         service = AdminService(store)
+        if settings.install_defaults:
+            deploy_defaults(service)
         if service.has_admin_key():
             return None
         _, token = service.create_key("admin", Scope.ADMIN)
     finally:
         store.close()
-    key_file = settings.admin_key_file
+    _write_secret(settings.admin_key_file, token)
+    return token
+
+
+def deploy_defaults(service: AdminService) -> None:
+    """With no deployments yet, deploy the catalog's default models that can run here."""
+    if service.store.list_deployments():
+        return
+    for entry in default_entries():
+        ready, why, hint = entry.readiness()
+        if not ready:
+            click.echo(f"not deploying {entry.name}: {why}; {hint}", err=True)
+            continue
+        spec = DeploymentSpec(name=entry.name, category=Category(entry.categories[0]), engine=entry.engine,
+                              model=entry.name)
+        service.deploy(spec)
+        click.echo(f"deployed {entry.name} ({entry.engine})", err=True)
+
+
+def _write_secret(key_file: Path, token: str) -> None:
     fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(token + "\n")
     os.chmod(key_file, 0o600)
-    return token
 
 
 class DrainingServer(uvicorn.Server):

@@ -12,7 +12,7 @@ from modelport.records import DeploymentSpec, InstanceState
 
 log = logging.getLogger(__name__)
 
-StateSink = Callable[[int, str, InstanceState, str], Awaitable[None]]  # (ordinal, url, state, reason)
+StateSink = Callable[[int, str, InstanceState, str, int | None], Awaitable[None]]  # (ordinal, url, state, reason, pid)
 
 
 def normalise_base_url(url: str) -> str:
@@ -55,12 +55,12 @@ class RemoteMonitor:
         self._sink = sink
 
     async def run(self) -> None:
-        await self._sink(self.ordinal, self.url, InstanceState.PENDING, "waiting for the first health probe")
+        await self._sink(self.ordinal, self.url, InstanceState.PENDING, "waiting for the first health probe", None)
         last: InstanceState | None = None
         while True:
             failure = await probe(self._session, self.url, self.spec, timeout=min(10.0, self._interval * 2))
             state = InstanceState.READY if failure is None else InstanceState.UNHEALTHY
             if state is not last:
-                await self._sink(self.ordinal, self.url, state, failure or "health probe answered")
+                await self._sink(self.ordinal, self.url, state, failure or "health probe answered", None)
                 last = state
             await asyncio.sleep(self._interval)

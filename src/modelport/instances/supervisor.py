@@ -1,16 +1,22 @@
-"""The supervisor inside `modelport serve`: keeps each deployment's instances running (or watched) and
-records their states in the store, so every gateway and the CLI see them."""
+"""The supervisor inside `modelport serve`: keeps each deployment's instances running (managed engines)
+or watched (remote URLs), and records their states in the store, so every gateway and the CLI see them.
+
+Where a managed instance runs is the placement's business; today that is a local process (`local.py`).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import aiohttp
 
+from modelport.instances.local import LocalInstance
 from modelport.instances.remote import RemoteMonitor
 from modelport.records import DeploymentSpec, InstanceRecord, InstanceState
 
@@ -24,19 +30,24 @@ log = logging.getLogger(__name__)
 @dataclass
 class _Watched:
     spec: DeploymentSpec
-    tasks: list[asyncio.Task[None]]
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    managed: list[LocalInstance] = field(default_factory=list)
 
 
 class Supervisor:
-    """Reconciles running monitors with the deployments in the store."""
+    """Reconciles running instances with the deployments in the store."""
 
-    def __init__(self, store: Store, router: Router, session: aiohttp.ClientSession, probe_seconds: float) -> None:
+    def __init__(
+        self, store: Store, router: Router, session: aiohttp.ClientSession, probe_seconds: float, logs_dir: Path
+    ) -> None:
         self._store = store
         self._router = router
         self._session = session
         self._probe_seconds = probe_seconds
+        self._logs_dir = logs_dir
         self._watched: dict[str, _Watched] = {}
         self._revision = -1
+        self._lock = asyncio.Lock()
 
     async def run(self, poll_seconds: float) -> None:
         while True:
@@ -47,41 +58,67 @@ class Supervisor:
             await asyncio.sleep(poll_seconds)
 
     async def reconcile(self) -> None:
-        revision = await asyncio.to_thread(self._store.routing_revision)
-        if revision == self._revision:
-            return
-        self._revision = revision
-        deployments = {d.name: d.spec for d in await asyncio.to_thread(self._store.list_deployments)}
-        for name in list(self._watched):
-            if deployments.get(name) != self._watched[name].spec:
-                self._stop(name)
-        for name, spec in deployments.items():
-            if name not in self._watched:
-                await self._start(spec)
+        async with self._lock:
+            revision = await asyncio.to_thread(self._store.routing_revision)
+            if revision == self._revision:
+                return
+            self._revision = revision
+            deployments = {d.name: d.spec for d in await asyncio.to_thread(self._store.list_deployments)}
+            for name in list(self._watched):
+                if deployments.get(name) != self._watched[name].spec:
+                    await self._stop(name)
+            for name, spec in deployments.items():
+                if name not in self._watched:
+                    await self._start(spec)
+
+    def instance_auth(self, record: InstanceRecord, spec: DeploymentSpec) -> bytes | None:
+        """The `Authorization` value for a managed instance: its own secret (None for remote ones)."""
+        watched = self._watched.get(record.deployment)
+        if watched is None or spec.is_remote:
+            return None
+        for instance in watched.managed:
+            if instance.ordinal == record.ordinal and instance.secret is not None:
+                return f"Bearer {instance.secret}".encode()
+        return None
 
     async def _start(self, spec: DeploymentSpec) -> None:
-        tasks = []
         count = len(spec.urls) if spec.is_remote else spec.replicas
         await asyncio.to_thread(self._store.remove_instances, spec.name, range(count))
-        if spec.is_remote:
-            for ordinal in range(len(spec.urls)):
-                monitor = RemoteMonitor(self._session, spec, ordinal, self._probe_seconds, self._sink_for(spec.name))
-                tasks.append(asyncio.create_task(monitor.run(), name=f"probe {spec.name}#{ordinal}"))
-        self._watched[spec.name] = _Watched(spec, tasks)
+        watched = _Watched(spec)
+        sink = self._sink_for(spec.name)
+        for ordinal in range(count):
+            if spec.is_remote:
+                runner = RemoteMonitor(self._session, spec, ordinal, self._probe_seconds, sink).run()
+            else:
+                instance = LocalInstance(spec, ordinal, self._logs_dir, self._session, sink, self._probe_seconds)
+                watched.managed.append(instance)
+                runner = instance.run()
+            watched.tasks.append(asyncio.create_task(runner, name=f"instance {spec.name}#{ordinal}"))
+        self._watched[spec.name] = watched
 
-    def _stop(self, name: str) -> None:
-        for task in self._watched.pop(name).tasks:
+    async def _stop(self, name: str) -> None:
+        watched = self._watched.pop(name)
+        for task in watched.tasks:
             task.cancel()
+        for task in watched.tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     def _sink_for(self, deployment: str):  # type: ignore[no-untyped-def]
-        async def record(ordinal: int, url: str, state: InstanceState, reason: str) -> None:
+        async def record(ordinal: int, url: str, state: InstanceState, reason: str, pid: int | None = None) -> None:
             log.info("instance %s#%d: %s (%s)", deployment, ordinal, state.value, reason)
-            entry = InstanceRecord(deployment, ordinal, url, state, reason, datetime.now(UTC))
+            entry = InstanceRecord(deployment, ordinal, url, state, reason, datetime.now(UTC), pid)
             await asyncio.to_thread(self._store.set_instance, entry)
             await self._router.refresh()
 
         return record
 
     async def stop(self) -> None:
-        for name in list(self._watched):
-            self._stop(name)
+        """Stop every instance this supervisor runs and record them as stopped."""
+        for name, watched in list(self._watched.items()):
+            managed = [(m.ordinal, m) for m in watched.managed]
+            await self._stop(name)
+            for ordinal, _ in managed:
+                entry = InstanceRecord(name, ordinal, "", InstanceState.STOPPED, "gateway shut down",
+                                       datetime.now(UTC), None)
+                await asyncio.to_thread(self._store.set_instance, entry)

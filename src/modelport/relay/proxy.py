@@ -77,11 +77,13 @@ class Relay:
                 return await self._send(instance, request, route.spec.timeouts), instance
             except _NOT_DELIVERED as exc:
                 instance.outstanding -= 1
+                instance.suspend(self._router.retry_after)
                 failure = exc
             except BaseException:
                 instance.outstanding -= 1
                 raise
-        if failure is None:
+        if failure is None or not route.spec.is_remote:
+            # A managed instance that refuses connections is restarting: come back shortly.
             raise self._router.no_ready_instance(route)
         raise UpstreamUnreachable(f"The instances of `{route.name}` could not be reached: {failure}.")
 

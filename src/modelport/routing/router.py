@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -28,6 +29,11 @@ class Instance:
     ready: bool
     auth_header: bytes | None = None  # the value of `Authorization` sent upstream
     outstanding: int = 0
+    suspended_until: float = 0.0  # monotonic time; set when a connection to it failed
+
+    def suspend(self, seconds: float) -> None:
+        """Skip this instance for a moment: a connection to it just failed (it may be restarting)."""
+        self.suspended_until = time.monotonic() + seconds
 
 
 @dataclass(frozen=True)
@@ -57,10 +63,17 @@ class Route:
     def pick(self, exclude: Iterable[Instance] = ()) -> Instance | None:
         """The ready instance with the fewest requests in flight, skipping `exclude`."""
         best: Instance | None = None
+        now = 0.0
         for instance in self.instances:
-            if instance.ready and instance not in exclude:
-                if best is None or instance.outstanding < best.outstanding:
-                    best = instance
+            if not instance.ready or instance in exclude:
+                continue
+            if instance.suspended_until:
+                now = now or time.monotonic()
+                if instance.suspended_until > now:
+                    continue
+                instance.suspended_until = 0.0
+            if best is None or instance.outstanding < best.outstanding:
+                best = instance
         return best
 
 

@@ -1,0 +1,113 @@
+"""What to run for one managed instance: a built-in engine under `modelport worker`, an external engine
+from a preset (vLLM, SGLang, llama.cpp's server, TEI), or a user's own command line.
+
+Every instance listens on 127.0.0.1 on a port the supervisor chooses and demands a per-instance secret, so
+only the gateway can reach it with a request it accepts.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from modelport.errors import BadRequest
+from modelport.records import DeploymentSpec
+
+BUILT_IN_ENGINES = frozenset({"llama.cpp", "onnx-embeddings", "e5"})
+
+
+@dataclass(frozen=True)
+class Preset:
+    """An external engine's command line. Placeholders: {model} {port} {name} {secret}."""
+
+    argv: tuple[str, ...]
+    health_path: str = "/health"
+    speaks_anthropic: bool = False
+
+
+PRESETS: dict[str, Preset] = {
+    "vllm": Preset(
+        ("vllm", "serve", "{model}", "--host", "127.0.0.1", "--port", "{port}",
+         "--served-model-name", "{name}", "--api-key", "{secret}"),
+        speaks_anthropic=True,
+    ),
+    "sglang": Preset(
+        (sys.executable, "-m", "sglang.launch_server", "--model-path", "{model}", "--host", "127.0.0.1",
+         "--port", "{port}", "--served-model-name", "{name}", "--api-key", "{secret}"),
+    ),
+    "llama-server": Preset(
+        ("llama-server", "-m", "{model}", "--host", "127.0.0.1", "--port", "{port}", "--alias", "{name}",
+         "--api-key", "{secret}"),
+        speaks_anthropic=True,
+    ),
+    "tei": Preset(
+        ("text-embeddings-router", "--model-id", "{model}", "--hostname", "127.0.0.1", "--port", "{port}",
+         "--served-model-name", "{name}", "--api-key", "{secret}"),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class LaunchPlan:
+    argv: list[str]
+    env: dict[str, str]
+    port: int
+    secret: str
+    log_path: Path
+    health_path: str
+    wraps_external: bool  # external commands run under the reaper shim (they may fork children of their own)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    @property
+    def health_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}{self.health_path}"
+
+
+def check_launchable(spec: DeploymentSpec) -> None:
+    """400 for an engine deployment that names nothing runnable."""
+    if spec.command or spec.urls:
+        return
+    if spec.engine in BUILT_IN_ENGINES:
+        if not spec.model:
+            raise BadRequest(f"Engine `{spec.engine}` needs a model: a catalog name or a file path.", param="model")
+        return
+    if spec.engine in PRESETS:
+        if not spec.model:
+            raise BadRequest(f"Engine `{spec.engine}` needs --model (what it should load).", param="model")
+        return
+    known = ", ".join(sorted(BUILT_IN_ENGINES | set(PRESETS)))
+    raise BadRequest(f"Unknown engine `{spec.engine}`; use one of: {known}, or --command.", param="engine")
+
+
+def plan_launch(spec: DeploymentSpec, ordinal: int, port: int, secret: str, logs_dir: Path) -> LaunchPlan:
+    fields = {"model": spec.model or "", "port": str(port), "name": spec.name, "secret": secret}
+    env = {"MODELPORT_INSTANCE_SECRET": secret, "OMP_WAIT_POLICY": "PASSIVE"}
+    log_path = logs_dir / f"{safe_name(spec.name)}-{ordinal}.log"
+    if spec.command:
+        argv = [part.format(**fields) for part in spec.command]
+        return LaunchPlan(argv, env, port, secret, log_path, spec.health_path, True)
+    if spec.engine in PRESETS:
+        preset = PRESETS[spec.engine]
+        argv = [part.format(**fields) for part in preset.argv] + _extra_args(spec)
+        return LaunchPlan(argv, env, port, secret, log_path, preset.health_path, True)
+    argv = [
+        sys.executable, "-m", "modelport.worker", "--engine", spec.engine or "", "--model", spec.model or "",
+        "--port", str(port), "--served-name", spec.name, "--threads", spec.engine_args.get("threads", "1"),
+    ]
+    return LaunchPlan(argv, env, port, secret, log_path, "/health", False)
+
+
+def _extra_args(spec: DeploymentSpec) -> list[str]:
+    """`engine_args` become `--key value` flags for external engines (e.g. max-model-len=4096)."""
+    out: list[str] = []
+    for key, value in spec.engine_args.items():
+        out += [f"--{key}"] + ([value] if value != "" else [])
+    return out
+
+
+def safe_name(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "._-" else "_" for c in name)

@@ -1,0 +1,159 @@
+"""Managed instances on this machine: start the process, wait until healthy, watch it, restart it with
+exponential backoff when it dies, stop it (and everything it forked) on shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import signal
+import socket
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import aiohttp
+
+from modelport.instances.launch import LaunchPlan, plan_launch
+from modelport.records import DeploymentSpec, InstanceState
+
+log = logging.getLogger(__name__)
+
+# (ordinal, url, state, reason, pid)
+StateSink = Callable[[int, str, InstanceState, str, int | None], Awaitable[None]]
+
+MAX_FAILED_STARTS = 5  # consecutive starts that never became ready before giving up (state `failed`)
+MAX_BACKOFF_SECONDS = 60.0
+UNHEALTHY_AFTER = 3  # consecutive failed probes of a running instance
+STOP_GRACE_SECONDS = 15.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LocalInstance:
+    """One replica of a managed deployment, from start to stop."""
+
+    def __init__(
+        self, spec: DeploymentSpec, ordinal: int, logs_dir: Path, session: aiohttp.ClientSession,
+        sink: StateSink, probe_seconds: float,
+    ) -> None:
+        self.spec = spec
+        self.ordinal = ordinal
+        self.secret: str | None = None
+        self._logs_dir = logs_dir
+        self._session = session
+        self._sink = sink
+        self._probe_seconds = probe_seconds
+        self._process: asyncio.subprocess.Process | None = None
+        self._startup_timeout = float(spec.engine_args.get("startup_timeout", "600"))
+        self._first_backoff = float(spec.engine_args.get("restart_backoff", "1"))
+
+    async def run(self) -> None:
+        """Keep the instance running until cancelled."""
+        failed_starts, backoff = 0, self._first_backoff
+        try:
+            while True:
+                plan = plan_launch(self.spec, self.ordinal, free_port(), secrets.token_urlsafe(32), self._logs_dir)
+                code, was_ready = await self._run_once(plan)
+                failed_starts = 0 if was_ready else failed_starts + 1
+                backoff = self._first_backoff if was_ready else backoff
+                why = f"exited with status {code}" if code is not None else "did not become healthy in time"
+                if failed_starts >= MAX_FAILED_STARTS:
+                    await self._report(plan, InstanceState.FAILED, f"{why}; gave up after {failed_starts} tries, "
+                                       f"see `modelport logs {self.spec.name}`")
+                    return
+                await self._report(plan, InstanceState.RESTARTING, f"{why}; restarting in {backoff:g} s")
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+        finally:
+            await self.terminate()
+
+    async def _run_once(self, plan: LaunchPlan) -> tuple[int | None, bool]:
+        """Start, wait until healthy, watch until it exits. (exit status or None, whether it was ready)."""
+        await self._report(plan, InstanceState.STARTING, "starting: " + " ".join(plan.argv[:6]), pid=None)
+        self._process = await self._spawn(plan)
+        self.secret = plan.secret
+        pid = self._process.pid
+        await self._report(plan, InstanceState.STARTING, "process started, waiting for its health check", pid)
+        if not await self._wait_healthy(plan):
+            await self.terminate()
+            return (self._process.returncode if self._process else None), False
+        await self._report(plan, InstanceState.READY, "health check passed", pid)
+        return await self._watch(plan), True
+
+    async def _spawn(self, plan: LaunchPlan) -> asyncio.subprocess.Process:
+        plan.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(plan.log_path, "ab") as log_file:
+            log_file.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} starting {plan.argv[0]} on port {plan.port}\n".encode())
+            log_file.flush()
+            # The shim makes the instance's process group die with the gateway, even on SIGKILL.
+            return await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "modelport.instances.shim", "--", *plan.argv,
+                stdin=asyncio.subprocess.DEVNULL, stdout=log_file, stderr=asyncio.subprocess.STDOUT,
+                env={**os.environ, **plan.env}, start_new_session=True,
+            )
+
+    async def _healthy(self, plan: LaunchPlan) -> bool:
+        try:
+            async with self._session.get(
+                plan.health_url, headers={"authorization": f"Bearer {plan.secret}"},
+                timeout=aiohttp.ClientTimeout(total=5),
+            ) as response:
+                await response.read()
+                return 200 <= response.status < 300
+        except (aiohttp.ClientError, TimeoutError):
+            return False
+
+    async def _wait_healthy(self, plan: LaunchPlan) -> bool:
+        deadline = time.monotonic() + self._startup_timeout
+        while time.monotonic() < deadline:
+            assert self._process is not None
+            if self._process.returncode is not None:
+                return False
+            if await self._healthy(plan):
+                return True
+            await asyncio.sleep(0.2)
+        return False
+
+    async def _watch(self, plan: LaunchPlan) -> int:
+        """Probe while it runs; return its exit status once it exits."""
+        assert self._process is not None
+        exited = asyncio.ensure_future(self._process.wait())
+        failures = 0
+        try:
+            while True:
+                done, _ = await asyncio.wait({exited}, timeout=self._probe_seconds)
+                if done:
+                    return exited.result()
+                healthy = await self._healthy(plan)
+                if healthy and failures >= UNHEALTHY_AFTER:
+                    await self._report(plan, InstanceState.READY, "health check passes again", self._process.pid)
+                failures = 0 if healthy else failures + 1
+                if failures == UNHEALTHY_AFTER:
+                    await self._report(plan, InstanceState.UNHEALTHY, "health check failing", self._process.pid)
+        finally:
+            exited.cancel()
+
+    async def terminate(self) -> None:
+        """SIGTERM the instance's group, SIGKILL it after a grace period."""
+        process, self._process = self._process, None
+        if process is None or process.returncode is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), STOP_GRACE_SECONDS)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            await process.wait()
+
+    async def _report(self, plan: LaunchPlan, state: InstanceState, reason: str, pid: int | None = None) -> None:
+        await self._sink(self.ordinal, plan.base_url, state, reason, pid)

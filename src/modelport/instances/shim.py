@@ -1,0 +1,62 @@
+"""Runs an external engine command and makes sure nothing of it outlives the gateway.
+
+`python -m modelport.instances.shim -- CMD ARGS...` starts CMD in this process's group and waits. It
+watches its parent: if the gateway dies (even by SIGKILL), the shim is re-parented and kills the whole
+group, grandchildren included (vLLM and friends fork workers). SIGTERM is passed on to the group, then
+SIGKILL after a grace period.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+GRACE_SECONDS = 10.0
+
+
+def _kill_group(sig: int) -> None:
+    try:
+        os.killpg(os.getpgrp(), sig)
+    except ProcessLookupError:
+        pass
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["--"]:
+        argv = argv[1:]
+    if not argv:
+        print("usage: python -m modelport.instances.shim -- COMMAND [ARGS...]", file=sys.stderr)
+        return 2
+    parent = os.getppid()
+    child = subprocess.Popen(argv)
+    stopping = {"since": 0.0}
+
+    def on_term(signum: int, frame: object) -> None:
+        stopping["since"] = stopping["since"] or time.monotonic()
+        child.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
+    while True:
+        try:
+            code = child.wait(timeout=0.5)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            _kill_group(signal.SIGKILL if stopping["since"] else signal.SIGTERM)  # leftovers of the engine
+            return code
+        except subprocess.TimeoutExpired:
+            pass
+        if os.getppid() != parent:  # the gateway is gone
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            _kill_group(signal.SIGTERM)
+            time.sleep(1)
+            _kill_group(signal.SIGKILL)
+        if stopping["since"] and time.monotonic() - stopping["since"] > GRACE_SECONDS:
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            _kill_group(signal.SIGKILL)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
