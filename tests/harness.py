@@ -23,13 +23,14 @@ def free_port() -> int:
 class LiveGateway:
     """`modelport serve` in a subprocess with its own data dir. Use `start()`/`stop()` or as a context."""
 
-    def __init__(self, data_dir: Path, *args: str, database_url: str | None = None, probe_seconds: float = 0.3) -> None:
+    def __init__(self, data_dir: Path, *args: str, database_url: str | None = None, probe_seconds: float = 0.3,
+                 defaults: bool = False) -> None:
         self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.v1 = self.url + "/v1"
         self.database_url = database_url
-        self._args = ["--no-defaults", "--probe-seconds", str(probe_seconds), *args]
+        self._args = [*([] if defaults else ["--no-defaults"]), "--probe-seconds", str(probe_seconds), *args]
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir / "serve.log"
 

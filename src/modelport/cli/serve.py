@@ -14,6 +14,7 @@ from modelport.admin.service import AdminService
 from modelport.app import GatewayApp, create_app
 from modelport.config import Settings, default_data_dir
 from modelport.engines.catalog import default_entries
+from modelport.errors import ModelportError
 from modelport.records import Category, DeploymentSpec, Scope
 from modelport.store import Store
 
@@ -47,7 +48,11 @@ def deploy_defaults(service: AdminService) -> None:
             continue
         spec = DeploymentSpec(name=entry.name, category=Category(entry.categories[0]), engine=entry.engine,
                               model=entry.name)
-        service.deploy(spec)
+        try:
+            service.deploy(spec)
+        except ModelportError as error:
+            click.echo(f"not deploying {entry.name}: {error.message}", err=True)
+            continue
         click.echo(f"deployed {entry.name} ({entry.engine})", err=True)
 
 

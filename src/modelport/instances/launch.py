@@ -11,10 +11,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from modelport.engines.catalog import ENGINE_REQUIREMENTS
 from modelport.errors import BadRequest
 from modelport.records import DeploymentSpec
 
-BUILT_IN_ENGINES = frozenset({"llama.cpp", "onnx-embeddings", "e5"})
+BUILT_IN_ENGINES = frozenset(ENGINE_REQUIREMENTS)  # engines `modelport worker` hosts
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ def plan_launch(spec: DeploymentSpec, ordinal: int, port: int, secret: str, logs
     log_path = logs_dir / f"{safe_name(spec.name)}-{ordinal}.log"
     if spec.command:
         argv = [part.format(**fields) for part in spec.command]
-        return LaunchPlan(argv, env, port, secret, log_path, spec.health_path, True)
+        return LaunchPlan(argv, env, port, secret, log_path, "/v1" + spec.health_path, True)
     if spec.engine in PRESETS:
         preset = PRESETS[spec.engine]
         argv = [part.format(**fields) for part in preset.argv] + _extra_args(spec)

@@ -78,13 +78,14 @@ class LocalInstance:
     async def _run_once(self, plan: LaunchPlan) -> tuple[int | None, bool]:
         """Start, wait until healthy, watch until it exits. (exit status or None, whether it was ready)."""
         await self._report(plan, InstanceState.STARTING, "starting: " + " ".join(plan.argv[:6]), pid=None)
-        self._process = await self._spawn(plan)
+        process = self._process = await self._spawn(plan)
         self.secret = plan.secret
-        pid = self._process.pid
+        pid = process.pid
         await self._report(plan, InstanceState.STARTING, "process started, waiting for its health check", pid)
         if not await self._wait_healthy(plan):
+            exited = process.returncode
             await self.terminate()
-            return (self._process.returncode if self._process else None), False
+            return exited, False
         await self._report(plan, InstanceState.READY, "health check passed", pid)
         return await self._watch(plan), True
 

@@ -17,11 +17,28 @@ import time
 GRACE_SECONDS = 10.0
 
 
+def _group_members() -> list[int]:
+    """Other processes in this process group (the engine and whatever it forked)."""
+    group, me, members = os.getpgrp(), os.getpid(), []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == me:
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group:  # after "pid (comm)": state, ppid, pgrp
+            members.append(int(entry))
+    return members
+
+
 def _kill_group(sig: int) -> None:
-    try:
-        os.killpg(os.getpgrp(), sig)
-    except ProcessLookupError:
-        pass
+    for pid in _group_members():
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
 
 
 def main(argv: list[str]) -> int:
@@ -45,14 +62,14 @@ def main(argv: list[str]) -> int:
             code = child.wait(timeout=0.5)
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
             _kill_group(signal.SIGKILL if stopping["since"] else signal.SIGTERM)  # leftovers of the engine
-            return code
+            return 128 - code if code < 0 else code  # the shell's convention for "killed by signal N"
         except subprocess.TimeoutExpired:
             pass
         if os.getppid() != parent:  # the gateway is gone
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
             _kill_group(signal.SIGTERM)
             time.sleep(1)
             _kill_group(signal.SIGKILL)
+            return 1
         if stopping["since"] and time.monotonic() - stopping["since"] > GRACE_SECONDS:
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
             _kill_group(signal.SIGKILL)

@@ -1,0 +1,57 @@
+"""Launch plans: what the supervisor runs for each kind of engine."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from modelport.errors import BadRequest
+from modelport.instances.launch import PRESETS, check_launchable, plan_launch
+from modelport.records import DeploymentSpec
+
+
+def test_built_in_engine_runs_under_modelport_worker(tmp_path: Path) -> None:
+    spec = DeploymentSpec(name="chat", engine="llama.cpp", model="smollm2-135m-instruct", engine_args={"threads": "2"})
+    plan = plan_launch(spec, 1, 4321, "s3cret", tmp_path)
+    assert plan.argv[:3] == [sys.executable, "-m", "modelport.worker"]
+    assert plan.argv[plan.argv.index("--threads") + 1] == "2"
+    assert plan.argv[plan.argv.index("--served-name") + 1] == "chat"
+    assert "s3cret" not in " ".join(plan.argv)  # secrets travel in the environment, not in `ps`
+    assert plan.env["MODELPORT_INSTANCE_SECRET"] == "s3cret"
+    assert plan.env["OMP_WAIT_POLICY"] == "PASSIVE"
+    assert plan.base_url == "http://127.0.0.1:4321/v1"
+    assert plan.log_path == tmp_path / "chat-1.log"
+
+
+@pytest.mark.parametrize("engine", sorted(PRESETS))
+def test_presets_bind_loopback_and_set_name_and_key(engine: str, tmp_path: Path) -> None:
+    spec = DeploymentSpec(name="qwen3", engine=engine, model="Qwen/Qwen3-8B", engine_args={"max-model-len": "4096"})
+    plan = plan_launch(spec, 0, 9000, "k", tmp_path)
+    argv = plan.argv
+    assert "127.0.0.1" in argv and "9000" in argv and "qwen3" in argv and "Qwen/Qwen3-8B" in argv
+    assert argv[argv.index("--api-key") + 1] == "k"
+    assert argv[-2:] == ["--max-model-len", "4096"]
+    assert plan.health_url == "http://127.0.0.1:9000/health"
+
+
+def test_custom_command_placeholders(tmp_path: Path) -> None:
+    spec = DeploymentSpec(name="mine", engine="command",
+                          command=("my-server", "--port={port}", "--name", "{name}"), health_path="/models")
+    plan = plan_launch(spec, 0, 7000, "k", tmp_path)
+    assert plan.argv == ["my-server", "--port=7000", "--name", "mine"]
+    assert plan.health_url == "http://127.0.0.1:7000/v1/models"
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        DeploymentSpec(name="x", engine="llama.cpp"),
+        DeploymentSpec(name="x", engine="vllm"),
+        DeploymentSpec(name="x", engine="warp-drive", model="m"),
+    ],
+)
+def test_unlaunchable_specs_are_400(spec: DeploymentSpec) -> None:
+    with pytest.raises(BadRequest):
+        check_launchable(spec)
