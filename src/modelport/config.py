@@ -32,6 +32,7 @@ class Settings:
     reload_seconds: float = 0.5  # how often the routing revision is polled (CLI changes, other gateways)
     probe_seconds: float = 5.0  # health probes of instances
     retry_after_seconds: int = 2  # sent with 503s when no instance is ready
+    ping_seconds: float = 10.0  # Anthropic streams: a `ping` event after this long without upstream data
     log_level: str = "info"
 
     @property

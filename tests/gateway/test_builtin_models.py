@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -24,11 +23,8 @@ CHAT_MODEL = "smollm2-135m-instruct"
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveGateway]:
-    with LiveGateway(tmp_path_factory.mktemp("defaults"), defaults=True) as gateway:
-        for name in (CHAT_MODEL, "all-minilm-l6-v2", "e5-small-bi-encoder-rerank"):
-            gateway.wait_ready(name, timeout=120)
-        yield gateway
+def served(builtin_gateway: LiveGateway) -> LiveGateway:
+    return builtin_gateway
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from modelport.api import health, inference
+from modelport.api import health, inference, messages
 from modelport.api.request import Request
 from modelport.api.responses import Send, send_error
 from modelport.auth.verifier import token_from_headers
@@ -66,6 +66,8 @@ EXACT: dict[str, Endpoint] = {
     "/v1/audio/transcriptions": _multipart("/audio/transcriptions"),
     "/v1/audio/translations": _multipart("/audio/translations"),
     "/v1/rerank": _json("/rerank"),
+    "/v1/messages": Endpoint(messages.messages, POST, Scope.INFERENCE, "anthropic"),
+    "/v1/messages/count_tokens": Endpoint(messages.count_tokens, POST, Scope.INFERENCE, "anthropic"),
 }
 
 # (prefix, endpoint, name of the path parameter holding the rest of the path)

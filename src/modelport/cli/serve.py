@@ -88,15 +88,18 @@ class DrainingServer(uvicorn.Server):
 @click.option("--max-upload-mb", default=100, show_default=True, type=int, help="Largest request body.")
 @click.option("--drain-seconds", default=30.0, show_default=True, help="Grace period for in-flight requests on SIGTERM.")
 @click.option("--probe-seconds", default=5.0, show_default=True, help="Interval of instance health probes.")
+@click.option("--ping-seconds", default=10.0, show_default=True,
+              help="Keep-alive `ping` events on /v1/messages streams while the model is silent.")
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]))
 def serve(host: str, port: int, data_dir: Path | None, database_url: str | None, no_defaults: bool,
-          max_upload_mb: int, drain_seconds: float, probe_seconds: float, log_level: str) -> None:
+          max_upload_mb: int, drain_seconds: float, probe_seconds: float, ping_seconds: float,
+          log_level: str) -> None:
     """Run the gateway and the supervisor of its instances."""
     settings = Settings(
         host=host, port=port, data_dir=(data_dir or default_data_dir()).resolve(), database_url=database_url,
         install_defaults=not no_defaults, max_request_bytes=max_upload_mb * 1024 * 1024,
-        drain_seconds=drain_seconds, probe_seconds=probe_seconds, log_level=log_level,
+        drain_seconds=drain_seconds, probe_seconds=probe_seconds, ping_seconds=ping_seconds, log_level=log_level,
     )
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     token = bootstrap(settings)

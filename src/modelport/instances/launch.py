@@ -112,3 +112,10 @@ def _extra_args(spec: DeploymentSpec) -> list[str]:
 
 def safe_name(name: str) -> str:
     return "".join(c if c.isalnum() or c in "._-" else "_" for c in name)
+
+
+def speaks_anthropic(spec: DeploymentSpec) -> bool:
+    """Whether the deployment's instances serve `/v1/messages` themselves (then requests are relayed, not
+    translated): set per deployment, or known for the engine's preset."""
+    preset = PRESETS.get(spec.engine or "")
+    return spec.speaks_anthropic or (preset is not None and preset.speaks_anthropic and not spec.command)

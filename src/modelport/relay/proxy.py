@@ -41,8 +41,14 @@ class UpstreamRequest:
     error_event: ErrorEvent | None = None  # how to report a failure inside an event stream
     extra_headers: dict[str, str] = field(default_factory=dict)
 
+    from_root: bool = False  # `path` is from the instance's origin, not its /v1 base (e.g. vLLM's /tokenize)
+
     def url(self, instance: Instance) -> str:
-        target = instance.base_url + self.path
+        base = instance.base_url
+        if self.from_root:
+            scheme, _, rest = base.partition("://")
+            base = f"{scheme}://{rest.split('/', 1)[0]}"
+        target = base + self.path
         return f"{target}?{self.query}" if self.query else target
 
     def payload(self) -> Any:

@@ -58,3 +58,33 @@ class SseModelRenamer:
         if not payload.startswith(b"{"):
             return line
         return b"data: " + rename_model_in_json(payload, self._model) + ending
+
+
+class SseReader:
+    """A tolerant reader of an event stream: feed it bytes as they come, get each event's data back.
+
+    Handles `\\n`, `\\r\\n` and `\\r` line ends, several `data:` lines per event, comments, and events split
+    across chunks in any place."""
+
+    def __init__(self) -> None:
+        self._buffer = b""
+        self._data: list[bytes] = []
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        self._buffer += chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        events: list[bytes] = []
+        *lines, self._buffer = self._buffer.split(b"\n")
+        for line in lines:
+            if not line:
+                if self._data:
+                    events.append(b"\n".join(self._data))
+                    self._data = []
+            elif line.startswith(b"data:"):
+                value = line[5:]
+                self._data.append(value[1:] if value.startswith(b" ") else value)
+        return events
+
+    def close(self) -> list[bytes]:
+        """Whatever a stream that ended without a final blank line left behind."""
+        events = self.feed(b"\n\n") if self._buffer or self._data else []
+        return events

@@ -1,0 +1,93 @@
+"""Anthropic's `/v1/messages` and `/v1/messages/count_tokens`.
+
+An instance that speaks the Messages API itself gets the bytes relayed, as on OpenAI routes. Any other
+gets the request translated to chat completions (`translate.anthropic_openai`), and the answer, streamed
+or not, translated back.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from modelport.api.request import Request, until_disconnect
+from modelport.api.responses import Send, send_json
+from modelport.errors import BadRequest, UpstreamUnreachable
+from modelport.instances.launch import speaks_anthropic
+from modelport.relay.body import read_body, routing_fields
+from modelport.relay.proxy import UpstreamRequest
+from modelport.relay.sse import anthropic_error_event
+from modelport.relay.translated import relay_translated_messages, upstream_error
+from modelport.routing.router import Route
+from modelport.translate.anthropic_openai import chat_request_from_messages, decode_messages_request
+
+if TYPE_CHECKING:
+    from modelport.app import Gateway
+
+
+async def _read(gw: Gateway, request: Request) -> tuple[bytes, Route]:
+    request.require_json()
+    body = await read_body(request.receive, gw.settings.max_request_bytes)
+    model = routing_fields(body).model
+    if not model:
+        raise BadRequest("model: Field required", param="model")
+    return body, gw.router.resolve(model, request.key)
+
+
+async def messages(gw: Gateway, request: Request, send: Send) -> None:
+    body, route = await _read(gw, request)
+    if speaks_anthropic(route.spec):
+        await until_disconnect(request.receive, _relay_native(gw, request, route, body, send))
+        return
+    decoded = decode_messages_request(body)
+    chat = chat_request_from_messages(decoded, upstream_model=route.upstream_model,
+                                      supports_top_k=route.spec.engine_args.get("top_k") != "false")
+    work = relay_translated_messages(gw.relay, route, request.headers, chat, decoded, send,
+                                     gw.settings.ping_seconds)
+    await until_disconnect(request.receive, work)
+
+
+async def _relay_native(gw: Gateway, request: Request, route: Route, body: bytes, send: Send) -> None:
+    if route.renames_model:
+        data = orjson.loads(body)
+        data["model"] = route.upstream_model
+        body = orjson.dumps(data)
+    upstream = UpstreamRequest(
+        method="POST", path="/messages", query=request.query, client_headers=request.headers, body=body,
+        content_length=len(body), rename_to=route.name if route.renames_model else None,
+        error_event=anthropic_error_event,
+    )
+    await gw.relay.forward(route, upstream, send)
+
+
+async def count_tokens(gw: Gateway, request: Request, send: Send) -> None:
+    """Counts with the deployment's own tokenizer, through the instance's `/tokenize` (built-in engines,
+    vLLM, SGLang); says so plainly when the instance has none."""
+    body, route = await _read(gw, request)
+    data = orjson.loads(body)
+    data.setdefault("max_tokens", 1)  # not part of a count request; the translator insists on it
+    chat = chat_request_from_messages(data, upstream_model=route.upstream_model)
+    payload: dict[str, Any] = {"model": route.upstream_model, "messages": chat["messages"]}
+    if chat.get("tools"):
+        payload["tools"] = chat["tools"]
+    encoded = orjson.dumps(payload)
+    for from_root in (False, True):  # built-in workers serve /v1/tokenize; vLLM and SGLang serve /tokenize
+        upstream = UpstreamRequest(method="POST", path="/tokenize", query="", client_headers=[], body=encoded,
+                                   content_length=len(encoded), from_root=from_root)
+        response, instance = await gw.relay.open(route, upstream)
+        try:
+            if response.status == 404:
+                continue
+            data = await response.read()
+            if response.status >= 400:
+                raise upstream_error(response.status, data)
+            await send_json(send, 200, {"input_tokens": int(orjson.loads(data)["count"])})
+            return
+        except (KeyError, ValueError, orjson.JSONDecodeError):
+            raise UpstreamUnreachable("The instance's /tokenize answer was not understood.") from None
+        finally:
+            response.release()
+            instance.outstanding -= 1
+    raise BadRequest(f"`{route.name}` has no tokenizer endpoint (/tokenize), so its tokens can't be counted.",
+                     code="count_tokens_unavailable")
