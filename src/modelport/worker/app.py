@@ -1,6 +1,6 @@
 """The worker's aiohttp app: the route table, bearer-secret auth, OpenAI-shaped errors, and serving.
 
-Every route except `GET /health` needs `Authorization: Bearer <MODELPORT_INSTANCE_SECRET>` when a secret
+Every route except `GET /health` and the unguessable image links (`GET /v1/files/images/{id}.png`) needs `Authorization: Bearer <MODELPORT_INSTANCE_SECRET>` when a secret
 is set, so the gateway's keys cannot be bypassed by calling the instance port directly.
 """
 
@@ -25,7 +25,7 @@ from modelport.errors import (
     NotFound,
     PayloadTooLarge,
 )
-from modelport.worker import generation, handlers
+from modelport.worker import generation, handlers, media
 from modelport.worker.gate import InferenceGate
 from modelport.worker.state import STATE, WorkerState
 
@@ -33,6 +33,8 @@ log = logging.getLogger("modelport.worker")
 
 SECRET_ENV = "MODELPORT_INSTANCE_SECRET"
 PUBLIC_PATHS = frozenset({"/health"})
+#: Path prefixes served without the secret: each URL below them carries a 32-byte random id.
+PUBLIC_PREFIXES = (media.IMAGE_FILES_PREFIX,)
 MAX_BODY_BYTES = 64 * 1024 * 1024
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -48,6 +50,12 @@ ROUTES: tuple[tuple[str, str, Handler, Capability | None], ...] = (
     ("POST", "/v1/rerank", handlers.rerank, Capability.RERANK),
     ("POST", "/rerank", handlers.tei_rerank, Capability.RERANK),
     ("POST", "/v1/tokenize", handlers.tokenize, Capability.TOKENIZE),
+    ("POST", "/v1/audio/speech", media.speech, Capability.SPEECH),
+    ("POST", "/v1/audio/transcriptions", media.transcriptions, Capability.TRANSCRIPTION),
+    ("POST", "/v1/audio/translations", media.translations, Capability.TRANSCRIPTION),
+    ("POST", "/v1/images/generations", media.image_generations, Capability.IMAGE_GENERATION),
+    ("POST", "/v1/images/edits", media.image_edits, Capability.IMAGE_EDIT),
+    ("GET", media.IMAGE_FILES_PREFIX + "{name}", media.image_file, Capability.IMAGE_GENERATION),
 )
 
 
@@ -76,7 +84,8 @@ def _guard(handler: Handler, capability: Capability | None) -> Handler:
 async def _errors_and_auth(request: web.Request, handler: Handler) -> web.StreamResponse:
     state = request.app[STATE]
     try:
-        if state.secret is not None and request.path not in PUBLIC_PATHS:
+        public = request.path in PUBLIC_PATHS or request.path.startswith(PUBLIC_PREFIXES)
+        if state.secret is not None and not public:
             header = request.headers.get("Authorization", "")
             given = header[7:] if header[:7].lower() == "bearer " else ""
             if not hmac.compare_digest(given.encode(), state.secret.encode()):

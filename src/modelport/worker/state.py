@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import orjson
 from aiohttp import web
 
 from modelport.engines.base import Engine
 from modelport.worker.gate import InferenceGate
+from modelport.worker.image_store import ImageStore
 
 
 @dataclass
@@ -21,6 +22,7 @@ class WorkerState:
     secret: str | None
     ready: bool = False
     load_error: str | None = None
+    images: ImageStore = field(default_factory=ImageStore)  # `response_format: url` images, for a while
 
 
 STATE = web.AppKey("modelport_worker_state", WorkerState)

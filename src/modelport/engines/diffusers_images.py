@@ -1,0 +1,169 @@
+"""`diffusers`: image generation and edits with a local diffusers pipeline folder, on CPU torch.
+
+No image weights ship in any installable package, so the catalog has no image model: deploy one from
+a folder saved with `save_pretrained` (e.g. a Stable Diffusion checkpoint), `--model /path/to/folder`.
+The folder's own pipeline class does text to image; image to image and inpainting reuse its components
+(`AutoPipelineFor*.from_pipe`, no second copy of the weights).
+
+Edits follow OpenAI's mask convention: where the mask is transparent (alpha 0) is repainted. A mask
+without an alpha channel is read as diffusers' own convention (white = repaint).
+
+Engine args (strings): `steps` (num_inference_steps, default 25), `guidance_scale` (default: the
+pipeline's), `strength` (image to image, default 0.75), `size` (default "WxH": the UNet's native size).
+"""
+
+from __future__ import annotations
+
+import io
+import random
+from typing import Any
+
+from modelport.engines.base import Capability, EngineOptions, EngineUnavailable, InvalidEngineInput
+from modelport.engines.catalog import resolve_model
+from modelport.engines.media import ImageRequest, TextlessEngine
+
+INSTALL_HINT = (
+    "engine 'diffusers' needs torch, diffusers and transformers: run scripts/install-engines --images"
+    " (torch==2.13.0 CPU) or pip install 'modelport[images]'"
+)
+
+
+def parse_size(value: str) -> tuple[int, int]:
+    """(width, height) from "WxH"; raises ValueError for anything else."""
+    width, sep, height = value.lower().partition("x")
+    if not sep or not width.isdigit() or not height.isdigit():
+        raise ValueError(f"size must be WIDTHxHEIGHT, got {value!r}")
+    return int(width), int(height)
+
+
+def _png(image: Any) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _open_image(data: bytes, param: str) -> Any:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        image = Image.open(io.BytesIO(data))
+        image.load()
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise InvalidEngineInput(f"'{param}' is not an image this server can read ({exc})", param) from exc
+    return image
+
+
+def _repaint_mask(mask: Any) -> Any:
+    """diffusers' mask (L, white = repaint) from an OpenAI mask (transparent = repaint)."""
+    if "A" in mask.getbands():
+        return mask.getchannel("A").point(lambda a: 255 if a < 128 else 0)
+    return mask.convert("L")
+
+
+class DiffusersEngine(TextlessEngine):
+    """One diffusers pipeline folder on CPU (`threads` torch threads)."""
+
+    capabilities = frozenset({Capability.IMAGE_GENERATION, Capability.IMAGE_EDIT})
+
+    def __init__(self, options: EngineOptions) -> None:
+        self.model_id = options.model
+        self.threads = options.threads
+        self.steps = int(options.extra.get("steps", "25"))
+        self.strength = float(options.extra.get("strength", "0.75"))
+        guidance = options.extra.get("guidance_scale")
+        self.guidance_scale = float(guidance) if guidance is not None else None
+        self._size = options.extra.get("size")
+        self.default_size = (512, 512)
+        self.multiple = 8
+        self._pipelines: dict[str, Any] = {}
+
+    def load(self) -> None:
+        """Load the text-to-image pipeline from the folder (float32, CPU)."""
+        try:
+            import torch
+            from diffusers import AutoPipelineForText2Image
+        except ImportError as exc:
+            raise EngineUnavailable(INSTALL_HINT) from exc
+        try:
+            path, _ = resolve_model(self.model_id)
+        except FileNotFoundError as exc:
+            raise EngineUnavailable(str(exc)) from exc
+        if not (path / "model_index.json").exists():
+            raise EngineUnavailable(f"{path} is not a diffusers pipeline folder (no model_index.json)")
+        torch.set_num_threads(self.threads)
+        pipeline = AutoPipelineForText2Image.from_pretrained(  # type: ignore[no-untyped-call]
+            str(path), dtype=torch.float32, local_files_only=True
+        )
+        pipeline.set_progress_bar_config(disable=True)
+        self._pipelines["text2image"] = pipeline
+        scale = int(getattr(pipeline, "vae_scale_factor", 8))
+        self.multiple = max(8, scale)
+        sample = getattr(pipeline.unet.config, "sample_size", 64) if hasattr(pipeline, "unet") else 64
+        native = int(sample if isinstance(sample, int) else sample[0]) * scale
+        self.default_size = parse_size(self._size) if self._size else (native, native)
+
+    def _pipeline(self, kind: str) -> Any:
+        """The text2image, image2image or inpaint pipeline, sharing one set of components."""
+        if kind not in self._pipelines:
+            from diffusers import AutoPipelineForImage2Image, AutoPipelineForInpainting
+
+            make = AutoPipelineForImage2Image if kind == "image2image" else AutoPipelineForInpainting
+            pipeline = make.from_pipe(self._pipelines["text2image"])
+            pipeline.set_progress_bar_config(disable=True)
+            self._pipelines[kind] = pipeline
+        return self._pipelines[kind]
+
+    def _size_of(self, request: ImageRequest, fallback: tuple[int, int]) -> tuple[int, int]:
+        width, height = (request.width, request.height) if request.width and request.height else fallback
+        if width % self.multiple or height % self.multiple:
+            raise InvalidEngineInput(
+                f"width and height must be multiples of {self.multiple} for this model", "size"
+            )
+        return width, height
+
+    def _common(self, request: ImageRequest) -> dict[str, Any]:
+        import torch
+
+        base = request.seed if request.seed is not None else random.getrandbits(31)
+        kwargs: dict[str, Any] = {
+            "prompt": request.prompt,
+            "num_inference_steps": self.steps,
+            "num_images_per_prompt": request.n,
+            "generator": [torch.Generator("cpu").manual_seed(base + i) for i in range(request.n)],
+        }
+        if self.guidance_scale is not None:
+            kwargs["guidance_scale"] = self.guidance_scale
+        return kwargs
+
+    def generate(self, request: ImageRequest) -> list[bytes]:
+        """`n` PNG images of the requested (or default) size."""
+        width, height = self._size_of(request, self.default_size)
+        output = self._pipeline("text2image")(**self._common(request), width=width, height=height)
+        return [_png(image) for image in output.images]
+
+    def edit(self, request: ImageRequest) -> list[bytes]:
+        """Inpaint where the mask says, or image to image without a mask; output at the requested size."""
+        assert request.image is not None
+        image = _open_image(request.image, "image")
+        mask = _open_image(request.mask, "mask") if request.mask is not None else None
+        if mask is not None and mask.size != image.size:
+            raise InvalidEngineInput(
+                f"the mask is {mask.size[0]}x{mask.size[1]} but the image is"
+                f" {image.size[0]}x{image.size[1]}; they must be the same size",
+                "mask",
+            )
+        step = self.multiple
+        fallback = (image.size[0] // step * step, image.size[1] // step * step)
+        width, height = self._size_of(request, fallback)
+        if width == 0 or height == 0:
+            raise InvalidEngineInput(f"the image is smaller than {self.multiple} pixels", "image")
+        image = image.convert("RGB").resize((width, height))
+        kwargs = self._common(request)
+        if mask is None:
+            output = self._pipeline("image2image")(**kwargs, image=image, strength=self.strength)
+        else:
+            repaint = _repaint_mask(mask).resize((width, height))
+            output = self._pipeline("inpaint")(
+                **kwargs, image=image, mask_image=repaint, width=width, height=height
+            )
+        return [_png(p if p.size == (width, height) else p.resize((width, height))) for p in output.images]

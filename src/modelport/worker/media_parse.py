@@ -1,0 +1,220 @@
+"""Validating speech, transcription and image requests into engine records; bad input is a `BadRequest`.
+
+Pure functions over a decoded JSON body or a `Form`; the only engine call is the speech engine's voice
+lookup (a dictionary look-up, so an unknown voice is a 400 before any audio is made).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from modelport.engines.media import (
+    SPEECH_FORMATS,
+    ImageRequest,
+    SpeechEngine,
+    SpeechRequest,
+    TranscriptionRequest,
+)
+from modelport.errors import BadRequest
+from modelport.worker.forms import Form
+
+MAX_SPEECH_INPUT = 4096
+MAX_IMAGE_PROMPT = 32000
+MAX_IMAGES = 10
+IMAGE_SIZE_RANGE = (64, 2048)
+TRANSCRIPT_FORMATS = ("json", "text", "srt", "vtt", "verbose_json")
+IMAGE_RESPONSE_FORMATS = ("b64_json", "url")
+
+
+@dataclass(frozen=True)
+class SpeechCall:
+    """A validated /v1/audio/speech request."""
+
+    request: SpeechRequest
+    response_format: str
+
+
+@dataclass(frozen=True)
+class TranscriptionCall:
+    """A validated transcription or translation request and how to render it."""
+
+    request: TranscriptionRequest
+    response_format: str
+    words: bool
+
+
+@dataclass(frozen=True)
+class ImageCall:
+    """A validated image generation or edit request."""
+
+    request: ImageRequest
+    response_format: str
+
+
+def _voice_name(value: Any, engine: SpeechEngine) -> str:
+    if value is None:
+        return engine.voices[0]
+    if isinstance(value, dict) and isinstance(value.get("id"), str):
+        value = value["id"]
+    if not isinstance(value, str):
+        raise BadRequest("'voice' must be a string", param="voice")
+    voice = engine.resolve_voice(value)
+    if voice is None:
+        known = ", ".join(engine.voices)
+        raise BadRequest(
+            f"unknown voice {value!r}: this model has {known}, and maps OpenAI's voice names onto them",
+            param="voice",
+        )
+    return voice
+
+
+def _speed(value: Any) -> float:
+    if value is None:
+        return 1.0
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.25 <= value <= 4.0:
+        raise BadRequest("'speed' must be a number between 0.25 and 4.0", param="speed")
+    return float(value)
+
+
+def speech_call(body: dict[str, Any], engine: SpeechEngine) -> SpeechCall:
+    """Validate a speech body: input, voice, response_format, speed (stream_format 'audio' only)."""
+    text = body.get("input")
+    if not isinstance(text, str) or not text.strip():
+        raise BadRequest("'input' must be a non-empty string", param="input")
+    if len(text) > MAX_SPEECH_INPUT:
+        raise BadRequest(
+            f"'input' is {len(text)} characters; the maximum is {MAX_SPEECH_INPUT}", param="input"
+        )
+    fmt = body.get("response_format") or "mp3"
+    if fmt not in SPEECH_FORMATS:
+        raise BadRequest(
+            f"'response_format' must be one of {', '.join(SPEECH_FORMATS)}", param="response_format"
+        )
+    if body.get("stream_format") not in (None, "audio"):
+        raise BadRequest(
+            "only stream_format 'audio' is supported (audio streams as it is made)", param="stream_format"
+        )
+    voice = _voice_name(body.get("voice"), engine)
+    return SpeechCall(SpeechRequest(text=text, voice=voice, speed=_speed(body.get("speed"))), fmt)
+
+
+def _float_field(text: str | None, name: str, low: float, high: float) -> float | None:
+    if text is None or text == "":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not low <= value <= high:
+        raise BadRequest(f"'{name}' must be a number between {low} and {high}", param=name)
+    return value
+
+
+def _int_field(text: str | None, name: str, low: int, high: int) -> int | None:
+    if text is None or text == "":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise BadRequest(f"'{name}' must be an integer", param=name) from None
+    if not low <= value <= high:
+        raise BadRequest(f"'{name}' must be an integer between {low} and {high}", param=name)
+    return value
+
+
+def transcription_call(form: Form, task: str) -> TranscriptionCall:
+    """Validate a transcription/translation form: file, language, prompt, temperature, formats."""
+    upload = form.file("file")
+    if upload is None:
+        raise BadRequest("'file' is required: the audio file, as a multipart file field", param="file")
+    fmt = form.text("response_format") or "json"
+    if fmt not in TRANSCRIPT_FORMATS:
+        raise BadRequest(
+            f"'response_format' must be one of {', '.join(TRANSCRIPT_FORMATS)}", param="response_format"
+        )
+    granularities = form.texts("timestamp_granularities[]", "timestamp_granularities")
+    if any(g not in ("word", "segment") for g in granularities):
+        raise BadRequest(
+            "'timestamp_granularities' items must be 'word' or 'segment'", param="timestamp_granularities"
+        )
+    words = "word" in granularities and fmt == "verbose_json"
+    request = TranscriptionRequest(
+        audio=upload.data,
+        task=task,
+        language=(form.text("language") or None) if task == "transcribe" else None,
+        prompt=form.text("prompt") or None,
+        temperature=_float_field(form.text("temperature"), "temperature", 0.0, 1.0),
+        word_timestamps=words,
+    )
+    return TranscriptionCall(request, fmt, words)
+
+
+def image_size(value: Any) -> tuple[int | None, int | None]:
+    """(width, height) from OpenAI's `size`: "WxH" (multiples of 8 in range) or "auto"/absent."""
+    if value is None or value == "auto":
+        return None, None
+    low, high = IMAGE_SIZE_RANGE
+    width, sep, height = value.lower().partition("x") if isinstance(value, str) else ("", "", "")
+    if sep and width.isdigit() and height.isdigit():
+        w, h = int(width), int(height)
+        if low <= w <= high and low <= h <= high and w % 8 == 0 and h % 8 == 0:
+            return w, h
+    raise BadRequest(
+        f"'size' must be 'auto' or WIDTHxHEIGHT, each a multiple of 8 from {low} to {high} (e.g. 512x512)",
+        param="size",
+    )
+
+
+def _prompt(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise BadRequest("'prompt' must be a non-empty string", param="prompt")
+    if len(value) > MAX_IMAGE_PROMPT:
+        raise BadRequest(f"'prompt' is longer than {MAX_IMAGE_PROMPT} characters", param="prompt")
+    return value
+
+
+def _image_format(value: Any) -> str:
+    fmt = value or "b64_json"
+    if fmt not in IMAGE_RESPONSE_FORMATS:
+        raise BadRequest("'response_format' must be 'b64_json' or 'url'", param="response_format")
+    return str(fmt)
+
+
+def _check_output_format(value: Any) -> None:
+    if value not in (None, "png"):
+        raise BadRequest("only output_format 'png' is supported", param="output_format")
+
+
+def image_generation_call(body: dict[str, Any]) -> ImageCall:
+    """Validate a /v1/images/generations JSON body."""
+    n = body.get("n", 1) if body.get("n") is not None else 1
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_IMAGES:
+        raise BadRequest(f"'n' must be an integer between 1 and {MAX_IMAGES}", param="n")
+    seed = body.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**31):
+        raise BadRequest("'seed' must be an integer between 0 and 2147483647", param="seed")
+    _check_output_format(body.get("output_format"))
+    width, height = image_size(body.get("size"))
+    request = ImageRequest(prompt=_prompt(body.get("prompt")), n=n, width=width, height=height, seed=seed)
+    return ImageCall(request, _image_format(body.get("response_format")))
+
+
+def image_edit_call(form: Form) -> ImageCall:
+    """Validate a /v1/images/edits form: image (required), mask (optional), prompt, n, size, seed."""
+    image = form.file("image", "image[]")
+    if image is None:
+        raise BadRequest("'image' is required: the image to edit, as a multipart file field", param="image")
+    mask = form.file("mask")
+    _check_output_format(form.text("output_format"))
+    width, height = image_size(form.text("size"))
+    request = ImageRequest(
+        prompt=_prompt(form.text("prompt")),
+        n=_int_field(form.text("n"), "n", 1, MAX_IMAGES) or 1,
+        width=width,
+        height=height,
+        seed=_int_field(form.text("seed"), "seed", 0, 2**31 - 1),
+        image=image.data,
+        mask=mask.data if mask is not None else None,
+    )
+    return ImageCall(request, _image_format(form.text("response_format")))
