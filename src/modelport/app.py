@@ -15,6 +15,7 @@ from modelport.admin.service import AdminService
 from modelport.api.routes import dispatch
 from modelport.auth.verifier import KeyVerifier
 from modelport.config import Settings
+from modelport.instances.placement import LocalPlacement
 from modelport.instances.supervisor import Supervisor
 from modelport.relay.body import Receive
 from modelport.relay.proxy import Relay, Send
@@ -35,7 +36,8 @@ class Gateway:
         self.router = Router(store, retry_after=settings.retry_after_seconds)
         self.verifier = KeyVerifier(store, ttl=settings.key_cache_seconds)
         self.relay = Relay(session, self.router)
-        self.supervisor = Supervisor(store, self.router, session, settings.probe_seconds, settings.logs_dir)
+        placement = LocalPlacement(settings.logs_dir, session, settings.probe_seconds)
+        self.supervisor = Supervisor(store, self.router, session, settings.probe_seconds, placement)
         self.router.instance_auth = self.supervisor.instance_auth
         self.admin_app = create_admin_app(AdminService(store, settings.logs_dir), on_change=self.routing_changed)
         self.draining = False

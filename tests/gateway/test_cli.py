@@ -59,3 +59,17 @@ def test_server_mode_needs_an_admin_key(gateway: LiveGateway) -> None:
     result = subprocess.run([sys.executable, "-m", "modelport", "keys", "list", "--server", gateway.url, "--key",
                              inference_key], capture_output=True, text=True)
     assert result.returncode == 1 and "scope" in result.stderr
+
+
+def test_deploy_with_timeouts(gateway: LiveGateway, fake: FakeUpstream) -> None:
+    gateway.cli("deploy", "timed", "--url", fake.url, "--upstream-model", "fake-model", "--timeout", "first_byte=0.5",
+                "--timeout", "idle=7")
+    spec = gateway.api("GET", "/api/deployments/timed").json()
+    assert spec["timeouts"]["first_byte"] == 0.5 and spec["timeouts"]["idle"] == 7
+    gateway.wait_ready("timed")
+    slow = httpx.post(gateway.v1 + "/chat/completions", json={"model": "timed", "messages": []},
+                      headers={"authorization": f"Bearer {gateway.admin_key}", "x-fake-delay-ms": "2000"})
+    assert slow.status_code == 504
+    bad = gateway.cli("deploy", "bad-timeout", "--url", fake.url, "--timeout", "forever=1", check=False)
+    assert bad.returncode != 0 and "unknown timeout" in bad.stderr
+    gateway.cli("undeploy", "timed")

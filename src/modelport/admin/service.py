@@ -127,6 +127,9 @@ def validate_spec(spec: DeploymentSpec) -> DeploymentSpec:
             "`replicas` applies to engines modelport starts; for a remote deployment give each URL instead.",
             param="replicas",
         )
+    timeouts = spec.timeouts
+    if min(timeouts.connect, timeouts.first_byte, timeouts.idle, timeouts.total) <= 0:
+        raise BadRequest("Timeouts must be positive numbers of seconds.", param="timeouts")
     if not spec.health_path.startswith("/"):
         spec = replace(spec, health_path="/" + spec.health_path)
     return spec

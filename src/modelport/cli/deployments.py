@@ -9,7 +9,7 @@ import click
 
 from modelport.admin.client import AdminClient
 from modelport.cli.common import pass_admin
-from modelport.records import Category, DeploymentSpec
+from modelport.records import Category, DeploymentSpec, Timeouts
 
 
 @click.command()
@@ -27,6 +27,8 @@ from modelport.records import Category, DeploymentSpec
 @click.option("--engine-arg", "engine_args", multiple=True, metavar="KEY=VALUE",
               help="Engine option, e.g. threads=2, startup_timeout=900, or flags for external engines.")
 @click.option("--replicas", type=int, default=1, show_default=True, help="Instances of an engine modelport runs.")
+@click.option("--timeout", "timeouts", multiple=True, metavar="KIND=SECONDS",
+              help="Upstream timeout: connect, first_byte, idle (between chunks) or total. Repeatable.")
 @click.option("--category", type=click.Choice([c.value for c in Category]), default="llm", show_default=True)
 @click.option("--health-path", default="/models", show_default=True, help="Probed under each URL.")
 @click.option("--generic-proxy", is_flag=True, help="Allow /model/proxy/... pass-through to this deployment.")
@@ -34,7 +36,7 @@ from modelport.records import Category, DeploymentSpec
 @pass_admin
 def deploy(admin: AdminClient, name: str, urls: tuple[str, ...], upstream_key: str | None, upstream_model: str | None,
            engine: str | None, model: str | None, command: str | None, engine_args: tuple[str, ...],
-           replicas: int, category: str, health_path: str, generic_proxy: bool, speaks_anthropic: bool) -> None:
+           replicas: int, timeouts: tuple[str, ...], category: str, health_path: str, generic_proxy: bool, speaks_anthropic: bool) -> None:
     """Deploy NAME: clients then use it as `model: NAME`.
 
     \b
@@ -49,10 +51,24 @@ def deploy(admin: AdminClient, name: str, urls: tuple[str, ...], upstream_key: s
         upstream_model=upstream_model, replicas=replicas, health_path=health_path,
         engine=engine if engine or not command else "command", model=model,
         command=tuple(shlex.split(command)) if command else None, engine_args=args,
-        generic_proxy=generic_proxy, speaks_anthropic=speaks_anthropic,
+        generic_proxy=generic_proxy, speaks_anthropic=speaks_anthropic, timeouts=_timeouts(timeouts),
     )
     admin.deploy(spec)
     click.echo(f"deployed {name}")
+
+
+def _timeouts(items: tuple[str, ...]) -> Timeouts:
+    values: dict[str, float] = {}
+    for item in items:
+        kind, seconds = _key_value(item)
+        if kind not in Timeouts.__dataclass_fields__:
+            raise click.BadParameter(f"unknown timeout {kind!r}: use connect, first_byte, idle or total",
+                                     param_hint="--timeout")
+        try:
+            values[kind] = float(seconds)
+        except ValueError:
+            raise click.BadParameter(f"{item!r}: seconds must be a number", param_hint="--timeout") from None
+    return Timeouts(**values)
 
 
 def _key_value(item: str) -> tuple[str, str]:

@@ -11,12 +11,11 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import aiohttp
 
-from modelport.instances.local import LocalInstance
+from modelport.instances.placement import ManagedInstance, Placement
 from modelport.instances.remote import RemoteMonitor
 from modelport.records import DeploymentSpec, InstanceRecord, InstanceState
 
@@ -31,20 +30,21 @@ log = logging.getLogger(__name__)
 class _Watched:
     spec: DeploymentSpec
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    managed: list[LocalInstance] = field(default_factory=list)
+    managed: list[ManagedInstance] = field(default_factory=list)
 
 
 class Supervisor:
     """Reconciles running instances with the deployments in the store."""
 
     def __init__(
-        self, store: Store, router: Router, session: aiohttp.ClientSession, probe_seconds: float, logs_dir: Path
+        self, store: Store, router: Router, session: aiohttp.ClientSession, probe_seconds: float,
+        placement: Placement,
     ) -> None:
         self._store = store
         self._router = router
         self._session = session
         self._probe_seconds = probe_seconds
-        self._logs_dir = logs_dir
+        self._placement = placement
         self._watched: dict[str, _Watched] = {}
         self._revision = -1
         self._lock = asyncio.Lock()
@@ -90,7 +90,7 @@ class Supervisor:
             if spec.is_remote:
                 runner = RemoteMonitor(self._session, spec, ordinal, self._probe_seconds, sink).run()
             else:
-                instance = LocalInstance(spec, ordinal, self._logs_dir, self._session, sink, self._probe_seconds)
+                instance = self._placement.instance(spec, ordinal, sink)
                 watched.managed.append(instance)
                 runner = instance.run()
             watched.tasks.append(asyncio.create_task(runner, name=f"instance {spec.name}#{ordinal}"))

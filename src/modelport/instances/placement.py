@@ -1,0 +1,38 @@
+"""Where a managed instance runs. The supervisor asks a placement for an instance and runs it; today the
+only placement is this machine (`LocalPlacement`); a Ray placement would start the same instances as Ray
+actors on the nodes that have the resources."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+import aiohttp
+
+from modelport.instances.local import LocalInstance, StateSink
+from modelport.records import DeploymentSpec
+
+
+class ManagedInstance(Protocol):
+    """One replica the supervisor keeps running until it cancels `run()`."""
+
+    ordinal: int
+    secret: str | None  # what the gateway presents to it; None until it has started
+
+    async def run(self) -> None: ...
+
+
+class Placement(Protocol):
+    def instance(self, spec: DeploymentSpec, ordinal: int, sink: StateSink) -> ManagedInstance: ...
+
+
+class LocalPlacement:
+    """Instances as processes on this machine, logs in `logs_dir`."""
+
+    def __init__(self, logs_dir: Path, session: aiohttp.ClientSession, probe_seconds: float) -> None:
+        self._logs_dir = logs_dir
+        self._session = session
+        self._probe_seconds = probe_seconds
+
+    def instance(self, spec: DeploymentSpec, ordinal: int, sink: StateSink) -> ManagedInstance:
+        return LocalInstance(spec, ordinal, self._logs_dir, self._session, sink, self._probe_seconds)
