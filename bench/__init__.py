@@ -1,0 +1,1 @@
+"""modelport benchmarks: gateway overhead and engine throughput vs LiteLLM and nginx (see README.md)."""

@@ -1,0 +1,109 @@
+"""Built-in engine throughput: the library called in-process ("direct") vs the same model through the gateway.
+
+Both sides run the same work one request at a time for a fixed time and print a JSON summary:
+- chat: SmolLM2-135M-Instruct (llama.cpp, 1 thread), one prompt, greedy, `max_tokens` tokens → tokens/s;
+- embed: all-MiniLM-L6-v2 (ONNX int8, 1 thread), 32 sentences per call → embeddings/s.
+
+Run: `python -m bench.engines direct --task chat` or
+`python -m bench.engines gateway --task chat --url http://127.0.0.1:8080/v1 --key KEY`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import threading
+import time
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+CHAT_MODEL = "smollm2-135m-instruct"
+EMBED_MODEL = "all-minilm-l6-v2"
+MESSAGES = ({"role": "user", "content": "Write a short paragraph about the history of the bicycle."},)
+MAX_TOKENS = 64
+BATCH = tuple(
+    f"Sentence number {i}: the quick brown fox jumps over the lazy dog near the river bank." for i in range(32)
+)
+
+
+def _timed(work: Callable[[], int], seconds: float, warmup: int = 1) -> dict[str, float]:
+    """Call `work` (returns units done) until `seconds` pass; rate in units per second."""
+    for _ in range(warmup):
+        work()
+    units, calls = 0, 0
+    started = time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        units += work()
+        calls += 1
+    elapsed = time.perf_counter() - started
+    return {"units": units, "calls": calls, "seconds": elapsed, "rate": units / elapsed}
+
+
+def direct(task: str, seconds: float) -> dict[str, float]:
+    """The engine class in this process, exactly as the worker loads it."""
+    from modelport.engines.base import EngineOptions, Finish, GenerationRequest
+
+    if task == "chat":
+        from modelport.engines.llamacpp import LlamaCppEngine
+
+        llm = LlamaCppEngine(EngineOptions(model=CHAT_MODEL, threads=1))
+        llm.load()
+        request = GenerationRequest(messages=MESSAGES, max_tokens=MAX_TOKENS, temperature=0.0, seed=0)
+
+        def generate() -> int:
+            events = list(llm.chat(request, threading.Event()))
+            return next(e.completion_tokens for e in events if isinstance(e, Finish))
+
+        return _timed(generate, seconds)
+    from modelport.engines.onnx_embeddings import OnnxEmbeddingEngine
+
+    embedder = OnnxEmbeddingEngine(EngineOptions(model=EMBED_MODEL, threads=1))
+    embedder.load()
+    return _timed(lambda: len(embedder.embed(list(BATCH)).vectors), seconds)
+
+
+def gateway(task: str, seconds: float, url: str, key: str) -> dict[str, float]:
+    """The same work as JSON requests to the gateway over one keep-alive connection."""
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80, timeout=300)
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {key}"}
+    if task == "chat":
+        path = parts.path + "/chat/completions"
+        body = json.dumps({"model": CHAT_MODEL, "messages": list(MESSAGES), "max_tokens": MAX_TOKENS,
+                           "temperature": 0, "seed": 0})
+    else:
+        path = parts.path + "/embeddings"
+        body = json.dumps({"model": EMBED_MODEL, "input": list(BATCH)})
+
+    def call() -> int:
+        conn.request("POST", path, body=body, headers=headers)
+        reply = conn.getresponse()
+        data = json.loads(reply.read())
+        if reply.status != 200:
+            raise RuntimeError(f"HTTP {reply.status}: {data}")
+        return int(data["usage"]["completion_tokens"]) if task == "chat" else len(data["data"])
+
+    try:
+        return _timed(call, seconds)
+    finally:
+        conn.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("mode", choices=["direct", "gateway"])
+    parser.add_argument("--task", choices=["chat", "embed"], required=True)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--url", help="gateway base URL, ending in /v1")
+    parser.add_argument("--key", help="gateway API key")
+    args = parser.parse_args()
+    if args.mode == "direct":
+        result = direct(args.task, args.seconds)
+    else:
+        result = gateway(args.task, args.seconds, args.url, args.key)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""py-spy on the gateway under load: where its CPU goes, by frame (inclusive and self).
+
+`python -m bench profile --scenario chat-c64 --seconds 10` starts the mock and `modelport serve` as a run
+would, drives the scenario's load, samples the gateway with `py-spy record --format raw` (installed by
+`python -m bench setup` into bench/.venvs/tools), and prints the hottest frames. The raw samples stay in
+`--out` for a flame graph.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+from bench import systems as sysmod
+from bench.loadgen import wrk_available
+from bench.procs import ProcessGroup, pinned
+from bench.runner import RunOptions, start_mock
+from bench.scenarios import select
+
+PY_SPY_VENV = sysmod.REPO / "bench" / ".venvs" / "tools"
+
+
+def py_spy() -> str | None:
+    local = PY_SPY_VENV / "bin" / "py-spy"
+    return str(local) if local.exists() else shutil.which("py-spy")
+
+
+def hottest(raw: Path, top: int = 30) -> tuple[int, list[tuple[str, int]], list[tuple[str, int]]]:
+    """Samples in total, the `top` frames by inclusive samples, and by self samples."""
+    inclusive: Counter[str] = Counter()
+    own: Counter[str] = Counter()
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        samples = int(count)
+        frames = stack.split(";")
+        total += samples
+        own[frames[-1]] += samples
+        for frame in set(frames):
+            inclusive[frame] += samples
+    return total, inclusive.most_common(top), own.most_common(top)
+
+
+def _load_argv(url: str, body: str, key: str | None, concurrency: int, seconds: float, work: Path) -> list[str]:
+    if wrk_available():
+        script = work / "profile.lua"
+        auth = f'wrk.headers["Authorization"] = "Bearer {key}"\n' if key else ""
+        script.write_text(f'wrk.method = "POST"\nwrk.body = [==[{body}]==]\n'
+                          f'wrk.headers["Content-Type"] = "application/json"\n{auth}')
+        return ["wrk", "-t1", f"-c{concurrency}", f"-d{int(seconds)}s", "-s", str(script), url]
+    import sys
+
+    return [sys.executable, "-m", "bench.pyload", "--url", url, "--body", body, "--key", key or "",
+            "--concurrency", str(concurrency), "--duration", str(seconds)]
+
+
+def profile(scenario_name: str, seconds: float, out: Path | None, rate: int = 250) -> str:
+    """Profile modelport under one relay scenario; returns the report text."""
+    spy = py_spy()
+    if spy is None:
+        raise RuntimeError("py-spy is not installed: run `python -m bench setup`")
+    relay, _ = select(scenario_name)
+    if len(relay) != 1:
+        raise ValueError("profile takes one relay scenario, e.g. chat-c64")
+    scenario = relay[0]
+    with tempfile.TemporaryDirectory(prefix="modelport-profile-") as tmp, ProcessGroup(Path(tmp)) as group:
+        opts = RunOptions(run_dir=Path(tmp))
+        _, port = start_mock(group, "mock", scenario, opts.load_cpus)
+        gw = sysmod.start_modelport(group, Path(tmp), port, opts.sut_cpus)
+        raw = (out or Path(tmp)) / f"profile-{scenario.name}.raw"
+        raw.parent.mkdir(parents=True, exist_ok=True)
+        argv = _load_argv(gw.base_url + scenario.path, scenario.body, gw.key, scenario.concurrency, seconds + 3,
+                          Path(tmp))
+        load = subprocess.Popen(pinned(argv, opts.load_cpus), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            subprocess.run([spy, "record", "-p", str(gw.sut.pid), "-d", str(int(seconds)), "-r", str(rate),
+                            "-f", "raw", "-o", str(raw)], check=True, capture_output=True, timeout=seconds + 60)
+        finally:
+            load.wait(timeout=seconds + 60)
+        return _render(scenario.name, raw)
+
+
+def _render(name: str, raw: Path) -> str:
+    total, inclusive, own = hottest(raw)
+    lines = [f"py-spy: modelport under {name}, {total} samples (raw: {raw})", "", "inclusive:"]
+    lines += [f"  {100 * n / total:5.1f}%  {frame}" for frame, n in inclusive if total]
+    lines += ["", "self:"]
+    lines += [f"  {100 * n / total:5.1f}%  {frame}" for frame, n in own if total]
+    return "\n".join(lines)
