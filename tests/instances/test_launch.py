@@ -31,7 +31,11 @@ def test_presets_bind_loopback_and_set_name_and_key(engine: str, tmp_path: Path)
     plan = plan_launch(spec, 0, 9000, "k", tmp_path)
     argv = plan.argv
     assert "127.0.0.1" in argv and "9000" in argv and "qwen3" in argv and "Qwen/Qwen3-8B" in argv
-    assert argv[argv.index("--api-key") + 1] == "k"
+    preset = PRESETS[engine]
+    if preset.secret_env:  # out of sight of `ps`
+        assert plan.env[preset.secret_env] == "k" and "k" not in argv
+    else:
+        assert argv[argv.index("--api-key") + 1] == "k"
     assert argv[-2:] == ["--max-model-len", "4096"]
     assert plan.health_url == "http://127.0.0.1:9000/health"
 

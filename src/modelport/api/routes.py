@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from modelport.api import health, inference, messages
+from modelport.api import health, inference, messages, proxy, rerank
 from modelport.api.request import Request
 from modelport.api.responses import Send, send_error
 from modelport.auth.verifier import token_from_headers
@@ -48,7 +48,7 @@ def _multipart(path: str) -> Endpoint:
 
 
 async def _admin(gw: Gateway, request: Request, send: Send) -> None:
-    await gw.admin_app(request.scope, request.receive, send)
+    await gw.admin_app(request.scope, request.receive, send)  # type: ignore[arg-type]
 
 
 PUBLIC = frozenset({"/healthz", "/readyz"})
@@ -65,7 +65,8 @@ EXACT: dict[str, Endpoint] = {
     "/v1/audio/speech": _json("/audio/speech"),
     "/v1/audio/transcriptions": _multipart("/audio/transcriptions"),
     "/v1/audio/translations": _multipart("/audio/translations"),
-    "/v1/rerank": _json("/rerank"),
+    "/v1/rerank": Endpoint(rerank.jina_rerank, POST, Scope.INFERENCE),
+    "/v2/rerank": Endpoint(rerank.cohere_rerank, POST, Scope.INFERENCE),
     "/v1/messages": Endpoint(messages.messages, POST, Scope.INFERENCE, "anthropic"),
     "/v1/messages/count_tokens": Endpoint(messages.count_tokens, POST, Scope.INFERENCE, "anthropic"),
 }
@@ -74,6 +75,7 @@ EXACT: dict[str, Endpoint] = {
 PREFIXED: list[tuple[str, Endpoint, str]] = [
     ("/v1/models/", Endpoint(inference.get_model, GET, Scope.INFERENCE), "model"),
     ("/api/", Endpoint(_admin, ANY, Scope.ADMIN), "rest"),
+    (proxy.PREFIX, Endpoint(proxy.proxy, ANY, Scope.INFERENCE), "path"),  # see api/proxy.py for its rule
 ]
 
 assert all(EXACT[path].scope is None for path in PUBLIC)

@@ -20,31 +20,34 @@ BUILT_IN_ENGINES = frozenset(ENGINE_REQUIREMENTS)  # engines `modelport worker` 
 
 @dataclass(frozen=True)
 class Preset:
-    """An external engine's command line. Placeholders: {model} {port} {name} {secret}."""
+    """An external engine's command line. Placeholders: {model} {port} {name} {secret}. Engines that read
+    their API key from the environment get it there (`secret_env`), out of sight of `ps`."""
 
     argv: tuple[str, ...]
     health_path: str = "/health"
     speaks_anthropic: bool = False
+    secret_env: str | None = None
 
 
 PRESETS: dict[str, Preset] = {
     "vllm": Preset(
-        ("vllm", "serve", "{model}", "--host", "127.0.0.1", "--port", "{port}",
-         "--served-model-name", "{name}", "--api-key", "{secret}"),
+        ("vllm", "serve", "{model}", "--host", "127.0.0.1", "--port", "{port}", "--served-model-name", "{name}"),
         speaks_anthropic=True,
+        secret_env="VLLM_API_KEY",
     ),
     "sglang": Preset(
         (sys.executable, "-m", "sglang.launch_server", "--model-path", "{model}", "--host", "127.0.0.1",
          "--port", "{port}", "--served-model-name", "{name}", "--api-key", "{secret}"),
     ),
     "llama-server": Preset(
-        ("llama-server", "-m", "{model}", "--host", "127.0.0.1", "--port", "{port}", "--alias", "{name}",
-         "--api-key", "{secret}"),
+        ("llama-server", "-m", "{model}", "--host", "127.0.0.1", "--port", "{port}", "--alias", "{name}"),
         speaks_anthropic=True,
+        secret_env="LLAMA_API_KEY",
     ),
     "tei": Preset(
         ("text-embeddings-router", "--model-id", "{model}", "--hostname", "127.0.0.1", "--port", "{port}",
-         "--served-model-name", "{name}", "--api-key", "{secret}"),
+         "--served-model-name", "{name}"),
+        secret_env="API_KEY",
     ),
 }
 
@@ -94,6 +97,8 @@ def plan_launch(spec: DeploymentSpec, ordinal: int, port: int, secret: str, logs
     if spec.engine in PRESETS:
         preset = PRESETS[spec.engine]
         argv = [part.format(**fields) for part in preset.argv] + _extra_args(spec)
+        if preset.secret_env:
+            env[preset.secret_env] = secret
         return LaunchPlan(argv, env, port, secret, log_path, preset.health_path, True)
     argv = [
         sys.executable, "-m", "modelport.worker", "--engine", spec.engine or "", "--model", spec.model or "",

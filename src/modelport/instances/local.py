@@ -77,7 +77,8 @@ class LocalInstance:
 
     async def _run_once(self, plan: LaunchPlan) -> tuple[int | None, bool]:
         """Start, wait until healthy, watch until it exits. (exit status or None, whether it was ready)."""
-        await self._report(plan, InstanceState.STARTING, "starting: " + " ".join(plan.argv[:6]), pid=None)
+        # Never the whole command line: it may carry the instance's secret.
+        await self._report(plan, InstanceState.STARTING, f"starting {Path(plan.argv[0]).name} on port {plan.port}")
         process = self._process = await self._spawn(plan)
         self.secret = plan.secret
         pid = process.pid

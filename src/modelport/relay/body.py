@@ -94,7 +94,7 @@ class MultipartBody:
         """A copy with the `model` field's value replaced, re-serialised with the same boundary."""
         out = tempfile.SpooledTemporaryFile(max_size=self.in_memory_limit)
         writer = _FormWriter(out, self.boundary, model)
-        parser = MultipartParser(self.boundary, writer.callbacks())
+        parser = MultipartParser(self.boundary, writer.callbacks())  # type: ignore[arg-type]
         self.file.seek(0)
         while chunk := self.file.read(_CHUNK):
             parser.write(chunk)
@@ -117,7 +117,7 @@ async def spool_multipart(receive: Receive, content_type: str, limit: int, in_me
     """Read a multipart upload into a spooled file while watching for its `model` field."""
     boundary = multipart_boundary(content_type)
     watcher = _ModelFieldWatcher()
-    parser = MultipartParser(boundary, watcher.callbacks())
+    parser = MultipartParser(boundary, watcher.callbacks())  # type: ignore[arg-type]
     spool = tempfile.SpooledTemporaryFile(max_size=in_memory)
     size = 0
     try:
