@@ -1,0 +1,211 @@
+"""Live piper and faster-whisper workers driven with the openai SDK: speech in every format, speech fed
+back into transcription, subtitle and verbose formats, streaming, and OpenAI-shaped 400s."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import aiohttp
+import openai
+import pytest
+
+from modelport.engines.media import SPEECH_FORMATS
+from tests.worker.live import LiveWorker, require_ready
+from tests.worker.media_helpers import decoded_seconds, word_error_rate
+
+SENTENCES = (
+    "The quick brown fox jumps over the lazy dog.",
+    "Please call me back after lunch tomorrow.",
+    "Seven large boxes arrived at the station this morning.",
+)
+SPEECH_MODEL, STT_MODEL = "piper-en-us-joe", "whisper-tiny-en"
+
+
+@pytest.fixture(scope="module")
+def tts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveWorker]:
+    require_ready(SPEECH_MODEL)
+    with LiveWorker("piper", SPEECH_MODEL, Path(tmp_path_factory.mktemp("tts"))) as live:
+        yield live
+
+
+@pytest.fixture(scope="module")
+def stt(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveWorker]:
+    require_ready(STT_MODEL)
+    with LiveWorker("faster-whisper", STT_MODEL, Path(tmp_path_factory.mktemp("stt"))) as live:
+        yield live
+
+
+def _client(worker: LiveWorker) -> openai.OpenAI:
+    return openai.OpenAI(base_url=worker.url + "/v1", api_key=worker.secret, max_retries=0)
+
+
+@pytest.fixture(scope="module")
+def wav(tts: LiveWorker) -> bytes:
+    """The three sentences as one WAV file."""
+    speech = _client(tts).audio.speech.create(
+        model=SPEECH_MODEL, voice="alloy", input=" ".join(SENTENCES), response_format="wav"
+    )
+    return speech.content
+
+
+@pytest.mark.parametrize("fmt", SPEECH_FORMATS)
+def test_speech_every_format_decodes_to_plausible_duration(tts: LiveWorker, fmt: str) -> None:
+    speech = _client(tts).audio.speech.create(
+        model=SPEECH_MODEL,
+        voice="joe",
+        input=SENTENCES[0],
+        response_format=fmt,  # type: ignore[arg-type]
+    )
+    data = speech.content
+    if fmt == "pcm":
+        seconds = len(data) / 2 / 22050  # raw 16-bit little-endian mono at the voice's rate
+        assert len(data) % 2 == 0
+    else:
+        seconds, _rate = decoded_seconds(data)
+    assert 1.5 < seconds < 6.0, (fmt, seconds)  # nine words at a speaking pace
+    assert speech.response.headers["content-type"].startswith("audio/")
+
+
+@pytest.mark.parametrize("fmt", ["mp3", "opus"])  # the lossy ones; wav is fed back below
+def test_speech_fed_back_into_transcription(tts: LiveWorker, stt: LiveWorker, fmt: str) -> None:
+    speaker, listener = _client(tts), _client(stt)
+    for sentence in SENTENCES:
+        audio = speaker.audio.speech.create(
+            model=SPEECH_MODEL,
+            voice="alloy",
+            input=sentence,
+            response_format=fmt,  # type: ignore[arg-type]
+        ).content
+        text = listener.audio.transcriptions.create(model=STT_MODEL, file=(f"speech.{fmt}", audio))
+        assert word_error_rate(sentence, text.text) <= 0.1, (sentence, text.text)
+
+
+def test_speed_changes_duration(tts: LiveWorker) -> None:
+    client = _client(tts)
+    normal = client.audio.speech.create(model=SPEECH_MODEL, voice="joe", input=SENTENCES[1], response_format="pcm")
+    fast = client.audio.speech.create(
+        model=SPEECH_MODEL, voice="joe", input=SENTENCES[1], response_format="pcm", speed=2.0
+    )
+    assert len(fast.content) < 0.8 * len(normal.content)
+
+
+async def test_speech_streams_sentence_by_sentence(tts: LiveWorker) -> None:
+    text = " ".join(f"This is sentence number {i}, read aloud by the test voice." for i in range(6))
+    body = {"model": SPEECH_MODEL, "input": text, "voice": "joe", "response_format": "mp3"}
+    async with aiohttp.ClientSession(headers=tts.headers) as http:
+        started = time.monotonic()
+        async with http.post(tts.url + "/v1/audio/speech", json=body) as response:
+            assert response.headers.get("Transfer-Encoding") == "chunked"
+            arrivals = [time.monotonic() - started async for _ in response.content.iter_any()]
+    assert len(arrivals) >= 4
+    assert arrivals[0] < arrivals[-1] / 2, arrivals  # the first sentence came long before the last
+
+
+async def test_speech_hang_up_frees_the_engine(tts: LiveWorker) -> None:
+    long_text = " ".join(["A long reading that nobody will listen to the end of."] * 40)
+    async with aiohttp.ClientSession(headers=tts.headers) as http:
+        response = await http.post(tts.url + "/v1/audio/speech", json={"input": long_text, "response_format": "pcm"})
+        await response.content.readany()
+        response.close()
+    await asyncio.sleep(0.3)
+    started = time.monotonic()
+    async with (
+        aiohttp.ClientSession(headers=tts.headers) as http,
+        http.post(tts.url + "/v1/audio/speech", json={"input": "Hi.", "response_format": "wav"}) as answer,
+    ):
+        assert answer.status == 200 and len(await answer.read()) > 1000
+    assert time.monotonic() - started < 5, "the abandoned speech kept the engine busy"
+
+
+def test_transcription_formats_are_well_formed(stt: LiveWorker, wav: bytes) -> None:
+    client = _client(stt)
+    text = client.audio.transcriptions.create(model=STT_MODEL, file=("a.wav", wav), response_format="text")
+    assert isinstance(text, str) and word_error_rate(" ".join(SENTENCES), text) <= 0.1
+    srt = client.audio.transcriptions.create(model=STT_MODEL, file=("a.wav", wav), response_format="srt")
+    cues = re.findall(r"(\d+)\n(\d\d:\d\d:\d\d,\d{3}) --> (\d\d:\d\d:\d\d,\d{3})\n(.+)\n", str(srt))
+    assert cues and [int(c[0]) for c in cues] == list(range(1, len(cues) + 1))
+    assert all(start <= end for _, start, end, _ in cues)
+    vtt = str(client.audio.transcriptions.create(model=STT_MODEL, file=("a.wav", wav), response_format="vtt"))
+    assert vtt.startswith("WEBVTT\n\n")
+    assert len(re.findall(r"\d\d:\d\d:\d\d\.\d{3} --> \d\d:\d\d:\d\d\.\d{3}\n.+\n", vtt)) == len(cues)
+
+
+def test_verbose_json_with_words(stt: LiveWorker, wav: bytes) -> None:
+    result = _client(stt).audio.transcriptions.create(
+        model=STT_MODEL,
+        file=("a.wav", wav),
+        response_format="verbose_json",
+        timestamp_granularities=["word", "segment"],
+        language="en",
+        temperature=0,
+        prompt="Boxes, lunch, the station.",
+    )
+    assert result.language == "english" and result.duration > 5
+    assert result.segments and result.segments[0].id == 0
+    for segment in result.segments:
+        assert segment.start <= segment.end and segment.tokens and segment.avg_logprob <= 0
+    assert result.words and [w.word for w in result.words][:4] == ["The", "quick", "brown", "fox"]
+    assert all(a.start <= b.start for a, b in zip(result.words, result.words[1:], strict=False))
+    plain = _client(stt).audio.transcriptions.create(
+        model=STT_MODEL, file=("a.wav", wav), response_format="verbose_json"
+    )
+    assert plain.words is None
+
+
+def test_translation_of_english_is_the_transcript(stt: LiveWorker, wav: bytes) -> None:
+    result = _client(stt).audio.translations.create(model=STT_MODEL, file=("a.wav", wav))
+    assert word_error_rate(" ".join(SENTENCES), result.text) <= 0.1
+
+
+def _bad_request(call: object) -> dict[str, object]:
+    with pytest.raises(openai.BadRequestError) as err:
+        call()  # type: ignore[operator]
+    body = err.value.body
+    assert isinstance(body, dict) and body["type"] == "invalid_request_error" and body["message"]
+    return body
+
+
+def test_speech_bad_inputs_are_400(tts: LiveWorker) -> None:
+    speech = _client(tts).audio.speech.create
+    cases = {
+        "input": dict(voice="alloy", input=""),
+        "voice": dict(voice="no-such-voice", input="hello"),
+        "response_format": dict(voice="alloy", input="hello", response_format="ogg"),
+        "speed": dict(voice="alloy", input="hello", speed=9.0),
+    }
+    for param, kwargs in cases.items():
+        assert _bad_request(lambda: speech(model=SPEECH_MODEL, **kwargs))["param"] == param  # noqa: B023
+    body = _bad_request(lambda: speech(model=SPEECH_MODEL, voice="alloy", input="x" * 4097))
+    assert body["param"] == "input" and "4096" in str(body["message"])
+
+
+async def test_speech_input_of_exactly_4096_characters_is_accepted(tts: LiveWorker) -> None:
+    body = {"input": "Hi. " * 1024, "voice": "alloy", "response_format": "pcm"}
+    async with aiohttp.ClientSession(headers=tts.headers) as http:
+        async with http.post(tts.url + "/v1/audio/speech", json=body) as response:
+            assert response.status == 200 and await response.content.readany()
+
+
+def test_transcription_bad_inputs_are_400(stt: LiveWorker) -> None:
+    create = _client(stt).audio.transcriptions.create
+    body = _bad_request(lambda: create(model=STT_MODEL, file=("a.mp3", b"this is not audio" * 100)))
+    assert body["param"] == "file" and "decode" in str(body["message"])
+    assert _bad_request(lambda: create(model=STT_MODEL, file=("a.wav", b"")))["param"] == "file"
+    bad_format = _bad_request(lambda: create(model=STT_MODEL, file=("a.wav", b"RIFF"), response_format="xml"))  # type: ignore[arg-type]
+    assert bad_format["param"] == "response_format"
+
+
+async def test_wrong_content_type_and_wrong_endpoint(stt: LiveWorker, tts: LiveWorker) -> None:
+    async with aiohttp.ClientSession(headers=stt.headers) as http:
+        async with http.post(stt.url + "/v1/audio/transcriptions", json={"file": "x"}) as response:
+            assert response.status == 400 and "multipart" in (await response.json())["error"]["message"]
+        async with http.post(stt.url + "/v1/audio/speech", json={"input": "hi"}) as response:
+            assert response.status == 404
+    async with aiohttp.ClientSession() as http:  # no secret
+        async with http.post(tts.url + "/v1/audio/speech", data=json.dumps({"input": "hi"})) as response:
+            assert response.status == 401
