@@ -13,6 +13,7 @@ import aiohttp
 from modelport.admin.api import create_admin_app
 from modelport.admin.service import AdminService
 from modelport.api.routes import dispatch
+from modelport.auth.instance_secrets import InstanceSecrets
 from modelport.auth.verifier import KeyVerifier
 from modelport.config import Settings
 from modelport.instances.placement import LocalPlacement
@@ -36,9 +37,10 @@ class Gateway:
         self.router = Router(store, retry_after=settings.retry_after_seconds)
         self.verifier = KeyVerifier(store, ttl=settings.key_cache_seconds)
         self.relay = Relay(session, self.router)
-        placement = LocalPlacement(settings.logs_dir, session, settings.probe_seconds)
+        secrets = InstanceSecrets.load_or_create(settings.instance_key_file)
+        self.router.instance_auth = lambda record, spec: None if spec.is_remote else secrets.header_for(record)
+        placement = LocalPlacement(settings.logs_dir, session, settings.probe_seconds, secrets)
         self.supervisor = Supervisor(store, self.router, session, settings.probe_seconds, placement)
-        self.router.instance_auth = self.supervisor.instance_auth
         self.admin_app = create_admin_app(AdminService(store, settings.logs_dir), on_change=self.routing_changed)
         self.draining = False
         self._tasks: list[asyncio.Task[None]] = []

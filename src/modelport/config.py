@@ -33,6 +33,7 @@ class Settings:
     probe_seconds: float = 5.0  # health probes of instances
     retry_after_seconds: int = 2  # sent with 503s when no instance is ready
     ping_seconds: float = 10.0  # Anthropic streams: a `ping` event after this long without upstream data
+    max_rerank_documents: int = 1000  # /v1/rerank and /v2/rerank: more documents than this is a 400
     log_level: str = "info"
 
     @property
@@ -42,6 +43,10 @@ class Settings:
     @property
     def admin_key_file(self) -> Path:
         return self.data_dir / "admin-key"
+
+    @property
+    def instance_key_file(self) -> Path:
+        return self.data_dir / "instance-key"
 
     @property
     def logs_dir(self) -> Path:

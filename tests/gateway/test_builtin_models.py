@@ -129,7 +129,11 @@ def test_external_command_engine_with_replicas(served: LiveGateway) -> None:
     command = f"{sys.executable} -m modelport.testing --port {{port}} --model {{name}} --api-key {{secret}}"
     served.cli("deploy", "ext", "--command", command, "--replicas", "2", "--health-path", "/models")
     served.wait_ready("ext", timeout=60)
+    deadline = time.monotonic() + 30
     instances = served.api("GET", "/api/deployments/ext").json()["instances"]
+    while [i["state"] for i in instances] != ["ready", "ready"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+        instances = served.api("GET", "/api/deployments/ext").json()["instances"]
     assert [i["state"] for i in instances] == ["ready", "ready"]
     assert instances[0]["url"] != instances[1]["url"]
     client = openai.OpenAI(base_url=served.v1, api_key=served.admin_key, max_retries=0)

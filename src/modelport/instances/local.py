@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import secrets
 import signal
 import socket
 import sys
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import aiohttp
 
+from modelport.auth.instance_secrets import InstanceSecrets
 from modelport.instances.launch import LaunchPlan, plan_launch
 from modelport.records import DeploymentSpec, InstanceState
 
@@ -42,11 +42,11 @@ class LocalInstance:
 
     def __init__(
         self, spec: DeploymentSpec, ordinal: int, logs_dir: Path, session: aiohttp.ClientSession,
-        sink: StateSink, probe_seconds: float,
+        sink: StateSink, probe_seconds: float, secrets: InstanceSecrets,
     ) -> None:
         self.spec = spec
         self.ordinal = ordinal
-        self.secret: str | None = None
+        self._secrets = secrets
         self._logs_dir = logs_dir
         self._session = session
         self._sink = sink
@@ -60,7 +60,9 @@ class LocalInstance:
         failed_starts, backoff = 0, self._first_backoff
         try:
             while True:
-                plan = plan_launch(self.spec, self.ordinal, free_port(), secrets.token_urlsafe(32), self._logs_dir)
+                port = free_port()
+                secret = self._secrets.for_instance(self.spec.name, self.ordinal, port)
+                plan = plan_launch(self.spec, self.ordinal, port, secret, self._logs_dir)
                 code, was_ready = await self._run_once(plan)
                 failed_starts = 0 if was_ready else failed_starts + 1
                 backoff = self._first_backoff if was_ready else backoff
@@ -80,7 +82,6 @@ class LocalInstance:
         # Never the whole command line: it may carry the instance's secret.
         await self._report(plan, InstanceState.STARTING, f"starting {Path(plan.argv[0]).name} on port {plan.port}")
         process = self._process = await self._spawn(plan)
-        self.secret = plan.secret
         pid = process.pid
         await self._report(plan, InstanceState.STARTING, "process started, waiting for its health check", pid)
         if not await self._wait_healthy(plan):

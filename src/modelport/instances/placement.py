@@ -9,6 +9,7 @@ from typing import Protocol
 
 import aiohttp
 
+from modelport.auth.instance_secrets import InstanceSecrets
 from modelport.instances.local import LocalInstance, StateSink
 from modelport.records import DeploymentSpec
 
@@ -17,7 +18,6 @@ class ManagedInstance(Protocol):
     """One replica the supervisor keeps running until it cancels `run()`."""
 
     ordinal: int
-    secret: str | None  # what the gateway presents to it; None until it has started
 
     async def run(self) -> None: ...
 
@@ -29,10 +29,13 @@ class Placement(Protocol):
 class LocalPlacement:
     """Instances as processes on this machine, logs in `logs_dir`."""
 
-    def __init__(self, logs_dir: Path, session: aiohttp.ClientSession, probe_seconds: float) -> None:
+    def __init__(
+        self, logs_dir: Path, session: aiohttp.ClientSession, probe_seconds: float, secrets: InstanceSecrets
+    ) -> None:
+        self._secrets = secrets
         self._logs_dir = logs_dir
         self._session = session
         self._probe_seconds = probe_seconds
 
     def instance(self, spec: DeploymentSpec, ordinal: int, sink: StateSink) -> ManagedInstance:
-        return LocalInstance(spec, ordinal, self._logs_dir, self._session, sink, self._probe_seconds)
+        return LocalInstance(spec, ordinal, self._logs_dir, self._session, sink, self._probe_seconds, self._secrets)

@@ -71,16 +71,6 @@ class Supervisor:
                 if name not in self._watched:
                     await self._start(spec)
 
-    def instance_auth(self, record: InstanceRecord, spec: DeploymentSpec) -> bytes | None:
-        """The `Authorization` value for a managed instance: its own secret (None for remote ones)."""
-        watched = self._watched.get(record.deployment)
-        if watched is None or spec.is_remote:
-            return None
-        for instance in watched.managed:
-            if instance.ordinal == record.ordinal and instance.secret is not None:
-                return f"Bearer {instance.secret}".encode()
-        return None
-
     async def _start(self, spec: DeploymentSpec) -> None:
         count = len(spec.urls) if spec.is_remote else spec.replicas
         await asyncio.to_thread(self._store.remove_instances, spec.name, range(count))
