@@ -7,7 +7,7 @@ import asyncio
 import json
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import aiohttp
@@ -59,7 +59,7 @@ def test_speech_every_format_decodes_to_plausible_duration(tts: LiveWorker, fmt:
         model=SPEECH_MODEL,
         voice="joe",
         input=SENTENCES[0],
-        response_format=fmt,  # type: ignore[arg-type]
+        response_format=fmt,
     )
     data = speech.content
     if fmt == "pcm":
@@ -79,7 +79,7 @@ def test_speech_fed_back_into_transcription(tts: LiveWorker, stt: LiveWorker, fm
             model=SPEECH_MODEL,
             voice="alloy",
             input=sentence,
-            response_format=fmt,  # type: ignore[arg-type]
+            response_format=fmt,
         ).content
         text = listener.audio.transcriptions.create(model=STT_MODEL, file=(f"speech.{fmt}", audio))
         assert word_error_rate(sentence, text.text) <= 0.1, (sentence, text.text)
@@ -162,9 +162,9 @@ def test_translation_of_english_is_the_transcript(stt: LiveWorker, wav: bytes) -
     assert word_error_rate(" ".join(SENTENCES), result.text) <= 0.1
 
 
-def _bad_request(call: object) -> dict[str, object]:
+def _bad_request(call: Callable[[], object]) -> dict[str, object]:
     with pytest.raises(openai.BadRequestError) as err:
-        call()  # type: ignore[operator]
+        call()
     body = err.value.body
     assert isinstance(body, dict) and body["type"] == "invalid_request_error" and body["message"]
     return body
@@ -196,7 +196,7 @@ def test_transcription_bad_inputs_are_400(stt: LiveWorker) -> None:
     body = _bad_request(lambda: create(model=STT_MODEL, file=("a.mp3", b"this is not audio" * 100)))
     assert body["param"] == "file" and "decode" in str(body["message"])
     assert _bad_request(lambda: create(model=STT_MODEL, file=("a.wav", b"")))["param"] == "file"
-    bad_format = _bad_request(lambda: create(model=STT_MODEL, file=("a.wav", b"RIFF"), response_format="xml"))  # type: ignore[arg-type]
+    bad_format = _bad_request(lambda: create(model=STT_MODEL, file=("a.wav", b"RIFF"), response_format="xml"))
     assert bad_format["param"] == "response_format"
 
 
