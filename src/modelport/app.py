@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import signal
 from typing import Any
 
 import aiohttp
@@ -47,14 +49,16 @@ class Gateway:
 
     async def start(self) -> None:
         await self.router.refresh(force=True)
-        self._tasks = [
-            asyncio.create_task(self.router.follow(self.settings.reload_seconds), name="routes"),
-            asyncio.create_task(self.supervisor.run(self.settings.reload_seconds), name="supervisor"),
-        ]
+        self._tasks = [asyncio.create_task(self.router.follow(self.settings.reload_seconds), name="routes")]
+        if self.settings.supervise:
+            self._tasks.append(asyncio.create_task(self.supervisor.run(self.settings.reload_seconds)))
+        if self.settings.parent_pid is not None:
+            self._tasks.append(asyncio.create_task(_exit_with_parent(self.settings.parent_pid)))
 
     async def routing_changed(self) -> None:
         """Deployments changed through this process: start their instances and route to them now."""
-        await self.supervisor.reconcile()
+        if self.settings.supervise:
+            await self.supervisor.reconcile()
         await self.router.refresh()
 
     async def stop(self) -> None:
@@ -66,6 +70,14 @@ class Gateway:
         await self.supervisor.stop()
         await self.session.close()
         await asyncio.to_thread(self.store.close)
+
+
+async def _exit_with_parent(parent_pid: int) -> None:
+    """A `--workers` child drains and exits once its primary is gone (even if it was SIGKILLed)."""
+    while os.getppid() == parent_pid:
+        await asyncio.sleep(1.0)
+    log.warning("the primary process is gone; shutting down")
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 class GatewayApp:

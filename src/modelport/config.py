@@ -35,6 +35,9 @@ class Settings:
     ping_seconds: float = 10.0  # Anthropic streams: a `ping` event after this long without upstream data
     max_rerank_documents: int = 1000  # /v1/rerank and /v2/rerank: more documents than this is a 400
     log_level: str = "info"
+    workers: int = 1  # gateway processes sharing the port
+    supervise: bool = True  # this process runs the supervisor of managed instances
+    parent_pid: int | None = None  # a `--workers` child: shut down when this process is gone
 
     @property
     def store_url(self) -> str:

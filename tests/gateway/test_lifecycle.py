@@ -154,3 +154,37 @@ def test_python_dash_m_works() -> None:
                             env={**os.environ}, timeout=30)
     assert result.returncode == 0
     assert "serve" in result.stdout and "deploy" in result.stdout and "keys" in result.stdout
+
+
+def test_several_workers_share_the_port_and_drain_together(tmp_path, fake: FakeUpstream) -> None:  # type: ignore[no-untyped-def]
+    gateway = LiveGateway(tmp_path / "gw", "--workers", "2").start()
+    try:
+        gateway.deploy("fake-model", [fake.url])
+        workers = subprocess.check_output(["pgrep", "-P", str(gateway.process.pid)]).split()  # type: ignore[union-attr]
+        assert len(workers) == 2
+        body = {"model": "fake-model", "messages": [{"role": "user", "content": "x"}]}
+        with httpx.Client(headers=auth(gateway)) as client:
+            for _ in range(20):
+                with httpx.Client(headers=auth(gateway)) as fresh:  # new connections spread over the workers
+                    assert fresh.post(gateway.v1 + "/chat/completions", json=body).status_code == 200
+            key = gateway.create_key("shared")
+            assert client.post(gateway.v1 + "/chat/completions", json=body,
+                               headers={"authorization": f"Bearer {key}"}).status_code == 200
+    finally:
+        assert gateway.stop() == 0
+    assert subprocess.run(["pgrep", "-P", str(gateway.process.pid)], capture_output=True).returncode != 0  # type: ignore[union-attr]
+
+
+def test_workers_route_to_managed_instances(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    gateway = LiveGateway(tmp_path / "gw", "--workers", "2").start()
+    try:
+        command = f"{sys.executable} -m modelport.testing --port {{port}} --model {{name}} --api-key {{secret}}"
+        gateway.cli("deploy", "managed", "--command", command)
+        gateway.wait_ready("managed", timeout=60)
+        body = {"model": "managed", "messages": [{"role": "user", "content": "hi"}]}
+        for _ in range(6):
+            with httpx.Client(headers=auth(gateway)) as fresh:
+                response = fresh.post(gateway.v1 + "/chat/completions", json=body)
+                assert response.status_code == 200, response.text
+    finally:
+        gateway.stop()

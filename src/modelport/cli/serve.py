@@ -5,17 +5,15 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any
 
 import click
-import uvicorn
 
 from modelport.admin.service import AdminService
-from modelport.app import GatewayApp, create_app
 from modelport.config import Settings, default_data_dir
 from modelport.engines.catalog import default_entries
 from modelport.errors import ModelportError
 from modelport.records import Category, DeploymentSpec, Scope
+from modelport.serving import run_gateway, run_workers
 from modelport.store import Store
 
 
@@ -46,8 +44,10 @@ def deploy_defaults(service: AdminService) -> None:
         if not ready:
             click.echo(f"not deploying {entry.name}: {why}; {hint}", err=True)
             continue
-        spec = DeploymentSpec(name=entry.name, category=Category(entry.categories[0]), engine=entry.engine,
-                              model=entry.name)
+        category = Category(entry.categories[0])
+        # Our own workers are safe to expose through /model/proxy (TEI's /embed and /rerank, /v1/tokenize).
+        spec = DeploymentSpec(name=entry.name, category=category, engine=entry.engine, model=entry.name,
+                              generic_proxy=category in (Category.EMBEDDING, Category.RERANKER))
         try:
             service.deploy(spec)
         except ModelportError as error:
@@ -63,20 +63,6 @@ def _write_secret(key_file: Path, token: str) -> None:
     os.chmod(key_file, 0o600)
 
 
-class DrainingServer(uvicorn.Server):
-    """On SIGTERM/SIGINT: /readyz turns 503, the listener closes, in-flight requests (streams included)
-    get `drain_seconds` to finish."""
-
-    def __init__(self, config: uvicorn.Config, app: GatewayApp) -> None:
-        super().__init__(config)
-        self._app = app
-
-    def handle_exit(self, sig: int, frame: Any) -> None:
-        if self._app.gateway is not None:
-            self._app.gateway.draining = True
-        super().handle_exit(sig, frame)
-
-
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=int)
@@ -90,25 +76,28 @@ class DrainingServer(uvicorn.Server):
 @click.option("--probe-seconds", default=5.0, show_default=True, help="Interval of instance health probes.")
 @click.option("--ping-seconds", default=10.0, show_default=True,
               help="Keep-alive `ping` events on /v1/messages streams while the model is silent.")
+@click.option("--max-rerank-documents", default=1000, show_default=True, type=int,
+              help="Most documents one rerank request may carry.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Gateway processes sharing the port (one per core is a good start).")
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]))
 def serve(host: str, port: int, data_dir: Path | None, database_url: str | None, no_defaults: bool,
           max_upload_mb: int, drain_seconds: float, probe_seconds: float, ping_seconds: float,
-          log_level: str) -> None:
+          max_rerank_documents: int, workers: int, log_level: str) -> None:
     """Run the gateway and the supervisor of its instances."""
     settings = Settings(
         host=host, port=port, data_dir=(data_dir or default_data_dir()).resolve(), database_url=database_url,
         install_defaults=not no_defaults, max_request_bytes=max_upload_mb * 1024 * 1024,
         drain_seconds=drain_seconds, probe_seconds=probe_seconds, ping_seconds=ping_seconds, log_level=log_level,
+        max_rerank_documents=max_rerank_documents, workers=workers,
     )
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     token = bootstrap(settings)
     if token is not None:
         click.echo(f"Admin API key (shown once; also saved to {settings.admin_key_file}, mode 0600):\n  {token}")
-    app = create_app(settings)
-    config = uvicorn.Config(
-        app, host=host, port=port, lifespan="on", loop="uvloop", http="httptools", access_log=False,
-        server_header=False, timeout_graceful_shutdown=int(drain_seconds), log_level=log_level,
-    )
     click.echo(f"modelport listening on http://{host}:{port}", err=True)
-    DrainingServer(config, app).run()
+    if workers > 1:
+        run_workers(settings)
+    else:
+        run_gateway(settings)

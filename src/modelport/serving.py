@@ -1,0 +1,133 @@
+"""Running the gateway: one process, or `--workers N` processes sharing one listening socket.
+
+With several workers, this (primary) process owns the socket and the supervisor of managed instances,
+and starts N route-only gateway processes that accept on the inherited socket. SIGTERM drains them all,
+then stops the instances. A worker whose primary disappears shuts itself down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import uvicorn
+
+from modelport.app import GatewayApp, create_app
+from modelport.auth.instance_secrets import InstanceSecrets
+from modelport.config import Settings
+from modelport.instances.placement import LocalPlacement
+from modelport.instances.supervisor import Supervisor
+from modelport.relay.upstream import create_session
+from modelport.routing.router import Router
+from modelport.store import Store
+
+log = logging.getLogger(__name__)
+_SETTINGS_ENV = "MODELPORT_WORKER_SETTINGS"
+
+
+class DrainingServer(uvicorn.Server):
+    """On SIGTERM/SIGINT: /readyz turns 503, the listener closes, in-flight requests (streams included)
+    get `drain_seconds` to finish."""
+
+    def __init__(self, config: uvicorn.Config, app: GatewayApp) -> None:
+        super().__init__(config)
+        self._app = app
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        if self._app.gateway is not None:
+            self._app.gateway.draining = True
+        super().handle_exit(sig, frame)
+
+
+def run_gateway(settings: Settings, fd: int | None = None) -> None:
+    """Serve HTTP in this process (on `fd` when given, else on host:port)."""
+    app = create_app(settings)
+    where: dict[str, Any] = {"fd": fd} if fd is not None else {"host": settings.host, "port": settings.port}
+    config = uvicorn.Config(
+        app, **where, lifespan="on", loop="uvloop", http="httptools", access_log=False, server_header=False,
+        timeout_graceful_shutdown=int(settings.drain_seconds), log_level=settings.log_level,
+    )
+    DrainingServer(config, app).run()
+
+
+def run_workers(settings: Settings) -> None:
+    """The primary of `--workers N`: bind, start the workers, supervise instances until told to stop."""
+    listener = socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((settings.host, settings.port))
+    listener.listen(2048)
+    listener.set_inheritable(True)
+    worker_settings = dataclasses.replace(settings, supervise=False, parent_pid=os.getpid())
+    data = {**dataclasses.asdict(worker_settings), "data_dir": str(worker_settings.data_dir)}
+    env = {**os.environ, _SETTINGS_ENV: json.dumps(data)}
+    argv = [sys.executable, "-m", "modelport.serving", str(listener.fileno())]
+
+    def spawn() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(argv, env=env, pass_fds=(listener.fileno(),))
+
+    asyncio.run(_primary(settings, spawn))
+    listener.close()
+
+
+async def _primary(settings: Settings, spawn: Any) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    store = await asyncio.to_thread(Store.open, settings.store_url)
+    session = create_session()
+    secrets = InstanceSecrets.load_or_create(settings.instance_key_file)
+    placement = LocalPlacement(settings.logs_dir, session, settings.probe_seconds, secrets)
+    supervisor = Supervisor(store, Router(store), session, settings.probe_seconds, placement)
+    supervising = asyncio.create_task(supervisor.run(settings.reload_seconds))
+    workers = [spawn() for _ in range(settings.workers)]
+    try:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.5)
+            for index, worker in enumerate(workers):
+                if worker.poll() is not None and not stop.is_set():
+                    log.warning("gateway worker %d exited with %s; starting another", worker.pid, worker.returncode)
+                    workers[index] = spawn()
+    finally:
+        for worker in workers:
+            with contextlib.suppress(ProcessLookupError):
+                worker.send_signal(signal.SIGTERM)
+        await asyncio.to_thread(_wait_all, workers, settings.drain_seconds + 5)
+        supervising.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await supervising
+        await supervisor.stop()
+        await session.close()
+        await asyncio.to_thread(store.close)
+
+
+def _wait_all(workers: list[subprocess.Popen[bytes]], timeout: float) -> None:
+    for worker in workers:
+        try:
+            worker.wait(timeout)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+
+def _worker_main(fd: int) -> None:
+    data = json.loads(os.environ.pop(_SETTINGS_ENV))
+    data["data_dir"] = Path(data["data_dir"])
+    settings = msgspec.convert(data, Settings, strict=False)
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    run_gateway(settings, fd=fd)
+
+
+if __name__ == "__main__":
+    _worker_main(int(sys.argv[1]))
