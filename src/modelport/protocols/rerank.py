@@ -1,0 +1,74 @@
+"""Rerank wire shapes: Jina's `/v1/rerank`, Cohere's `/v2/rerank` and TEI's native `/rerank`.
+
+Jina and Cohere requests share their field names (`model`, `query`, `documents`, `top_n`,
+`return_documents`), so one msgspec Struct reads the fields the gateway checks in either. `query` and
+each document stay raw JSON (`msgspec.Raw`): counting and shape-checking them costs no string decoding.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+import msgspec
+
+
+class RerankFields(msgspec.Struct):
+    """What the gateway decodes of a Jina or Cohere rerank body (other fields are left alone)."""
+
+    model: str | None = None
+    query: msgspec.Raw = msgspec.field(default_factory=msgspec.Raw)  # empty: absent
+    documents: list[msgspec.Raw] | None = None
+    top_n: int | None = None
+    return_documents: bool | None = None
+
+
+class TextDocument(msgspec.Struct):
+    """A document or query given as an object: `{"text": ...}` (other keys ignored)."""
+
+    text: str
+
+
+TextOrDocument = str | TextDocument
+
+
+class JinaResult(TypedDict, total=False):
+    index: int
+    relevance_score: float
+    document: dict[str, str]  # {"text": ...}, when documents are returned
+
+
+class JinaUsage(TypedDict):
+    prompt_tokens: int
+    total_tokens: int
+
+
+class JinaResponse(TypedDict):
+    model: str
+    object: str  # "list"
+    results: list[JinaResult]
+    usage: JinaUsage
+
+
+class TeiRequest(TypedDict):
+    query: str
+    texts: list[str]
+    return_text: bool
+    truncate: bool
+
+
+class TeiRank(TypedDict, total=False):
+    index: int
+    score: float
+    text: str
+
+
+class CohereResult(TypedDict, total=False):
+    index: int
+    relevance_score: float
+    document: dict[str, str]
+
+
+class CohereResponse(TypedDict):
+    id: str
+    results: list[CohereResult]
+    meta: dict[str, Any]
