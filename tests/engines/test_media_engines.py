@@ -106,9 +106,7 @@ def test_transcription_rejects_bad_audio_and_languages(whisper: WhisperEngine) -
             whisper.transcribe(TranscriptionRequest(audio=data), threading.Event())
         assert err.value.param == "file"
     with pytest.raises(InvalidEngineInput, match="English-only"):
-        whisper.transcribe(
-            TranscriptionRequest(audio=_wav(b"\0\0" * 16000, 16000), language="de"), threading.Event()
-        )
+        whisper.transcribe(TranscriptionRequest(audio=_wav(b"\0\0" * 16000, 16000), language="de"), threading.Event())
 
 
 def test_missing_model_says_what_to_install() -> None:

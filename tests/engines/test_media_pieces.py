@@ -65,9 +65,7 @@ def _transcript() -> Transcript:
 def test_srt_and_vtt_are_well_formed() -> None:
     srt, kind = transcripts.render(_transcript(), "srt", "transcribe", False)
     assert kind == "application/x-subrip"
-    assert srt == (
-        "1\n00:00:00,000 --> 00:00:01,250\nHello world.\n\n2\n00:01:01,500 --> 01:02:05,007\nAgain.\n\n"
-    )
+    assert srt == ("1\n00:00:00,000 --> 00:00:01,250\nHello world.\n\n2\n00:01:01,500 --> 01:02:05,007\nAgain.\n\n")
     vtt, kind = transcripts.render(_transcript(), "vtt", "transcribe", False)
     assert kind == "text/vtt" and vtt.startswith("WEBVTT\n\n")
     cues = re.findall(r"(\d{2}:\d{2}:\d{2}\.\d{3}) --> (\d{2}:\d{2}:\d{2}\.\d{3})\n(.+)\n", vtt)
@@ -117,9 +115,7 @@ def test_image_size_validation() -> None:
 
 
 def test_transcription_form_validation() -> None:
-    form = Form(
-        fields={"response_format": ["verbose_json"], "timestamp_granularities[]": ["word", "segment"]}
-    )
+    form = Form(fields={"response_format": ["verbose_json"], "timestamp_granularities[]": ["word", "segment"]})
     with pytest.raises(BadRequest, match="'file' is required"):
         media_parse.transcription_call(form, "transcribe")
     form.files["file"] = [Upload("a.wav", b"RIFF")]

@@ -157,6 +157,7 @@ def test_verbose_json_with_words(stt: LiveWorker, wav: bytes) -> None:
     assert plain.words is None
 
 
+@pytest.mark.filterwarnings("ignore:deprecated:DeprecationWarning")  # the SDK marks translations deprecated
 def test_translation_of_english_is_the_transcript(stt: LiveWorker, wav: bytes) -> None:
     result = _client(stt).audio.translations.create(model=STT_MODEL, file=("a.wav", wav))
     assert word_error_rate(" ".join(SENTENCES), result.text) <= 0.1

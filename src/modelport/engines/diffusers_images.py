@@ -116,9 +116,7 @@ class DiffusersEngine(TextlessEngine):
     def _size_of(self, request: ImageRequest, fallback: tuple[int, int]) -> tuple[int, int]:
         width, height = (request.width, request.height) if request.width and request.height else fallback
         if width % self.multiple or height % self.multiple:
-            raise InvalidEngineInput(
-                f"width and height must be multiples of {self.multiple} for this model", "size"
-            )
+            raise InvalidEngineInput(f"width and height must be multiples of {self.multiple} for this model", "size")
         return width, height
 
     def _common(self, request: ImageRequest) -> dict[str, Any]:
@@ -163,7 +161,5 @@ class DiffusersEngine(TextlessEngine):
             output = self._pipeline("image2image")(**kwargs, image=image, strength=self.strength)
         else:
             repaint = _repaint_mask(mask).resize((width, height))
-            output = self._pipeline("inpaint")(
-                **kwargs, image=image, mask_image=repaint, width=width, height=height
-            )
+            output = self._pipeline("inpaint")(**kwargs, image=image, mask_image=repaint, width=width, height=height)
         return [_png(p if p.size == (width, height) else p.resize((width, height))) for p in output.images]

@@ -152,9 +152,7 @@ class TextlessEngine:
         """Not offered (see `capabilities`)."""
         raise NotImplementedError
 
-    def embed(
-        self, texts: Sequence[str], *, normalize: bool = True, input_type: str | None = None
-    ) -> Embeddings:
+    def embed(self, texts: Sequence[str], *, normalize: bool = True, input_type: str | None = None) -> Embeddings:
         """Not offered (see `capabilities`)."""
         raise NotImplementedError
 

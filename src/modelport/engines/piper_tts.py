@@ -26,8 +26,7 @@ from modelport.engines.catalog import resolve_model
 from modelport.engines.media import OPENAI_VOICES, SpeechRequest, TextlessEngine
 
 INSTALL_HINT = (
-    "engine 'piper' needs piper-tts (GPL-3.0) and PyAV: pip install 'modelport[piper]'"
-    " or run scripts/install-engines"
+    "engine 'piper' needs piper-tts (GPL-3.0) and PyAV: pip install 'modelport[piper]' or run scripts/install-engines"
 )
 
 
@@ -76,9 +75,7 @@ class PiperEngine(TextlessEngine):
         opts = onnxruntime.SessionOptions()
         opts.intra_op_num_threads = self.threads
         opts.inter_op_num_threads = 1
-        session = onnxruntime.InferenceSession(
-            str(model_path), sess_options=opts, providers=["CPUExecutionProvider"]
-        )
+        session = onnxruntime.InferenceSession(str(model_path), sess_options=opts, providers=["CPUExecutionProvider"])
         self._voice = PiperVoice(session=session, config=config)
         self._length_scale = float(config.length_scale)
         self.sample_rate = int(config.sample_rate)

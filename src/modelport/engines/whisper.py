@@ -134,6 +134,4 @@ class WhisperEngine(TextlessEngine):
                 break
             segments.append(_segment(len(segments), raw))
         text = "".join(s.text for s in segments).strip()
-        return Transcript(
-            text=text, language=info.language, duration=float(info.duration), segments=tuple(segments)
-        )
+        return Transcript(text=text, language=info.language, duration=float(info.duration), segments=tuple(segments))

@@ -22,14 +22,14 @@ def _engine_args(values: tuple[str, ...]) -> dict[str, str]:
 
 @click.command("worker")
 @click.option("--engine", required=True, type=click.Choice(ENGINE_NAMES), help="Built-in engine to host.")
-@click.option("--model", required=True, help="Catalog name (see `modelport models`) or a path to weights.")
+@click.option(
+    "--model",
+    required=True,
+    help="Catalog name (see `modelport models`) or a path to weights (diffusers: a pipeline folder).",
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option(
-    "--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any free)."
-)
-@click.option(
-    "--threads", default=1, show_default=True, type=click.IntRange(1, 256), help="CPU threads for inference."
-)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any free).")
+@click.option("--threads", default=1, show_default=True, type=click.IntRange(1, 256), help="CPU threads for inference.")
 @click.option("--served-name", default=None, help="The `model` name in responses (default: --model).")
 @click.option(
     "--max-queue",
@@ -43,7 +43,8 @@ def _engine_args(values: tuple[str, ...]) -> dict[str, str]:
     "engine_args",
     multiple=True,
     metavar="KEY=VALUE",
-    help="Engine option, e.g. n_ctx=4096, embedding=true, pooling=rank (llama.cpp).",
+    help="Engine option, e.g. n_ctx=4096, embedding=true, pooling=rank (llama.cpp); beam_size=5,"
+    " compute_type=int8 (faster-whisper); steps=25, size=512x512, strength=0.75 (diffusers).",
 )
 @click.option(
     "--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning", "error"])

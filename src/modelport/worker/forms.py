@@ -48,9 +48,7 @@ class Form:
 async def read_form(request: web.Request) -> Form:
     """The request's form; a body of another content type is a 400 naming what is expected."""
     if request.content_type not in FORM_TYPES:
-        raise BadRequest(
-            f"this endpoint takes multipart/form-data, not {request.content_type or 'an untyped body'}"
-        )
+        raise BadRequest(f"this endpoint takes multipart/form-data, not {request.content_type or 'an untyped body'}")
     form = Form()
     for name, value in (await request.post()).items():
         if isinstance(value, web.FileField):

@@ -33,9 +33,7 @@ log = logging.getLogger("modelport.worker")
 IMAGE_FILES_PREFIX = "/v1/files/images/"
 
 
-def _encoded_speech(
-    engine: SpeechEngine, call: media_parse.SpeechCall, cancel: threading.Event
-) -> Iterator[bytes]:
+def _encoded_speech(engine: SpeechEngine, call: media_parse.SpeechCall, cancel: threading.Event) -> Iterator[bytes]:
     """Runs on the engine thread: sentences in, encoded audio bytes out."""
     encoder = AudioEncoder(call.response_format, engine.sample_rate)
     try:

@@ -83,18 +83,12 @@ def speech_call(body: dict[str, Any], engine: SpeechEngine) -> SpeechCall:
     if not isinstance(text, str) or not text.strip():
         raise BadRequest("'input' must be a non-empty string", param="input")
     if len(text) > MAX_SPEECH_INPUT:
-        raise BadRequest(
-            f"'input' is {len(text)} characters; the maximum is {MAX_SPEECH_INPUT}", param="input"
-        )
+        raise BadRequest(f"'input' is {len(text)} characters; the maximum is {MAX_SPEECH_INPUT}", param="input")
     fmt = body.get("response_format") or "mp3"
     if fmt not in SPEECH_FORMATS:
-        raise BadRequest(
-            f"'response_format' must be one of {', '.join(SPEECH_FORMATS)}", param="response_format"
-        )
+        raise BadRequest(f"'response_format' must be one of {', '.join(SPEECH_FORMATS)}", param="response_format")
     if body.get("stream_format") not in (None, "audio"):
-        raise BadRequest(
-            "only stream_format 'audio' is supported (audio streams as it is made)", param="stream_format"
-        )
+        raise BadRequest("only stream_format 'audio' is supported (audio streams as it is made)", param="stream_format")
     voice = _voice_name(body.get("voice"), engine)
     return SpeechCall(SpeechRequest(text=text, voice=voice, speed=_speed(body.get("speed"))), fmt)
 
@@ -130,14 +124,10 @@ def transcription_call(form: Form, task: str) -> TranscriptionCall:
         raise BadRequest("'file' is required: the audio file, as a multipart file field", param="file")
     fmt = form.text("response_format") or "json"
     if fmt not in TRANSCRIPT_FORMATS:
-        raise BadRequest(
-            f"'response_format' must be one of {', '.join(TRANSCRIPT_FORMATS)}", param="response_format"
-        )
+        raise BadRequest(f"'response_format' must be one of {', '.join(TRANSCRIPT_FORMATS)}", param="response_format")
     granularities = form.texts("timestamp_granularities[]", "timestamp_granularities")
     if any(g not in ("word", "segment") for g in granularities):
-        raise BadRequest(
-            "'timestamp_granularities' items must be 'word' or 'segment'", param="timestamp_granularities"
-        )
+        raise BadRequest("'timestamp_granularities' items must be 'word' or 'segment'", param="timestamp_granularities")
     words = "word" in granularities and fmt == "verbose_json"
     request = TranscriptionRequest(
         audio=upload.data,

@@ -40,10 +40,7 @@ def srt(transcript: Transcript) -> str:
 
 def vtt(transcript: Transcript) -> str:
     """WebVTT: the `WEBVTT` header, then `HH:MM:SS.mmm --> HH:MM:SS.mmm` cues."""
-    cues = [
-        f"{_timestamp(s.start, '.')} --> {_timestamp(s.end, '.')}\n{s.text.strip()}\n"
-        for s in transcript.segments
-    ]
+    cues = [f"{_timestamp(s.start, '.')} --> {_timestamp(s.end, '.')}\n{s.text.strip()}\n" for s in transcript.segments]
     return "WEBVTT\n\n" + "\n".join(cues)
 
 
@@ -77,9 +74,7 @@ def verbose_json(transcript: Transcript, task: str, words: bool) -> dict[str, An
     }
     if words:
         body["words"] = [
-            {"word": w.word.strip(), "start": w.start, "end": w.end}
-            for s in transcript.segments
-            for w in s.words
+            {"word": w.word.strip(), "start": w.start, "end": w.end} for s in transcript.segments for w in s.words
         ]
     body["usage"] = _usage(transcript)
     return body
