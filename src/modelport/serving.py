@@ -56,6 +56,7 @@ def run_gateway(settings: Settings, fd: int | None = None) -> None:
     where: dict[str, Any] = {"fd": fd} if fd is not None else {"host": settings.host, "port": settings.port}
     config = uvicorn.Config(
         app, **where, lifespan="on", loop="uvloop", http="httptools", access_log=False, server_header=False,
+        proxy_headers=False,
         timeout_graceful_shutdown=int(settings.drain_seconds), log_level=settings.log_level,
     )
     DrainingServer(config, app).run()

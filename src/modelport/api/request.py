@@ -67,7 +67,7 @@ async def until_disconnect(receive: Receive, work: Awaitable[None]) -> None:
                     task.cancel()
                 return
 
-    watcher = asyncio.ensure_future(watch())
+    watcher = asyncio.get_running_loop().create_task(watch())
     try:
         await work
     except asyncio.CancelledError:

@@ -23,8 +23,9 @@ from modelport.routing.router import Instance, Route, Router
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 ErrorEvent = Callable[[ModelportError], bytes]
 
-# Failures that prove the instance never took the request: safe to try another one.
-_NOT_DELIVERED = (aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError)
+# Failures before any response byte: the connection was refused, or reset or closed under the request (a
+# reused keep-alive connection to an instance that just died). Safe to try another instance.
+_NOT_DELIVERED = (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError)
 
 
 @dataclass
@@ -62,9 +63,10 @@ class Relay:
 
     async def forward(self, route: Route, request: UpstreamRequest, send: Send) -> None:
         """Relay `request` to an instance of `route` and its response to `send`."""
+        deadline = asyncio.get_running_loop().time() + route.spec.timeouts.total
         response, instance = await self.open(route, request)
         try:
-            await stream_response(response, request, send, route.spec.timeouts)
+            await stream_response(response, request, send, route.spec.timeouts, deadline)
         finally:
             instance.outstanding -= 1
 
@@ -96,7 +98,8 @@ class Relay:
     async def _send(self, instance: Instance, request: UpstreamRequest, timeouts: Timeouts) -> aiohttp.ClientResponse:
         headers = upstream_headers(request.client_headers, instance.auth_header, request.content_length)
         headers.update(request.extra_headers)
-        timeout = aiohttp.ClientTimeout(total=timeouts.total, connect=timeouts.connect)
+        # No aiohttp `total`: its per-request timer is costly; the relay enforces the total itself.
+        timeout = aiohttp.ClientTimeout(total=None, connect=timeouts.connect, sock_connect=timeouts.connect)
         try:
             async with asyncio.timeout(timeouts.first_byte):
                 return await self._session.request(
@@ -109,18 +112,16 @@ class Relay:
                 )
         except TimeoutError:
             raise UpstreamTimeout(f"The instance did not answer within {timeouts.first_byte:g} s.") from None
-        except aiohttp.ClientConnectorError:
-            raise
-        except aiohttp.ServerDisconnectedError:
+        except _NOT_DELIVERED:
             raise
         except aiohttp.ClientError as exc:
             raise UpstreamUnreachable(f"Upstream request failed: {exc}.") from None
 
 
 async def stream_response(
-    response: aiohttp.ClientResponse, request: UpstreamRequest, send: Send, timeouts: Timeouts
+    response: aiohttp.ClientResponse, request: UpstreamRequest, send: Send, timeouts: Timeouts, deadline: float
 ) -> None:
-    """Give the client the instance's response, as it arrives."""
+    """Give the client the instance's response, as it arrives, by `deadline` (loop time) at the latest."""
     content_type = response.headers.get("content-type", "")
     is_stream = content_type.startswith("text/event-stream")
     rename = request.rename_to if 200 <= response.status < 300 else None
@@ -128,7 +129,7 @@ async def stream_response(
         if rename is not None and not is_stream and content_type.startswith("application/json"):
             await _send_renamed_json(response, rename, send, timeouts)
         else:
-            await _send_stream(response, request, send, timeouts, rename if is_stream else None, is_stream)
+            await _send_stream(response, request, send, timeouts, deadline, rename if is_stream else None, is_stream)
     except BaseException:
         response.close()
         raise
@@ -155,14 +156,18 @@ async def _send_stream(
     request: UpstreamRequest,
     send: Send,
     timeouts: Timeouts,
+    deadline: float,
     rename: str | None,
     is_stream: bool,
 ) -> None:
     renamer = SseModelRenamer(rename) if rename is not None else None
     headers = downstream_headers(response.raw_headers, drop_length=renamer is not None)
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    if renamer is None and response.content.is_eof():  # the whole body came with the headers: one write
+        await send({"type": "http.response.body", "body": response.content.read_nowait(-1)})
+        return
     try:
-        await _pump(response, send, timeouts.idle, renamer)
+        await _pump(response, send, timeouts.idle, deadline, renamer)
         tail = renamer.flush() if renamer is not None else b""
     except ModelportError as error:
         if not (is_stream and request.error_event):
@@ -172,18 +177,18 @@ async def _send_stream(
 
 
 async def _pump(
-    response: aiohttp.ClientResponse, send: Send, idle: float, renamer: SseModelRenamer | None
+    response: aiohttp.ClientResponse, send: Send, idle: float, deadline: float, renamer: SseModelRenamer | None
 ) -> None:
     """Send body chunks as they arrive. The idle clock runs only while waiting on the instance, so a
-    slow client never counts as a silent upstream."""
+    slow client never counts as a silent upstream; the total `deadline` always holds."""
     loop = asyncio.get_running_loop()
     content = response.content
     try:
-        async with asyncio.timeout(None) as deadline:
+        async with asyncio.timeout(None) as timer:
             while True:
-                deadline.reschedule(loop.time() + idle)
+                timer.reschedule(min(loop.time() + idle, deadline))
                 chunk = await content.readany()
-                deadline.reschedule(None)
+                timer.reschedule(None)
                 if not chunk:
                     return
                 if renamer is not None:
@@ -192,6 +197,8 @@ async def _pump(
                         continue
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
     except TimeoutError:
+        if loop.time() >= deadline:
+            raise UpstreamTimeout("The response exceeded the deployment's total timeout.") from None
         raise UpstreamTimeout(f"The instance went silent for {idle:g} s.") from None
     except aiohttp.ClientError as exc:
         raise UpstreamUnreachable(f"The instance's response broke off: {exc}.") from None
