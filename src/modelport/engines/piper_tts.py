@@ -61,7 +61,7 @@ class PiperEngine(TextlessEngine):
     def load(self) -> None:
         """Read the voice config and open the ONNX session."""
         try:
-            import onnxruntime  # type: ignore[import-untyped]
+            import onnxruntime
             from piper import PiperVoice
             from piper.config import PiperConfig
         except ImportError as exc:

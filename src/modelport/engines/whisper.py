@@ -31,7 +31,7 @@ SAMPLE_RATE = 16000
 def decode_upload(data: bytes) -> Any:
     """16 kHz mono float32 samples of an uploaded audio file; undecodable input is `InvalidEngineInput`."""
     import av
-    from faster_whisper import decode_audio  # type: ignore[import-untyped]
+    from faster_whisper import decode_audio
 
     if not data:
         raise InvalidEngineInput("the audio file is empty", "file")
