@@ -21,6 +21,7 @@ from modelport.config import Settings
 from modelport.instances.placement import LocalPlacement
 from modelport.instances.supervisor import Supervisor
 from modelport.relay.body import Receive
+from modelport.relay.image_store import ImageStore
 from modelport.relay.proxy import Relay, Send
 from modelport.relay.upstream import create_session
 from modelport.routing.router import Router
@@ -44,6 +45,7 @@ class Gateway:
         placement = LocalPlacement(settings.logs_dir, session, settings.probe_seconds, secrets)
         self.supervisor = Supervisor(store, self.router, session, settings.probe_seconds, placement)
         self.admin_app = create_admin_app(AdminService(store, settings.logs_dir), on_change=self.routing_changed)
+        self.images = ImageStore(settings.data_dir / "images", settings.image_url_seconds)
         self.draining = False
         self._tasks: list[asyncio.Task[None]] = []
 

@@ -32,6 +32,7 @@ class Settings:
     reload_seconds: float = 0.5  # how often the routing revision is polled (CLI changes, other gateways)
     probe_seconds: float = 5.0  # health probes of instances
     retry_after_seconds: int = 2  # sent with 503s when no instance is ready
+    image_url_seconds: float = 3600.0  # how long images answered as `url` stay downloadable
     ping_seconds: float = 10.0  # Anthropic streams: a `ping` event after this long without upstream data
     max_rerank_documents: int = 1000  # /v1/rerank and /v2/rerank: more documents than this is a 400
     log_level: str = "info"

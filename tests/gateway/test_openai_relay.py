@@ -145,3 +145,32 @@ def test_upstream_errors_pass_through(gateway: LiveGateway) -> None:
     )
     assert response.status_code == 429
     assert response.json()["error"]["message"]
+
+
+def test_image_urls_are_served_by_the_gateway(client: openai.OpenAI, gateway: LiveGateway, fake: FakeUpstream) -> None:
+    generated = client.images.generate(model="fake-model", prompt="a cat", size="256x512", response_format="url", n=2)
+    assert len(generated.data) == 2
+    for item in generated.data:
+        assert item.url is not None and item.url.startswith(gateway.v1 + "/images/files/")
+        image = httpx.get(item.url)  # no key needed: the name is an unguessable token
+        assert image.status_code == 200 and image.headers["content-type"] == "image/png"
+        assert png_size(image.content) == (256, 512)
+    assert last_request(fake, "/v1/images/generations").json()["response_format"] == "b64_json"
+    source = httpx.get(generated.data[0].url or "").content
+    edited = client.images.edit(model="fake-model", image=("cat.png", source, "image/png"), prompt="hat",
+                                size="256x256", response_format="url")
+    assert png_size(httpx.get(edited.data[0].url or "").content) == (256, 256)
+    assert httpx.get(gateway.v1 + "/images/files/" + "A" * 43 + ".png").status_code == 404
+    assert httpx.get(gateway.v1 + "/images/files/../admin-key").status_code == 404
+
+
+def test_image_store_expires(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from modelport.relay.image_store import ImageStore
+
+    store = ImageStore(tmp_path, ttl_seconds=0.2)
+    name = store.put(b"\x89PNG\r\n\x1a\nxxxx")
+    assert store.get(name) == (b"\x89PNG\r\n\x1a\nxxxx", b"image/png")
+    import time
+
+    time.sleep(0.3)
+    assert store.get(name) is None

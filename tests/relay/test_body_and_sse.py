@@ -42,7 +42,7 @@ def test_model_found_before_or_after_a_large_file(chunk: int) -> None:
                                               10**7, 1024))
         assert spooled.model == "whisper" and spooled.size == len(body)
         assert spooled.file._rolled  # type: ignore[attr-defined]  # past 1 KiB it lives on disk, not in memory
-        renamed = spooled.renamed("upstream/whisper-1")
+        renamed = spooled.with_fields({"model": "upstream/whisper-1"})
         renamed.file.seek(0)
         rewritten = renamed.file.read()
         assert b"upstream/whisper-1" in rewritten and payload in rewritten and b"\r\nwhisper\r\n" not in rewritten

@@ -16,25 +16,30 @@ if TYPE_CHECKING:
     from modelport.app import Gateway
 
 
-def _check_declared_length(gw: Gateway, request: Request) -> None:
+def check_declared_length(gw: Gateway, request: Request) -> None:
     declared = request.content_length()
     limit = gw.settings.max_request_bytes
     if declared is not None and declared > limit:
         raise PayloadTooLarge(f"Request body of {declared} bytes exceeds the limit of {limit} bytes.")
 
 
-def _missing_model() -> MissingModel:
+def missing_model() -> MissingModel:
     return MissingModel("You must provide a `model` parameter.", param="model")
 
 
 async def relay_json(gw: Gateway, request: Request, send: Send, upstream_path: str) -> None:
     """A JSON request (chat, completions, embeddings, images, speech, rerank) to the model it names."""
     request.require_json()
-    _check_declared_length(gw, request)
+    check_declared_length(gw, request)
     body = await read_body(request.receive, gw.settings.max_request_bytes)
+    await relay_json_body(gw, request, send, upstream_path, body)
+
+
+async def relay_json_body(gw: Gateway, request: Request, send: Send, upstream_path: str, body: bytes) -> None:
+    """Relay a JSON body already read."""
     model = routing_fields(body).model
     if not model:
-        raise _missing_model()
+        raise missing_model()
     route = gw.router.resolve(model, request.key)
     if route.renames_model:
         body = with_model(body, route.upstream_model)
@@ -54,17 +59,17 @@ async def relay_json(gw: Gateway, request: Request, send: Send, upstream_path: s
 async def relay_multipart(gw: Gateway, request: Request, send: Send, upstream_path: str) -> None:
     """A multipart upload (transcription, image edit); `model` may be any field, before or after the file."""
     content_type = request.require_multipart()
-    _check_declared_length(gw, request)
+    check_declared_length(gw, request)
     settings = gw.settings
     body = await spool_multipart(
         request.receive, content_type, settings.max_request_bytes, settings.spool_memory_bytes
     )
     try:
         if not body.model:
-            raise _missing_model()
+            raise missing_model()
         route = gw.router.resolve(body.model, request.key)
         if route.renames_model:
-            renamed = body.renamed(route.upstream_model)
+            renamed = body.with_fields({"model": route.upstream_model})
             body.close()
             body = renamed
         upstream = UpstreamRequest(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from modelport.api import health, inference, messages, proxy, rerank
+from modelport.api import health, images, inference, messages, proxy, rerank
 from modelport.api.request import Request
 from modelport.api.responses import Send, send_error
 from modelport.auth.verifier import token_from_headers
@@ -60,8 +60,8 @@ EXACT: dict[str, Endpoint] = {
     "/v1/completions": _json("/completions"),
     "/v1/chat/completions": _json("/chat/completions"),
     "/v1/embeddings": _json("/embeddings"),
-    "/v1/images/generations": _json("/images/generations"),
-    "/v1/images/edits": _multipart("/images/edits"),
+    "/v1/images/generations": Endpoint(images.generations, POST, Scope.INFERENCE),
+    "/v1/images/edits": Endpoint(images.edits, POST, Scope.INFERENCE),
     "/v1/audio/speech": _json("/audio/speech"),
     "/v1/audio/transcriptions": _multipart("/audio/transcriptions"),
     "/v1/audio/translations": _multipart("/audio/translations"),
@@ -74,6 +74,7 @@ EXACT: dict[str, Endpoint] = {
 # (prefix, endpoint, name of the path parameter holding the rest of the path)
 PREFIXED: list[tuple[str, Endpoint, str]] = [
     ("/v1/models/", Endpoint(inference.get_model, GET, Scope.INFERENCE), "model"),
+    (images.FILES_PREFIX, Endpoint(images.files, GET, None), "name"),  # public: unguessable, expiring names
     ("/api/", Endpoint(_admin, ANY, Scope.ADMIN), "rest"),
     (proxy.PREFIX, Endpoint(proxy.proxy, ANY, Scope.INFERENCE), "path"),  # see api/proxy.py for its rule
 ]

@@ -68,15 +68,22 @@ def with_model(body: bytes, model: str) -> bytes:
     return orjson.dumps(data)
 
 
+ROUTING_FORM_FIELDS = (b"model", b"response_format")  # the small text fields the gateway reads
+
+
 @dataclass
 class MultipartBody:
-    """A spooled multipart/form-data upload and the value of its `model` field."""
+    """A spooled multipart/form-data upload and the values of the form fields routing needs."""
 
     file: IO[bytes]
     size: int
     boundary: bytes
-    model: str | None
+    fields: dict[str, str]
     in_memory_limit: int
+
+    @property
+    def model(self) -> str | None:
+        return self.fields.get("model")
 
     def payload(self) -> bytes | AsyncIterator[bytes]:
         """Bytes when small, else an async stream of the spooled file (read in chunks, never whole)."""
@@ -90,16 +97,16 @@ class MultipartBody:
         while chunk := self.file.read(_CHUNK):
             yield chunk
 
-    def renamed(self, model: str) -> MultipartBody:
-        """A copy with the `model` field's value replaced, re-serialised with the same boundary."""
+    def with_fields(self, changes: dict[str, str]) -> MultipartBody:
+        """A copy with some text fields' values replaced, re-serialised with the same boundary."""
         out = tempfile.SpooledTemporaryFile(max_size=self.in_memory_limit)
-        writer = _FormWriter(out, self.boundary, model)
+        writer = _FormWriter(out, self.boundary, {k.encode(): v.encode() for k, v in changes.items()})
         parser = MultipartParser(self.boundary, writer.callbacks())  # type: ignore[arg-type]
         self.file.seek(0)
         while chunk := self.file.read(_CHUNK):
             parser.write(chunk)
         parser.finalize()
-        return MultipartBody(out, out.tell(), self.boundary, model, self.in_memory_limit)
+        return MultipartBody(out, out.tell(), self.boundary, {**self.fields, **changes}, self.in_memory_limit)
 
     def close(self) -> None:
         self.file.close()
@@ -116,7 +123,7 @@ def multipart_boundary(content_type: str) -> bytes:
 async def spool_multipart(receive: Receive, content_type: str, limit: int, in_memory: int) -> MultipartBody:
     """Read a multipart upload into a spooled file while watching for its `model` field."""
     boundary = multipart_boundary(content_type)
-    watcher = _ModelFieldWatcher()
+    watcher = _FieldWatcher(ROUTING_FORM_FIELDS)
     parser = MultipartParser(boundary, watcher.callbacks())  # type: ignore[arg-type]
     spool = tempfile.SpooledTemporaryFile(max_size=in_memory)
     size = 0
@@ -138,7 +145,7 @@ async def spool_multipart(receive: Receive, content_type: str, limit: int, in_me
     except BaseException:
         spool.close()
         raise
-    return MultipartBody(spool, size, boundary, watcher.value(), in_memory)
+    return MultipartBody(spool, size, boundary, watcher.values(), in_memory)
 
 
 class _PartTracker:
@@ -177,44 +184,46 @@ class _PartTracker:
         }
 
 
-class _ModelFieldWatcher(_PartTracker):
-    def __init__(self) -> None:
+class _FieldWatcher(_PartTracker):
+    """Collects the (first 1 KiB of the) values of a few named text fields."""
+
+    def __init__(self, names: tuple[bytes, ...]) -> None:
         super().__init__()
-        self._model: bytearray | None = None
+        self._names = names
+        self._values: dict[bytes, bytearray] = {}
 
     def _on_part_data(self, data: bytes, start: int, end: int) -> None:
-        if self.name == b"model":
-            if self._model is None:
-                self._model = bytearray()
-            if len(self._model) < 1024:
-                self._model += data[start:end]
+        if self.name in self._names:
+            value = self._values.setdefault(self.name, bytearray())  # type: ignore[arg-type]
+            if len(value) < 1024:
+                value += data[start:end]
 
-    def value(self) -> str | None:
-        return self._model.decode("utf-8", "replace").strip() if self._model is not None else None
+    def values(self) -> dict[str, str]:
+        return {k.decode(): v.decode("utf-8", "replace").strip() for k, v in self._values.items()}
 
     def callbacks(self) -> dict[str, Any]:
         return {**self.base_callbacks(), "on_part_data": self._on_part_data}
 
 
 class _FormWriter(_PartTracker):
-    """Writes the parts it is fed back out, replacing the `model` field's value."""
+    """Writes the parts it is fed back out, replacing the values of the fields in `changes`."""
 
-    def __init__(self, out: IO[bytes], boundary: bytes, model: str) -> None:
+    def __init__(self, out: IO[bytes], boundary: bytes, changes: dict[bytes, bytes]) -> None:
         super().__init__()
         self._out = out
         self._boundary = boundary
-        self._model = model.encode()
+        self._changes = changes
 
     def _on_headers_finished(self) -> None:
         self._out.write(b"--" + self._boundary + b"\r\n")
         for field, value in self._headers:
             self._out.write(field + b": " + value + b"\r\n")
         self._out.write(b"\r\n")
-        if self.name == b"model":
-            self._out.write(self._model)
+        if self.name in self._changes:
+            self._out.write(self._changes[self.name])  # type: ignore[index]
 
     def _on_part_data(self, data: bytes, start: int, end: int) -> None:
-        if self.name != b"model":
+        if self.name not in self._changes:
             self._out.write(data[start:end])
 
     def _on_part_end(self) -> None:

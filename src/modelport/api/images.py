@@ -1,0 +1,121 @@
+"""Image generation and edits. With `response_format: url`, the gateway asks the instance for base64,
+keeps the images itself and answers with its own unguessable, expiring URLs, which any client of the
+gateway can reach (an instance's own URLs point at a loopback port)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from modelport.api.inference import check_declared_length, missing_model, relay_json_body
+from modelport.api.request import Request, until_disconnect
+from modelport.api.responses import Send, send_bytes
+from modelport.errors import NotFound, UpstreamUnreachable
+from modelport.relay.body import read_body, spool_multipart
+from modelport.relay.proxy import UpstreamRequest
+from modelport.relay.sse import openai_error_event, rename_model_in_json
+from modelport.routing.router import Route
+
+if TYPE_CHECKING:
+    from modelport.app import Gateway
+
+FILES_PREFIX = "/v1/images/files/"
+
+
+async def generations(gw: Gateway, request: Request, send: Send) -> None:
+    request.require_json()
+    check_declared_length(gw, request)
+    raw = await read_body(request.receive, gw.settings.max_request_bytes)
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        body = None
+    if not isinstance(body, dict) or not isinstance(body.get("model"), str) or not body["model"]:
+        return await relay_json_body(gw, request, send, "/images/generations", raw)
+    route = gw.router.resolve(body["model"], request.key)
+    wants_url = body.get("response_format") == "url"
+    changes = {"model": route.upstream_model} | ({"response_format": "b64_json"} if wants_url else {})
+    payload = orjson.dumps(body | changes) if route.renames_model or wants_url else raw
+    upstream = _upstream(request, "/images/generations", payload, len(payload), route)
+    await until_disconnect(request.receive, _answer(gw, request, route, upstream, wants_url, send))
+
+
+async def edits(gw: Gateway, request: Request, send: Send) -> None:
+    content_type = request.require_multipart()
+    check_declared_length(gw, request)
+    settings = gw.settings
+    body = await spool_multipart(request.receive, content_type, settings.max_request_bytes,
+                                 settings.spool_memory_bytes)
+    try:
+        if not body.model:
+            raise missing_model()
+        route = gw.router.resolve(body.model, request.key)
+        wants_url = body.fields.get("response_format") == "url"
+        changes = ({"model": route.upstream_model} if route.renames_model else {}) | (
+            {"response_format": "b64_json"} if wants_url else {})
+        if changes:
+            changed = body.with_fields(changes)
+            body.close()
+            body = changed
+        upstream = _upstream(request, "/images/edits", body.payload, body.size, route)
+        await until_disconnect(request.receive, _answer(gw, request, route, upstream, wants_url, send))
+    finally:
+        body.close()
+
+
+def _upstream(request: Request, path: str, body: Any, length: int, route: Route) -> UpstreamRequest:
+    return UpstreamRequest(method="POST", path=path, query=request.query, client_headers=request.headers,
+                           body=body, content_length=length, rename_to=route.name if route.renames_model else None,
+                           error_event=openai_error_event)
+
+
+async def _answer(gw: Gateway, request: Request, route: Route, upstream: UpstreamRequest, wants_url: bool,
+                  send: Send) -> None:
+    if not wants_url:
+        await gw.relay.forward(route, upstream, send)
+        return
+    response, instance = await gw.relay.open(route, upstream)
+    try:
+        async with asyncio.timeout(route.spec.timeouts.idle):
+            data = await response.read()
+        status = response.status
+    finally:
+        response.close()
+        instance.outstanding -= 1
+    if status < 400:
+        data = await asyncio.to_thread(_to_urls, gw, request, data)
+        if route.renames_model:
+            data = rename_model_in_json(data, route.name)
+    await send_bytes(send, status, data)
+
+
+def _to_urls(gw: Gateway, request: Request, data: bytes) -> bytes:
+    try:
+        answer = orjson.loads(data)
+        base = _public_base(request)
+        for item in answer.get("data", []):
+            image = base64.b64decode(item.pop("b64_json"), validate=True)
+            item["url"] = base + FILES_PREFIX + gw.images.put(image)
+    except (orjson.JSONDecodeError, KeyError, AttributeError, TypeError, binascii.Error):
+        raise UpstreamUnreachable("The instance's image answer could not be read.") from None
+    return orjson.dumps(answer)
+
+
+def _public_base(request: Request) -> str:
+    host = (request.header(b"x-forwarded-host") or request.header(b"host") or b"127.0.0.1").decode("latin-1")
+    scheme = (request.header(b"x-forwarded-proto") or b"http").decode("latin-1")
+    return f"{scheme}://{host}"
+
+
+async def files(gw: Gateway, request: Request, send: Send) -> None:
+    """A stored image; public, since its name is an unguessable 256-bit token that expires."""
+    found = await asyncio.to_thread(gw.images.get, request.path_params["name"])
+    if found is None:
+        raise NotFound("No such image, or it has expired.")
+    content, media_type = found
+    await send_bytes(send, 200, content, content_type=media_type,
+                     extra=[(b"cache-control", b"private, max-age=3600")])
