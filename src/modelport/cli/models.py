@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import click
 
 from modelport.engines.catalog import load_catalog
@@ -24,3 +26,16 @@ def models(verbose: bool) -> None:
             click.echo(f"{'':<{width}}  why: {why}; install: {hint}")
         if verbose:
             click.echo(f"{'':<{width}}  {entry.card} [license: {entry.license}]")
+    _explain_images()
+
+
+def _explain_images() -> None:
+    """No image weights ship in any package, so the catalog has no image model: say how to bring one."""
+    if importlib.util.find_spec("diffusers") is not None:
+        engine = "the diffusers engine is installed"
+    else:
+        engine = "the diffusers engine is not installed (scripts/install-engines --images)"
+    click.echo(
+        f"\nimages: no image model ships with modelport; {engine}. Deploy a local diffusers folder with\n"
+        "  modelport deploy my-images --engine diffusers --model /path/to/pipeline --category image"
+    )
