@@ -28,8 +28,12 @@ def py_spy() -> str | None:
     return str(local) if local.exists() else shutil.which("py-spy")
 
 
+IDLE_LEAVES = ("_worker (concurrent/futures/thread.py", "wait (threading.py", "select (selectors.py")
+
+
 def hottest(raw: Path, top: int = 30) -> tuple[int, list[tuple[str, int]], list[tuple[str, int]]]:
-    """Samples in total, the `top` frames by inclusive samples, and by self samples."""
+    """Busy samples in total, the `top` frames by inclusive samples, and by self samples. Idle thread-pool
+    workers (py-spy cannot always tell they wait) are left out."""
     inclusive: Counter[str] = Counter()
     own: Counter[str] = Counter()
     total = 0
@@ -39,6 +43,8 @@ def hottest(raw: Path, top: int = 30) -> tuple[int, list[tuple[str, int]], list[
             continue
         samples = int(count)
         frames = stack.split(";")
+        if frames[-1].startswith(IDLE_LEAVES):
+            continue
         total += samples
         own[frames[-1]] += samples
         for frame in set(frames):
@@ -87,7 +93,7 @@ def profile(scenario_name: str, seconds: float, out: Path | None, rate: int = 25
 
 def _render(name: str, raw: Path) -> str:
     total, inclusive, own = hottest(raw)
-    lines = [f"py-spy: modelport under {name}, {total} samples (raw: {raw})", "", "inclusive:"]
+    lines = [f"py-spy: modelport under {name}, {total} busy samples (raw: {raw})", "", "inclusive:"]
     lines += [f"  {100 * n / total:5.1f}%  {frame}" for frame, n in inclusive if total]
     lines += ["", "self:"]
     lines += [f"  {100 * n / total:5.1f}%  {frame}" for frame, n in own if total]
