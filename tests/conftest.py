@@ -44,6 +44,7 @@ def fresh_gateway(tmp_path: Path) -> Iterator[LiveGateway]:
 def builtin_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveGateway]:
     """A live `modelport serve` with the default built-in models deployed and ready."""
     with LiveGateway(tmp_path_factory.mktemp("defaults"), defaults=True) as live:
-        for name in ("smollm2-135m-instruct", "all-minilm-l6-v2", "e5-small-bi-encoder-rerank"):
+        for name in ("smollm2-135m-instruct", "all-minilm-l6-v2", "e5-small-bi-encoder-rerank", "piper-en-us-joe",
+                     "whisper-tiny-en"):
             live.wait_ready(name, timeout=180)
         yield live

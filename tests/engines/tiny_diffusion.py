@@ -105,6 +105,11 @@ def require_images() -> None:
 
     import pytest
 
+    import os
+
     missing = [m for m in ("torch", "diffusers", "transformers") if importlib.util.find_spec(m) is None]
     if missing:
-        pytest.skip(f"image engine needs {', '.join(missing)}: run scripts/install-engines --images")
+        message = f"image engine needs {', '.join(missing)}: run scripts/install-engines --images"
+        if os.environ.get("CI"):  # CI installs it (scripts/test): a missing install must fail, not skip
+            pytest.fail(message)
+        pytest.skip(message)

@@ -1,0 +1,118 @@
+"""Speech, transcription and images through the gateway, on the built-in engines."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+
+from modelport.engines.media import SPEECH_FORMATS
+from tests.engines.tiny_diffusion import build_tiny_pipeline, require_images
+from tests.harness import LiveGateway
+from tests.worker.media_helpers import decoded_seconds, word_error_rate
+
+SENTENCES = (
+    "The quick brown fox jumps over the lazy dog.",
+    "Please call me back after lunch tomorrow.",
+    "Several large boxes arrived at the station this morning.",
+)
+SPEECH, STT = "piper-en-us-joe", "whisper-tiny-en"
+
+
+@pytest.fixture(scope="module")
+def client(builtin_gateway: LiveGateway) -> openai.OpenAI:
+    return openai.OpenAI(base_url=builtin_gateway.v1, api_key=builtin_gateway.admin_key, max_retries=0)
+
+
+@pytest.mark.parametrize("fmt", SPEECH_FORMATS)
+def test_speech_in_every_format_decodes(client: openai.OpenAI, fmt: str) -> None:
+    speech = client.audio.speech.create(model=SPEECH, voice="alloy", input=SENTENCES[0], response_format=fmt)
+    seconds = len(speech.content) / 2 / 22050 if fmt == "pcm" else decoded_seconds(speech.content)[0]
+    assert 1.5 < seconds < 6.0, (fmt, seconds)
+
+
+def test_speech_back_into_transcription(client: openai.OpenAI) -> None:
+    heard = []
+    for sentence in SENTENCES:
+        audio = client.audio.speech.create(model=SPEECH, voice="alloy", input=sentence, response_format="mp3")
+        heard.append(client.audio.transcriptions.create(model=STT, file=("s.mp3", audio.content)).text)
+    assert word_error_rate(" ".join(SENTENCES), " ".join(heard)) <= 0.1, heard
+
+
+def test_transcription_formats_are_well_formed(client: openai.OpenAI) -> None:
+    wav = client.audio.speech.create(model=SPEECH, voice="joe", input=" ".join(SENTENCES), response_format="wav").content
+    srt = str(client.audio.transcriptions.create(model=STT, file=("a.wav", wav), response_format="srt"))
+    assert re.search(r"^1\n\d\d:\d\d:\d\d,\d{3} --> \d\d:\d\d:\d\d,\d{3}\n\S", srt, re.M)
+    vtt = str(client.audio.transcriptions.create(model=STT, file=("a.wav", wav), response_format="vtt"))
+    assert vtt.startswith("WEBVTT") and re.search(r"(\d\d:)?\d\d:\d\d\.\d{3} --> (\d\d:)?\d\d:\d\d\.\d{3}", vtt)
+    verbose = client.audio.transcriptions.create(model=STT, file=("a.wav", wav), response_format="verbose_json",
+                                                 timestamp_granularities=["word", "segment"])
+    assert verbose.segments and verbose.words and verbose.duration > 3
+    assert all(s.start <= s.end for s in verbose.segments)
+
+
+def test_bad_media_inputs_are_clear_400s(client: openai.OpenAI) -> None:
+    for call in (
+        lambda: client.audio.speech.create(model=SPEECH, voice="alloy", input=""),
+        lambda: client.audio.speech.create(model=SPEECH, voice="nobody", input="hi"),  # type: ignore[arg-type]
+        lambda: client.audio.speech.create(model=SPEECH, voice="alloy", input="x" * 4097),
+        lambda: client.audio.transcriptions.create(model=STT, file=("a.wav", b"not audio at all" * 10)),
+    ):
+        with pytest.raises(openai.BadRequestError) as caught:
+            call()
+        assert caught.value.body["message"]  # type: ignore[index]
+
+
+def png(width: int, height: int) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGBA", (width, height), (20, 160, 90, 255)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    return struct.unpack(">II", data[16:24])
+
+
+@pytest.fixture(scope="module")
+def images(gateway: LiveGateway, tmp_path_factory: pytest.TempPathFactory) -> Iterator[openai.OpenAI]:
+    require_images()
+    folder = build_tiny_pipeline(Path(tmp_path_factory.mktemp("tiny-sd")) / "pipeline")
+    gateway.cli("deploy", "tiny-sd", "--engine", "diffusers", "--model", str(folder), "--category", "image",
+                "--engine-arg", "steps=2")
+    gateway.wait_ready("tiny-sd", timeout=180)
+    yield openai.OpenAI(base_url=gateway.v1, api_key=gateway.admin_key, max_retries=0)
+    gateway.cli("undeploy", "tiny-sd")
+
+
+def test_image_generation_in_both_formats(images: openai.OpenAI) -> None:
+    b64 = images.images.generate(model="tiny-sd", prompt="a red square", size="64x128", response_format="b64_json")
+    assert png_size(base64.b64decode(b64.data[0].b64_json or "")) == (64, 128)
+    url = images.images.generate(model="tiny-sd", prompt="a red square", size="128x64", response_format="url", n=2)
+    assert len(url.data) == 2
+    assert png_size(httpx.get(url.data[1].url or "").content) == (128, 64)
+
+
+def test_image_edit_with_and_without_mask(images: openai.OpenAI) -> None:
+    source = png(64, 64)
+    inpainted = images.images.edit(model="tiny-sd", image=("a.png", source), mask=("m.png", png(64, 64)),
+                                   prompt="a hat", size="64x64", response_format="b64_json")
+    assert png_size(base64.b64decode(inpainted.data[0].b64_json or "")) == (64, 64)
+    varied = images.images.edit(model="tiny-sd", image=("a.png", source), prompt="a hat", size="128x128",
+                                response_format="url")
+    assert png_size(httpx.get(varied.data[0].url or "").content) == (128, 128)
+
+
+def test_bad_image_inputs_are_clear_400s(images: openai.OpenAI) -> None:
+    with pytest.raises(openai.BadRequestError):
+        images.images.generate(model="tiny-sd", prompt="x", size="13x7")  # type: ignore[arg-type]
+    with pytest.raises(openai.BadRequestError):
+        images.images.edit(model="tiny-sd", image=("a.png", png(64, 64)), mask=("m.png", png(32, 32)), prompt="x")
