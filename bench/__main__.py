@@ -136,7 +136,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--repeat", type=int, default=3)
     run.add_argument("--duration", type=float, default=5.0, help="seconds per measured run")
     run.add_argument("--engine-seconds", type=float, default=15.0, help="seconds per engine measurement")
-    run.add_argument("--systems", default="direct,modelport,litellm,nginx")
+    run.add_argument("--systems", default="direct,modelport,modelport-w2,litellm,nginx")
     run.add_argument("--smoke", action="store_true", help="one ~2 s scenario, direct and modelport only")
     run.add_argument("--out", help="directory for the results (default bench/results)")
     run.set_defaults(func=cmd_run)

@@ -2,7 +2,9 @@
 
 Both sides run the same work one request at a time for a fixed time and print a JSON summary:
 - chat: SmolLM2-135M-Instruct (llama.cpp, 1 thread), one prompt, greedy, `max_tokens` tokens → tokens/s;
-- embed: all-MiniLM-L6-v2 (ONNX int8, 1 thread), 32 sentences per call → embeddings/s.
+- embed: all-MiniLM-L6-v2 (ONNX int8, 1 thread), 32 sentences per call → embeddings/s;
+- speech: piper (joe voice) speaking a paragraph as PCM → seconds of audio made per second (1 / real-time factor);
+- transcribe: Whisper tiny.en transcribing that paragraph's speech (WAV) → seconds of audio heard per second.
 
 Run: `python -m bench.engines direct --task chat` or
 `python -m bench.engines gateway --task chat --url http://127.0.0.1:8080/v1 --key KEY`.
@@ -12,14 +14,21 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import io
 import json
 import threading
 import time
+import wave
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 CHAT_MODEL = "smollm2-135m-instruct"
 EMBED_MODEL = "all-minilm-l6-v2"
+SPEECH_MODEL = "piper-en-us-joe"
+STT_MODEL = "whisper-tiny-en"
+PARAGRAPH = ("The quick brown fox jumps over the lazy dog. Please call me back after lunch tomorrow. "
+             "Several large boxes arrived at the station this morning.")
 MESSAGES = ({"role": "user", "content": "Write a short paragraph about the history of the bicycle."},)
 MAX_TOKENS = 64
 BATCH = tuple(
@@ -56,6 +65,8 @@ def direct(task: str, seconds: float) -> dict[str, float]:
             return next(e.completion_tokens for e in events if isinstance(e, Finish))
 
         return _timed(generate, seconds)
+    if task in ("speech", "transcribe"):
+        return _direct_media(task, seconds)
     from modelport.engines.onnx_embeddings import OnnxEmbeddingEngine
 
     embedder = OnnxEmbeddingEngine(EngineOptions(model=EMBED_MODEL, threads=1))
@@ -63,11 +74,87 @@ def direct(task: str, seconds: float) -> dict[str, float]:
     return _timed(lambda: len(embedder.embed(list(BATCH)).vectors), seconds)
 
 
+def _speaker() -> tuple[Any, Any]:
+    from modelport.engines.base import EngineOptions
+    from modelport.engines.media import SpeechRequest
+    from modelport.engines.piper_tts import PiperEngine
+
+    engine = PiperEngine(EngineOptions(model=SPEECH_MODEL, threads=1))
+    engine.load()
+    return engine, SpeechRequest(text=PARAGRAPH, voice=engine.voices[0])
+
+
+def paragraph_wav() -> tuple[bytes, float]:
+    """The paragraph spoken by piper, as a WAV file, and its length in seconds."""
+    engine, request = _speaker()
+    pcm = b"".join(engine.speak(request, threading.Event()))
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(engine.sample_rate)
+        out.writeframes(pcm)
+    return buffer.getvalue(), len(pcm) / 2 / engine.sample_rate
+
+
+def _direct_media(task: str, seconds: float) -> dict[str, float]:
+    if task == "speech":
+        engine, request = _speaker()
+
+        def speak() -> float:
+            return sum(len(c) for c in engine.speak(request, threading.Event())) / 2 / engine.sample_rate
+
+        return _timed(speak, seconds)  # type: ignore[arg-type]
+    from modelport.engines.base import EngineOptions
+    from modelport.engines.media import TranscriptionRequest
+    from modelport.engines.whisper import WhisperEngine
+
+    audio, length = paragraph_wav()
+    listener = WhisperEngine(EngineOptions(model=STT_MODEL, threads=1))
+    listener.load()
+    heard = TranscriptionRequest(audio=audio)
+    return _timed(lambda: listener.transcribe(heard, threading.Event()).duration or length, seconds)  # type: ignore[arg-type, return-value]
+
+
+def _media_call(task: str, conn: http.client.HTTPConnection, base: str, headers: dict[str, str]) -> Callable[[], float]:
+    if task == "speech":
+        body = json.dumps({"model": SPEECH_MODEL, "voice": "alloy", "input": PARAGRAPH, "response_format": "pcm"})
+
+        def speak() -> float:
+            conn.request("POST", base + "/audio/speech", body=body, headers=headers)
+            reply = conn.getresponse()
+            data = reply.read()
+            if reply.status != 200:
+                raise RuntimeError(f"HTTP {reply.status}: {data[:300]!r}")
+            return len(data) / 2 / 22050
+        return speak
+    audio, length = paragraph_wav()
+    boundary = "benchboundary"
+    form = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\n{STT_MODEL}\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.wav\"\r\n"
+            "Content-Type: audio/wav\r\n\r\n").encode() + audio + f"\r\n--{boundary}--\r\n".encode()
+    form_headers = {**headers, "Content-Type": f"multipart/form-data; boundary={boundary}"}
+
+    def transcribe() -> float:
+        conn.request("POST", base + "/audio/transcriptions", body=form, headers=form_headers)
+        reply = conn.getresponse()
+        data = reply.read()
+        if reply.status != 200:
+            raise RuntimeError(f"HTTP {reply.status}: {data[:300]!r}")
+        return length
+    return transcribe
+
+
 def gateway(task: str, seconds: float, url: str, key: str) -> dict[str, float]:
     """The same work as JSON requests to the gateway over one keep-alive connection."""
     parts = urlsplit(url)
     conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80, timeout=300)
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {key}"}
+    if task in ("speech", "transcribe"):
+        try:
+            return _timed(_media_call(task, conn, parts.path, headers), seconds)  # type: ignore[arg-type]
+        finally:
+            conn.close()
     if task == "chat":
         path = parts.path + "/chat/completions"
         body = json.dumps({"model": CHAT_MODEL, "messages": list(MESSAGES), "max_tokens": MAX_TOKENS,
@@ -93,7 +180,7 @@ def gateway(task: str, seconds: float, url: str, key: str) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("mode", choices=["direct", "gateway"])
-    parser.add_argument("--task", choices=["chat", "embed"], required=True)
+    parser.add_argument("--task", choices=["chat", "embed", "speech", "transcribe"], required=True)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--url", help="gateway base URL, ending in /v1")
     parser.add_argument("--key", help="gateway API key")

@@ -56,6 +56,8 @@ def start_system(name: str, group: ProcessGroup, opts: RunOptions, scenario: Sce
     if name == "direct":
         mock, port = start_mock(group, "mock-direct", scenario, opts.sut_cpus)
         return sysmod.start_direct(group, mock, port)
+    if name == "modelport-w2":  # two gateway processes, free to use both cores (the load generator shares one)
+        return sysmod.start_modelport(group, work, upstream_port, None, workers=2)
     starters = {"modelport": sysmod.start_modelport, "litellm": sysmod.start_litellm, "nginx": sysmod.start_nginx}
     if name not in starters:
         raise ValueError(f"unknown system {name!r}")
@@ -122,6 +124,9 @@ def _engine_json(argv: list[str], cpus: str | None, timeout: float) -> dict[str,
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
+UNITS = {"chat": "tokens", "embed": "embeddings", "speech": "audio seconds", "transcribe": "audio seconds"}
+
+
 def run_engines(scenarios: list[EngineScenario], opts: RunOptions, log: Log) -> list[Row]:
     """Each engine scenario: in-process library vs through `modelport serve` with its default models."""
     if not scenarios:
@@ -131,7 +136,8 @@ def run_engines(scenarios: list[EngineScenario], opts: RunOptions, log: Log) -> 
     with ProcessGroup(opts.run_dir / "engines") as group:
         try:
             gw = sysmod.start_modelport_defaults(group, opts.run_dir, opts.sut_cpus,
-                                                 ["smollm2-135m-instruct", "all-minilm-l6-v2"])
+                                                 ["smollm2-135m-instruct", "all-minilm-l6-v2", "piper-en-us-joe",
+                                                  "whisper-tiny-en"])
         except (RuntimeError, OSError, TimeoutError) as exc:
             log(f"  engines: gateway skipped ({str(exc).splitlines()[0]})")
             return [{"scenario": s.name, "system": "modelport", "skipped": str(exc)[:500]} for s in scenarios]
@@ -144,6 +150,6 @@ def run_engines(scenarios: list[EngineScenario], opts: RunOptions, log: Log) -> 
                 for system, argv, cpus in (("direct", direct, opts.sut_cpus), ("modelport", through, opts.load_cpus)):
                     result = _engine_json(argv, cpus, seconds * 4 + 180)
                     rows.append({"scenario": scenario.name, "system": system, "rep": rep, **result,
-                                 "unit": "tokens" if scenario.task == "chat" else "embeddings"})
+                                 "unit": UNITS[scenario.task]})
                     log(f"  {scenario.name} rep {rep + 1}/{opts.repeat} {system:<9} {result['rate']:8.1f}/s")
     return rows

@@ -48,7 +48,7 @@ class EngineScenario:
 
     name: str
     title: str
-    task: str  # "chat" or "embed"
+    task: str  # "chat", "embed", "speech" or "transcribe"
 
 
 RELAY_SCENARIOS: tuple[Scenario, ...] = (
@@ -68,12 +68,14 @@ RELAY_SCENARIOS: tuple[Scenario, ...] = (
 ENGINE_SCENARIOS: tuple[EngineScenario, ...] = (
     EngineScenario("engine-llama", "llama.cpp SmolLM2-135M chat, tokens/s (c=1)", "chat"),
     EngineScenario("engine-embed", "ONNX all-MiniLM-L6-v2 embeddings, batch 32 (c=1)", "embed"),
+    EngineScenario("engine-speech", "piper speech, seconds of audio per second (c=1)", "speech"),
+    EngineScenario("engine-transcribe", "Whisper tiny.en, seconds of audio per second (c=1)", "transcribe"),
 )
 
 SMOKE = Scenario("smoke-chat-c1", "smoke: chat, non-streaming, concurrency 1", "/chat/completions", CHAT_BODY, 1,
                  "pyload")
 
-SYSTEMS = ("direct", "modelport", "litellm", "nginx")
+SYSTEMS = ("direct", "modelport", "modelport-w2", "litellm", "nginx")
 
 
 def select(name: str) -> tuple[list[Scenario], list[EngineScenario]]:

@@ -45,9 +45,10 @@ def start_direct(group: ProcessGroup, mock: Started, mock_port: int) -> System:
     return System("direct", f"http://127.0.0.1:{mock_port}/v1", CLIENT_KEY, mock)
 
 
-def start_modelport(group: ProcessGroup, run_dir: Path, mock_port: int, cpus: str | None) -> System:
-    """Deploy the mock into a fresh store, then serve it."""
-    data_dir = run_dir / "modelport-data"
+def start_modelport(group: ProcessGroup, run_dir: Path, mock_port: int, cpus: str | None,
+                    workers: int = 1) -> System:
+    """Deploy the mock into a fresh store, then serve it (with `workers` gateway processes)."""
+    data_dir = run_dir / f"modelport-data-w{workers}"
     port = free_port()
     subprocess.run(
         [str(modelport_bin()), "deploy", MODEL, "--url", f"http://127.0.0.1:{mock_port}/v1",
@@ -55,9 +56,11 @@ def start_modelport(group: ProcessGroup, run_dir: Path, mock_port: int, cpus: st
         check=True, capture_output=True, timeout=60,
     )
     argv = [str(modelport_bin()), "serve", "--port", str(port), "--data-dir", str(data_dir), "--no-defaults",
-            "--probe-seconds", "5", "--log-level", "warning"]
-    sut = group.start("modelport", argv, cpus)
-    return _await_modelport(sut, port, data_dir, MODEL)
+            "--probe-seconds", "5", "--log-level", "warning", "--workers", str(workers)]
+    name = "modelport" if workers == 1 else f"modelport-w{workers}"
+    sut = group.start(name, argv, cpus)
+    system = _await_modelport(sut, port, data_dir, MODEL)
+    return System(name, system.base_url, system.key, sut)
 
 
 def _await_modelport(sut: Started, port: int, data_dir: Path, model: str, timeout: float = 60) -> System:
