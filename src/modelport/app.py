@@ -23,7 +23,7 @@ from modelport.instances.supervisor import Supervisor
 from modelport.relay.body import Receive
 from modelport.relay.image_store import ImageStore
 from modelport.relay.proxy import Relay, Send
-from modelport.relay.upstream import create_session
+from modelport.relay.upstream import create_pool, create_session
 from modelport.routing.router import Router
 from modelport.store import Store
 
@@ -36,10 +36,11 @@ class Gateway:
     def __init__(self, settings: Settings, store: Store, session: aiohttp.ClientSession) -> None:
         self.settings = settings
         self.store = store
-        self.session = session
+        self.session = session  # health probes
+        self.pool = create_pool()  # the relay's upstream connections
         self.router = Router(store, retry_after=settings.retry_after_seconds)
         self.verifier = KeyVerifier(store, ttl=settings.key_cache_seconds)
-        self.relay = Relay(session, self.router)
+        self.relay = Relay(self.pool, self.router)
         secrets = InstanceSecrets.load_or_create(settings.instance_key_file)
         self.router.instance_auth = lambda record, spec: None if spec.is_remote else secrets.header_for(record)
         placement = LocalPlacement(settings.logs_dir, session, settings.probe_seconds, secrets)
@@ -70,6 +71,7 @@ class Gateway:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.supervisor.stop()
+        await self.pool.close()
         await self.session.close()
         await asyncio.to_thread(self.store.close)
 

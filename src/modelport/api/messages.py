@@ -74,7 +74,8 @@ async def count_tokens(gw: Gateway, request: Request, send: Send) -> None:
     encoded = orjson.dumps(payload)
     for from_root in (False, True):  # built-in workers serve /v1/tokenize; vLLM and SGLang serve /tokenize
         upstream = UpstreamRequest(method="POST", path="/tokenize", query="", client_headers=[], body=encoded,
-                                   content_length=len(encoded), from_root=from_root)
+                                   content_length=len(encoded), from_root=from_root,
+                                   extra_headers={b"content-type": b"application/json"})
         response, instance = await gw.relay.open(route, upstream)
         try:
             if response.status == 404:
@@ -87,7 +88,7 @@ async def count_tokens(gw: Gateway, request: Request, send: Send) -> None:
         except (KeyError, ValueError, orjson.JSONDecodeError):
             raise UpstreamUnreachable("The instance's /tokenize answer was not understood.") from None
         finally:
-            response.release()
+            response.close()
             instance.outstanding -= 1
     raise BadRequest(f"`{route.name}` has no tokenizer endpoint (/tokenize), so its tokens can't be counted.",
                      code="count_tokens_unavailable")

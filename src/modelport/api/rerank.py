@@ -18,7 +18,6 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-import aiohttp
 import msgspec
 import orjson
 
@@ -34,6 +33,7 @@ from modelport.errors import (
 )
 from modelport.protocols.rerank import RerankFields
 from modelport.relay.body import read_body, with_model
+from modelport.relay.http1 import UpstreamError
 from modelport.relay.proxy import UpstreamRequest
 from modelport.relay.translated import upstream_error
 from modelport.routing.router import Route
@@ -157,20 +157,20 @@ async def _post(
     body = orjson.dumps(payload)
     upstream = UpstreamRequest(method="POST", path=path, query="", client_headers=headers, body=body,
                                content_length=len(body), from_root=from_root,
-                               extra_headers={"content-type": "application/json"})
+                               extra_headers={b"content-type": b"application/json"})
     response, instance = await gw.relay.open(route, upstream)
     try:
         async with asyncio.timeout(route.spec.timeouts.idle):
             data = await response.read()
         if response.status >= 400:
             raise upstream_error(response.status, data)
-        return orjson.loads(data), response.headers
+        return orjson.loads(data), response
     except TimeoutError:
         raise UpstreamTimeout(f"The instance went silent for {route.spec.timeouts.idle:g} s.") from None
-    except aiohttp.ClientError as exc:
-        raise UpstreamUnreachable(f"The instance's response broke off: {exc}.") from None
+    except UpstreamError as exc:
+        raise UpstreamUnreachable(f"The instance's response broke off: {exc}") from None
     except orjson.JSONDecodeError:
         raise UpstreamUnreachable("The instance's rerank answer was not JSON.") from None
     finally:
-        response.release()
+        response.close()
         instance.outstanding -= 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 # RFC 9110 §7.6.1 connection-specific fields, plus what the gateway itself sets or must never forward.
 HOP_BY_HOP = frozenset(
@@ -23,19 +23,25 @@ _NOT_DOWNSTREAM = HOP_BY_HOP | {b"server", b"date", b"set-cookie"}
 
 
 def upstream_headers(
-    client_headers: Iterable[tuple[bytes, bytes]], auth: bytes | None, content_length: int | None
-) -> dict[str, str]:
-    """Client headers to send upstream: the client's key replaced by the instance's credentials."""
-    out: dict[str, str] = {}
+    client_headers: Iterable[tuple[bytes, bytes]], auth: bytes | None, extra: Mapping[bytes, bytes] | None = None
+) -> bytes:
+    """Client headers to send upstream, as a block of `name: value\r\n` lines (no host, no framing): the
+    client's key replaced by the instance's credentials; `extra` headers replace the client's own."""
+    lines = []
+    identity = not (extra and b"accept-encoding" in extra)
     for name, value in client_headers:
-        if name not in _NOT_UPSTREAM:
-            out[name.decode("latin-1")] = value.decode("latin-1")
-    out.setdefault("accept-encoding", "identity")  # never compress a body the client didn't ask to
+        if name in _NOT_UPSTREAM or (extra and name in extra):
+            continue
+        if name == b"accept-encoding":
+            identity = False
+        lines.append(b"%b: %b\r\n" % (name, value))
+    if identity:
+        lines.append(b"accept-encoding: identity\r\n")  # never compress a body the client didn't ask to
     if auth is not None:
-        out["authorization"] = auth.decode("latin-1")
-    if content_length is not None:
-        out["content-length"] = str(content_length)
-    return out
+        lines.append(b"authorization: %b\r\n" % auth)
+    if extra:
+        lines.extend(b"%b: %b\r\n" % item for item in extra.items())
+    return b"".join(lines)
 
 
 def downstream_headers(

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import aiohttp
 import orjson
 
 from modelport.errors import (
@@ -25,6 +24,7 @@ from modelport.errors import (
     UpstreamUnreachable,
 )
 from modelport.protocols.anthropic import MessagesRequest
+from modelport.relay.http1 import Response, UpstreamError
 from modelport.relay.proxy import Relay, Send, UpstreamRequest
 from modelport.relay.sse import SseReader
 from modelport.routing.router import Route
@@ -75,15 +75,15 @@ async def relay_translated_messages(
             await send({"type": "http.response.body", "body": payload})
     except TimeoutError:
         raise UpstreamTimeout(f"The instance went silent for {route.spec.timeouts.idle:g} s.") from None
-    except aiohttp.ClientError as exc:
-        raise UpstreamUnreachable(f"The instance's response broke off: {exc}.") from None
+    except UpstreamError as exc:
+        raise UpstreamUnreachable(f"The instance's response broke off: {exc}") from None
     finally:
         response.close()
         instance.outstanding -= 1
 
 
 async def _translate_stream(
-    response: aiohttp.ClientResponse, state: MessagesStream, send: Send, idle: float, ping_seconds: float
+    response: Response, state: MessagesStream, send: Send, idle: float, ping_seconds: float
 ) -> None:
     await send({"type": "http.response.start", "status": 200, "headers": [
         (b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]})
@@ -95,7 +95,7 @@ async def _translate_stream(
         while True:
             try:
                 async with asyncio.timeout(ping_seconds):
-                    chunk = await response.content.readany()
+                    chunk = await response.readany()
             except TimeoutError:
                 if loop.time() - silent_since >= idle:
                     raise UpstreamTimeout(f"The instance went silent for {idle:g} s.") from None
@@ -109,8 +109,8 @@ async def _translate_stream(
             if not chunk:
                 break
         await _send_events(send, state.finish())
-    except (ModelportError, aiohttp.ClientError, orjson.JSONDecodeError) as exc:
-        message = exc.message if isinstance(exc, ModelportError) else f"The instance's stream broke off: {exc}."
+    except (ModelportError, UpstreamError, orjson.JSONDecodeError) as exc:
+        message = exc.message if isinstance(exc, ModelportError) else f"The instance's stream broke off: {exc}"
         await _send_events(send, state.fail(message))
     await send({"type": "http.response.body", "body": b""})
 

@@ -1,0 +1,18 @@
+"""A small pooled HTTP/1.1 client for the relay's hot path: asyncio protocols and the `httptools` parser,
+each request written as one pre-assembled `bytes`, no timers per request."""
+
+from modelport.relay.http1.errors import (
+    BrokenResponse,
+    ConnectFailed,
+    ConnectTimeout,
+    NotDelivered,
+    ProtocolError,
+    UpstreamError,
+)
+from modelport.relay.http1.pool import Body, BodySource, Origin, Pool
+from modelport.relay.http1.response import Response
+
+__all__ = [
+    "Body", "BodySource", "BrokenResponse", "ConnectFailed", "ConnectTimeout", "NotDelivered", "Origin", "Pool",
+    "ProtocolError", "Response", "UpstreamError",
+]
