@@ -34,7 +34,7 @@ class Origin:
         idle = self.idle
         while idle:
             conn = idle.pop()
-            if not conn.closed and now - conn.idle_since < self.pool.idle_seconds:
+            if conn.usable() and now - conn.idle_since < self.pool.idle_seconds:
                 return conn
             conn.drop()
         return None
@@ -66,7 +66,7 @@ class Origin:
     def released(self, conn: Connection, reusable: bool) -> None:
         """A connection finished a response (`reusable`: keep-alive, back to the idle list) or closed."""
         if reusable and not conn.closed:
-            conn.idle_since = asyncio.get_running_loop().time()
+            conn.idle_since = conn.loop.time()
             self.idle.append(conn)
             self.pool.schedule_sweep()
         else:

@@ -21,7 +21,7 @@ class Connection(asyncio.Protocol):
     connection goes back to its pool through `on_release`."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, on_release: Released) -> None:
-        self._loop = loop
+        self.loop = self._loop = loop
         self._on_release = on_release
         self.transport: asyncio.Transport | None = None
         self.closed = False
@@ -97,6 +97,10 @@ class Connection(asyncio.Protocol):
         if self.transport is not None and not self.closed:
             self.transport.resume_reading()
 
+    def usable(self) -> bool:
+        """Open, and not closing (the instance's FIN may have been seen before `connection_lost` runs)."""
+        return not self.closed and self.transport is not None and not self.transport.is_closing()
+
     def drop(self) -> None:
         """Close the connection now (an unfinished response is abandoned)."""
         if self.transport is not None and not self.closed:
@@ -124,6 +128,8 @@ class Connection(asyncio.Protocol):
                 await self._write_stream(head, body, chunked)
             return await waiter
         except BaseException:
+            if not waiter.done():
+                waiter.cancel()  # nobody will wait for it any more
             self.drop()
             raise
 
