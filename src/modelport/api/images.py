@@ -16,7 +16,7 @@ from modelport.api.request import Request, until_disconnect
 from modelport.api.responses import Send, send_bytes
 from modelport.errors import NotFound, UpstreamUnreachable
 from modelport.relay.body import read_body, spool_multipart
-from modelport.relay.proxy import UpstreamRequest
+from modelport.relay.proxy import UpstreamRequest, read_whole
 from modelport.relay.sse import openai_error_event, rename_model_in_json
 from modelport.routing.router import Route
 
@@ -80,8 +80,7 @@ async def _answer(gw: Gateway, request: Request, route: Route, upstream: Upstrea
         return
     response, instance = await gw.relay.open(route, upstream)
     try:
-        async with asyncio.timeout(route.spec.timeouts.idle):
-            data = await response.read()
+        data = await read_whole(response, route.spec.timeouts.idle)
         status = response.status
     finally:
         response.close()

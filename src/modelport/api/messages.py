@@ -16,7 +16,7 @@ from modelport.api.responses import Send, send_json
 from modelport.errors import BadRequest, UpstreamUnreachable
 from modelport.instances.launch import speaks_anthropic
 from modelport.relay.body import read_body, routing_fields
-from modelport.relay.proxy import UpstreamRequest
+from modelport.relay.proxy import UpstreamRequest, read_whole
 from modelport.relay.sse import anthropic_error_event
 from modelport.relay.translated import relay_translated_messages, upstream_error
 from modelport.routing.router import Route
@@ -80,7 +80,7 @@ async def count_tokens(gw: Gateway, request: Request, send: Send) -> None:
         try:
             if response.status == 404:
                 continue
-            data = await response.read()
+            data = await read_whole(response, route.spec.timeouts.idle)
             if response.status >= 400:
                 raise upstream_error(response.status, data)
             await send_json(send, 200, {"input_tokens": int(orjson.loads(data)["count"])})

@@ -117,15 +117,19 @@ async def stream_response(
         response.close()
 
 
-async def _send_renamed_json(response: Response, model: str, send: Send, timeouts: Timeouts) -> None:
+async def read_whole(response: Response, idle: float) -> bytes:
+    """The whole body of `response`, its failures as the gateway's errors (504 silent, 502 broken)."""
     try:
-        async with asyncio.timeout(timeouts.idle):
-            body = await response.read()
+        async with asyncio.timeout(idle):
+            return await response.read()
     except TimeoutError:
-        raise UpstreamTimeout(f"The instance went silent for {timeouts.idle:g} s.") from None
+        raise UpstreamTimeout(f"The instance went silent for {idle:g} s.") from None
     except UpstreamError as exc:
         raise UpstreamUnreachable(f"The instance's response broke off: {exc}") from None
-    body = rename_model_in_json(body, model)
+
+
+async def _send_renamed_json(response: Response, model: str, send: Send, timeouts: Timeouts) -> None:
+    body = rename_model_in_json(await read_whole(response, timeouts.idle), model)
     headers = downstream_headers(response.headers, drop_length=True)
     headers.append((b"content-length", str(len(body)).encode()))
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
