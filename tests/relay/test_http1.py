@@ -14,6 +14,7 @@ import orjson
 import pytest
 import uvloop
 
+from modelport.relay.headers import upstream_headers
 from modelport.relay.http1 import BrokenResponse, ConnectFailed, NotDelivered, Pool, ProtocolError, Response
 from modelport.testing import FakeUpstream
 
@@ -297,6 +298,15 @@ async def test_idle_connections_expire() -> None:
             assert server.connections == 2
     finally:
         await short.close()
+
+
+def test_upstream_header_block() -> None:
+    client = [(b"host", b"gw"), (b"authorization", b"Bearer client-key"), (b"content-type", b"text/plain"),
+              (b"x-trace", b"1"), (b"connection", b"keep-alive"), (b"content-length", b"3")]
+    block = upstream_headers(client, b"Bearer instance", {b"content-type": b"application/json"})
+    assert block == (b"x-trace: 1\r\naccept-encoding: identity\r\nauthorization: Bearer instance\r\n"
+                     b"content-type: application/json\r\n")
+    assert upstream_headers([(b"accept-encoding", b"gzip")], None) == b"accept-encoding: gzip\r\n"
 
 
 _SCENARIOS = [name for name in list(globals()) if name.startswith("test_") and "pool" in
