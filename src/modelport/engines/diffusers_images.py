@@ -61,7 +61,8 @@ def _repaint_mask(mask: Any) -> Any:
 
 
 class DiffusersEngine(TextlessEngine):
-    """One diffusers pipeline folder on CPU (`threads` torch threads)."""
+    """One diffusers pipeline folder, on the CPU (`threads` torch threads) by default, or on a GPU with the
+    engine args `device=cuda` (or `auto`: the GPU when there is one) and `dtype=float16|bfloat16|float32`."""
 
     capabilities = frozenset({Capability.IMAGE_GENERATION, Capability.IMAGE_EDIT})
 
@@ -73,6 +74,8 @@ class DiffusersEngine(TextlessEngine):
         guidance = options.extra.get("guidance_scale")
         self.guidance_scale = float(guidance) if guidance is not None else None
         self._size = options.extra.get("size")
+        self._device = options.extra.get("device", "cpu")
+        self._dtype = options.extra.get("dtype")
         self.default_size = (512, 512)
         self.multiple = 8
         self._pipelines: dict[str, Any] = {}
@@ -91,9 +94,10 @@ class DiffusersEngine(TextlessEngine):
         if not (path / "model_index.json").exists():
             raise EngineUnavailable(f"{path} is not a diffusers pipeline folder (no model_index.json)")
         torch.set_num_threads(self.threads)
+        device, dtype = self._placement(torch)
         pipeline = AutoPipelineForText2Image.from_pretrained(  # type: ignore[no-untyped-call]
-            str(path), dtype=torch.float32, local_files_only=True
-        )
+            str(path), dtype=dtype, local_files_only=True
+        ).to(device)
         pipeline.set_progress_bar_config(disable=True)
         self._pipelines["text2image"] = pipeline
         scale = int(getattr(pipeline, "vae_scale_factor", 8))
@@ -101,6 +105,21 @@ class DiffusersEngine(TextlessEngine):
         sample = getattr(pipeline.unet.config, "sample_size", 64) if hasattr(pipeline, "unet") else 64
         native = int(sample if isinstance(sample, int) else sample[0]) * scale
         self.default_size = parse_size(self._size) if self._size else (native, native)
+
+    def _placement(self, torch: Any) -> tuple[str, Any]:
+        """(device, dtype) from the engine args: float32 on the CPU, float16 on a GPU unless told."""
+        device = self._device
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            raise EngineUnavailable("device=cuda was asked for, but torch sees no CUDA GPU here")
+        if device != "cpu" and not device.startswith("cuda"):
+            raise EngineUnavailable(f"unknown device {device!r}: use cpu, cuda, cuda:N or auto")
+        name = self._dtype or ("float32" if device == "cpu" else "float16")
+        if name not in ("float32", "float16", "bfloat16"):
+            raise EngineUnavailable(f"unknown dtype {name!r}: use float32, float16 or bfloat16")
+        self.device = device
+        return device, getattr(torch, name)
 
     def _pipeline(self, kind: str) -> Any:
         """The text2image, image2image or inpaint pipeline, sharing one set of components."""
