@@ -56,7 +56,6 @@ def main() -> None:
     parser.add_argument("--out")
     args = parser.parse_args()
     import torch
-
     from tests.engines.tiny_diffusion import build_tiny_pipeline
 
     folder = build_tiny_pipeline(Path(tempfile.mkdtemp()) / "pipeline")

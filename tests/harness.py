@@ -41,7 +41,7 @@ class LiveGateway:
     def start(self, timeout: float = 60) -> LiveGateway:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         argv = [sys.executable, "-m", "modelport", "serve", "--port", str(self.port), *self._store_args(), *self._args]
-        self.log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self.log = open(self.log_path, "ab")
         self.process = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -102,10 +102,9 @@ def build_tiny_pipeline(folder: Path, seed: int = 0) -> Path:
 def require_images() -> None:
     """Skip the calling module when the image stack is missing, saying how to install it."""
     import importlib.util
+    import os
 
     import pytest
-
-    import os
 
     missing = [m for m in ("torch", "diffusers", "transformers") if importlib.util.find_spec(m) is None]
     if missing:

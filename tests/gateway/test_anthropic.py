@@ -82,10 +82,7 @@ def test_tool_use_round_trip_through_translation(gateway: LiveGateway, fake: Fak
     tool_use = next(block for block in asked.content if block.type == "tool_use")
     assert tool_use.name == "get_weather" and tool_use.input == {"city": "Paris"}
     assert last_request(fake, "/v1/chat/completions").json()["stream"] is True
-    history = first + [
-        {"role": "assistant", "content": [block.model_dump() for block in asked.content]},
-        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": tool_use.id, "content": "sunny, 21C"}]},
-    ]
+    history = [*first, {"role": "assistant", "content": [block.model_dump() for block in asked.content]}, {"role": "user", "content": [{"type": "tool_result", "tool_use_id": tool_use.id, "content": "sunny, 21C"}]}]
     answer = client.messages.create(model="fake-model", max_tokens=100, tools=[WEATHER_TOOL], messages=history)
     assert answer.stop_reason == "end_turn"
     assert "sunny, 21C" in answer.content[0].text  # type: ignore[union-attr]

@@ -65,7 +65,7 @@ def test_completions(client: openai.OpenAI) -> None:
 
 
 def cosine(a: list[float], b: list[float]) -> float:
-    return sum(x * y for x, y in zip(a, b)) / math.sqrt(sum(x * x for x in a) * sum(y * y for y in b))
+    return sum(x * y for x, y in zip(a, b, strict=False)) / math.sqrt(sum(x * x for x in a) * sum(y * y for y in b))
 
 
 def test_embeddings_rank_paraphrases_closer(client: openai.OpenAI) -> None:

@@ -290,7 +290,7 @@ def test_text_after_tool_call_is_deferred_not_lost() -> None:
 
 def test_encode_event_round_trip_and_ping() -> None:
     stream = MessagesStream(model="m")
-    events = run_stream(TEXT) + [stream.ping()]
+    events = [*run_stream(TEXT), stream.ping()]
     wire = b"".join(encode_event(name, data) for name, data in events)
     assert wire.startswith(b"event: message_start\ndata: {")
     assert parse_anthropic_sse(wire) == events

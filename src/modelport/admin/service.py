@@ -4,13 +4,13 @@ from the API, directly from the CLI)."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from modelport.auth.keys import generate_key
-from modelport.instances.launch import check_launchable, safe_name
 from modelport.errors import BadRequest, NotFound
+from modelport.instances.launch import check_launchable, safe_name
 from modelport.records import ApiKey, Deployment, DeploymentSpec, InstanceRecord, Scope
 from modelport.store import Store
 

@@ -19,10 +19,17 @@ from modelport.errors import ModelportError
 def admin_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """--data-dir/--database-url (work on the store) or --server/--key (work through a running server)."""
     options = [
-        click.option("--data-dir", type=click.Path(path_type=Path), envvar="MODELPORT_DATA_DIR",
-                     help="Data directory of the store (default ~/.modelport)."),
-        click.option("--database-url", envvar="MODELPORT_DATABASE_URL",
-                     help="Store URL, e.g. postgresql://user@host/db (default: SQLite in the data dir)."),
+        click.option(
+            "--data-dir",
+            type=click.Path(path_type=Path),
+            envvar="MODELPORT_DATA_DIR",
+            help="Data directory of the store (default ~/.modelport).",
+        ),
+        click.option(
+            "--database-url",
+            envvar="MODELPORT_DATABASE_URL",
+            help="Store URL, e.g. postgresql://user@host/db (default: SQLite in the data dir).",
+        ),
         click.option("--server", envvar="MODELPORT_URL", help="A running server, e.g. http://127.0.0.1:8080."),
         click.option("--key", envvar="MODELPORT_API_KEY", help="Admin key for --server."),
     ]
@@ -32,7 +39,9 @@ def admin_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @contextmanager
-def admin_client(data_dir: Path | None, database_url: str | None, server: str | None, key: str | None) -> Iterator[AdminClient]:
+def admin_client(
+    data_dir: Path | None, database_url: str | None, server: str | None, key: str | None
+) -> Iterator[AdminClient]:
     """The client the options ask for; errors become a one-line message and exit status 1."""
     try:
         if server:
@@ -55,7 +64,9 @@ def pass_admin(command: Callable[..., Any]) -> Callable[..., Any]:
     """Adds the admin options and hands the command an `admin` client instead of them."""
 
     @functools.wraps(command)
-    def wrapper(data_dir: Path | None, database_url: str | None, server: str | None, key: str | None, **kwargs: Any) -> Any:
+    def wrapper(
+        data_dir: Path | None, database_url: str | None, server: str | None, key: str | None, **kwargs: Any
+    ) -> Any:
         with admin_client(data_dir, database_url, server, key) as admin:
             return command(admin=admin, **kwargs)
 

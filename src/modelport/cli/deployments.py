@@ -14,29 +14,64 @@ from modelport.records import Category, DeploymentSpec, Timeouts
 
 @click.command()
 @click.argument("name")
-@click.option("--url", "urls", multiple=True,
-              help="Base URL of an OpenAI-compatible server (vLLM, Ollama, llama.cpp, another modelport), "
-                   "e.g. http://10.0.0.5:8000/v1. Repeat for several instances.")
+@click.option(
+    "--url",
+    "urls",
+    multiple=True,
+    help="Base URL of an OpenAI-compatible server (vLLM, Ollama, llama.cpp, another modelport), "
+    "e.g. http://10.0.0.5:8000/v1. Repeat for several instances.",
+)
 @click.option("--upstream-key", help="Key the upstream expects (sent as Authorization: Bearer).")
 @click.option("--upstream-model", help="The upstream's model id, when it differs from NAME.")
-@click.option("--engine", help="Run the model here: llama.cpp, onnx-embeddings, e5 (built in), "
-                               "or vllm, sglang, llama-server, tei (external, must be installed).")
+@click.option(
+    "--engine",
+    help="Run the model here: llama.cpp, onnx-embeddings, e5 (built in), "
+    "or vllm, sglang, llama-server, tei (external, must be installed).",
+)
 @click.option("--model", "model", help="What the engine loads: a catalog name (`modelport models`) or a path.")
-@click.option("--command", "command", help="Run your own server instead: a command line with {port}, {model}, "
-                                           "{name}, {secret} placeholders, serving OpenAI's API under /v1.")
-@click.option("--engine-arg", "engine_args", multiple=True, metavar="KEY=VALUE",
-              help="Engine option, e.g. threads=2, startup_timeout=900, or flags for external engines.")
+@click.option(
+    "--command",
+    "command",
+    help="Run your own server instead: a command line with {port}, {model}, "
+    "{name}, {secret} placeholders, serving OpenAI's API under /v1.",
+)
+@click.option(
+    "--engine-arg",
+    "engine_args",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Engine option, e.g. threads=2, startup_timeout=900, or flags for external engines.",
+)
 @click.option("--replicas", type=int, default=1, show_default=True, help="Instances of an engine modelport runs.")
-@click.option("--timeout", "timeouts", multiple=True, metavar="KIND=SECONDS",
-              help="Upstream timeout: connect, first_byte, idle (between chunks) or total. Repeatable.")
+@click.option(
+    "--timeout",
+    "timeouts",
+    multiple=True,
+    metavar="KIND=SECONDS",
+    help="Upstream timeout: connect, first_byte, idle (between chunks) or total. Repeatable.",
+)
 @click.option("--category", type=click.Choice([c.value for c in Category]), default="llm", show_default=True)
 @click.option("--health-path", default="/models", show_default=True, help="Probed under each URL.")
 @click.option("--generic-proxy", is_flag=True, help="Allow /model/proxy/... pass-through to this deployment.")
 @click.option("--speaks-anthropic", is_flag=True, help="The upstream serves /v1/messages itself.")
 @pass_admin
-def deploy(admin: AdminClient, name: str, urls: tuple[str, ...], upstream_key: str | None, upstream_model: str | None,
-           engine: str | None, model: str | None, command: str | None, engine_args: tuple[str, ...],
-           replicas: int, timeouts: tuple[str, ...], category: str, health_path: str, generic_proxy: bool, speaks_anthropic: bool) -> None:
+def deploy(
+    admin: AdminClient,
+    name: str,
+    urls: tuple[str, ...],
+    upstream_key: str | None,
+    upstream_model: str | None,
+    engine: str | None,
+    model: str | None,
+    command: str | None,
+    engine_args: tuple[str, ...],
+    replicas: int,
+    timeouts: tuple[str, ...],
+    category: str,
+    health_path: str,
+    generic_proxy: bool,
+    speaks_anthropic: bool,
+) -> None:
     """Deploy NAME: clients then use it as `model: NAME`.
 
     \b
@@ -47,11 +82,20 @@ def deploy(admin: AdminClient, name: str, urls: tuple[str, ...], upstream_key: s
     """
     args = dict(_key_value(item) for item in engine_args)
     spec = DeploymentSpec(
-        name=name, category=Category(category), urls=urls, upstream_key=upstream_key,
-        upstream_model=upstream_model, replicas=replicas, health_path=health_path,
-        engine=engine if engine or not command else "command", model=model,
-        command=tuple(shlex.split(command)) if command else None, engine_args=args,
-        generic_proxy=generic_proxy, speaks_anthropic=speaks_anthropic, timeouts=_timeouts(timeouts),
+        name=name,
+        category=Category(category),
+        urls=urls,
+        upstream_key=upstream_key,
+        upstream_model=upstream_model,
+        replicas=replicas,
+        health_path=health_path,
+        engine=engine if engine or not command else "command",
+        model=model,
+        command=tuple(shlex.split(command)) if command else None,
+        engine_args=args,
+        generic_proxy=generic_proxy,
+        speaks_anthropic=speaks_anthropic,
+        timeouts=_timeouts(timeouts),
     )
     admin.deploy(spec)
     click.echo(f"deployed {name}")
@@ -62,8 +106,9 @@ def _timeouts(items: tuple[str, ...]) -> Timeouts:
     for item in items:
         kind, seconds = _key_value(item)
         if kind not in Timeouts.__dataclass_fields__:
-            raise click.BadParameter(f"unknown timeout {kind!r}: use connect, first_byte, idle or total",
-                                     param_hint="--timeout")
+            raise click.BadParameter(
+                f"unknown timeout {kind!r}: use connect, first_byte, idle or total", param_hint="--timeout"
+            )
         try:
             values[kind] = float(seconds)
         except ValueError:

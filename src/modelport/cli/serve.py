@@ -46,8 +46,13 @@ def deploy_defaults(service: AdminService) -> None:
             continue
         category = Category(entry.categories[0])
         # Our own workers are safe to expose through /model/proxy (TEI's /embed and /rerank, /v1/tokenize).
-        spec = DeploymentSpec(name=entry.name, category=category, engine=entry.engine, model=entry.name,
-                              generic_proxy=category in (Category.EMBEDDING, Category.RERANKER))
+        spec = DeploymentSpec(
+            name=entry.name,
+            category=category,
+            engine=entry.engine,
+            model=entry.name,
+            generic_proxy=category in (Category.EMBEDDING, Category.RERANKER),
+        )
         try:
             service.deploy(spec)
         except ModelportError as error:
@@ -66,31 +71,77 @@ def _write_secret(key_file: Path, token: str) -> None:
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=int)
-@click.option("--data-dir", type=click.Path(path_type=Path), envvar="MODELPORT_DATA_DIR",
-              help="Store, admin key and instance logs (default ~/.modelport).")
-@click.option("--database-url", envvar="MODELPORT_DATABASE_URL",
-              help="PostgreSQL URL to share the store between gateways (default: SQLite in the data dir).")
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    envvar="MODELPORT_DATA_DIR",
+    help="Store, admin key and instance logs (default ~/.modelport).",
+)
+@click.option(
+    "--database-url",
+    envvar="MODELPORT_DATABASE_URL",
+    help="PostgreSQL URL to share the store between gateways (default: SQLite in the data dir).",
+)
 @click.option("--no-defaults", is_flag=True, help="Do not deploy the built-in models on an empty store.")
 @click.option("--max-upload-mb", default=100, show_default=True, type=int, help="Largest request body.")
-@click.option("--drain-seconds", default=30.0, show_default=True, help="Grace period for in-flight requests on SIGTERM.")
+@click.option(
+    "--drain-seconds", default=30.0, show_default=True, help="Grace period for in-flight requests on SIGTERM."
+)
 @click.option("--probe-seconds", default=5.0, show_default=True, help="Interval of instance health probes.")
-@click.option("--ping-seconds", default=10.0, show_default=True,
-              help="Keep-alive `ping` events on /v1/messages streams while the model is silent.")
-@click.option("--max-rerank-documents", default=1000, show_default=True, type=int,
-              help="Most documents one rerank request may carry.")
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
-              help="Gateway processes sharing the port (one per core is a good start).")
-@click.option("--log-level", default="info", show_default=True,
-              type=click.Choice(["critical", "error", "warning", "info", "debug"]))
-def serve(host: str, port: int, data_dir: Path | None, database_url: str | None, no_defaults: bool,
-          max_upload_mb: int, drain_seconds: float, probe_seconds: float, ping_seconds: float,
-          max_rerank_documents: int, workers: int, log_level: str) -> None:
+@click.option(
+    "--ping-seconds",
+    default=10.0,
+    show_default=True,
+    help="Keep-alive `ping` events on /v1/messages streams while the model is silent.",
+)
+@click.option(
+    "--max-rerank-documents",
+    default=1000,
+    show_default=True,
+    type=int,
+    help="Most documents one rerank request may carry.",
+)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Gateway processes sharing the port (one per core is a good start).",
+)
+@click.option(
+    "--log-level",
+    default="info",
+    show_default=True,
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+)
+def serve(
+    host: str,
+    port: int,
+    data_dir: Path | None,
+    database_url: str | None,
+    no_defaults: bool,
+    max_upload_mb: int,
+    drain_seconds: float,
+    probe_seconds: float,
+    ping_seconds: float,
+    max_rerank_documents: int,
+    workers: int,
+    log_level: str,
+) -> None:
     """Run the gateway and the supervisor of its instances."""
     settings = Settings(
-        host=host, port=port, data_dir=(data_dir or default_data_dir()).resolve(), database_url=database_url,
-        install_defaults=not no_defaults, max_request_bytes=max_upload_mb * 1024 * 1024,
-        drain_seconds=drain_seconds, probe_seconds=probe_seconds, ping_seconds=ping_seconds, log_level=log_level,
-        max_rerank_documents=max_rerank_documents, workers=workers,
+        host=host,
+        port=port,
+        data_dir=(data_dir or default_data_dir()).resolve(),
+        database_url=database_url,
+        install_defaults=not no_defaults,
+        max_request_bytes=max_upload_mb * 1024 * 1024,
+        drain_seconds=drain_seconds,
+        probe_seconds=probe_seconds,
+        ping_seconds=ping_seconds,
+        log_level=log_level,
+        max_rerank_documents=max_rerank_documents,
+        workers=workers,
     )
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     token = bootstrap(settings)

@@ -41,8 +41,14 @@ class LocalInstance:
     """One replica of a managed deployment, from start to stop."""
 
     def __init__(
-        self, spec: DeploymentSpec, ordinal: int, logs_dir: Path, session: aiohttp.ClientSession,
-        sink: StateSink, probe_seconds: float, secrets: InstanceSecrets,
+        self,
+        spec: DeploymentSpec,
+        ordinal: int,
+        logs_dir: Path,
+        session: aiohttp.ClientSession,
+        sink: StateSink,
+        probe_seconds: float,
+        secrets: InstanceSecrets,
     ) -> None:
         self.spec = spec
         self.ordinal = ordinal
@@ -68,8 +74,11 @@ class LocalInstance:
                 backoff = self._first_backoff if was_ready else backoff
                 why = f"exited with status {code}" if code is not None else "did not become healthy in time"
                 if failed_starts >= MAX_FAILED_STARTS:
-                    await self._report(plan, InstanceState.FAILED, f"{why}; gave up after {failed_starts} tries, "
-                                       f"see `modelport logs {self.spec.name}`")
+                    await self._report(
+                        plan,
+                        InstanceState.FAILED,
+                        f"{why}; gave up after {failed_starts} tries, see `modelport logs {self.spec.name}`",
+                    )
                     return
                 await self._report(plan, InstanceState.RESTARTING, f"{why}; restarting in {backoff:g} s")
                 await asyncio.sleep(backoff)
@@ -94,19 +103,29 @@ class LocalInstance:
     async def _spawn(self, plan: LaunchPlan) -> asyncio.subprocess.Process:
         plan.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(plan.log_path, "ab") as log_file:
-            log_file.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} starting {plan.argv[0]} on port {plan.port}\n".encode())
+            log_file.write(
+                f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} starting {plan.argv[0]} on port {plan.port}\n".encode()
+            )
             log_file.flush()
             # The shim makes the instance's process group die with the gateway, even on SIGKILL.
             return await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "modelport.instances.shim", "--", *plan.argv,
-                stdin=asyncio.subprocess.DEVNULL, stdout=log_file, stderr=asyncio.subprocess.STDOUT,
-                env={**os.environ, **plan.env}, start_new_session=True,
+                sys.executable,
+                "-m",
+                "modelport.instances.shim",
+                "--",
+                *plan.argv,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=asyncio.subprocess.STDOUT,
+                env={**os.environ, **plan.env},
+                start_new_session=True,
             )
 
     async def _healthy(self, plan: LaunchPlan) -> bool:
         try:
             async with self._session.get(
-                plan.health_url, headers={"authorization": f"Bearer {plan.secret}"},
+                plan.health_url,
+                headers={"authorization": f"Bearer {plan.secret}"},
                 timeout=aiohttp.ClientTimeout(total=5),
             ) as response:
                 await response.read()

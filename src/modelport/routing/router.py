@@ -134,9 +134,7 @@ class Router:
         routes: dict[str, Route] = {}
         for deployment in deployments:
             spec = deployment.spec
-            instances = tuple(
-                self._instance(record, spec, previous) for record in by_deployment.get(spec.name, [])
-            )
+            instances = tuple(self._instance(record, spec, previous) for record in by_deployment.get(spec.name, []))
             routes[spec.name] = Route(spec, instances, int(deployment.created_at.timestamp()))
         return routes
 
@@ -144,7 +142,9 @@ class Router:
         self, record: InstanceRecord, spec: DeploymentSpec, previous: dict[tuple[str, int, str], Instance]
     ) -> Instance:
         identity = (record.deployment, record.ordinal, record.url)
-        instance = previous.get(identity) or Instance(id=(record.deployment, record.ordinal), base_url=record.url, ready=False)
+        instance = previous.get(identity) or Instance(
+            id=(record.deployment, record.ordinal), base_url=record.url, ready=False
+        )
         instance.ready = record.state is InstanceState.READY
         instance.auth_header = self._auth_header(record, spec)
         self._instances[identity] = instance

@@ -103,7 +103,7 @@ def _block_events(block: dict[str, Any], call: Call) -> list[bytes]:
         deltas = [{"type": "input_json_delta", "partial_json": p} for p in pieces if p]
     events = [sse({"type": "content_block_start", "index": 0, "content_block": start}, "content_block_start")]
     events += [sse({"type": "content_block_delta", "index": 0, "delta": d}, "content_block_delta") for d in deltas]
-    return events + [sse({"type": "content_block_stop", "index": 0}, "content_block_stop")]
+    return [*events, sse({"type": "content_block_stop", "index": 0}, "content_block_stop")]
 
 
 async def _stream(request: web.Request, call: Call, message: dict[str, Any]) -> web.StreamResponse:

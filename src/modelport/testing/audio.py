@@ -107,7 +107,7 @@ def _field(fields: dict[str, FormField], name: str, default: str) -> str:
 async def _audio_to_text(request: web.Request, call: Call, task: str) -> web.StreamResponse:
     fields = await read_form(request.headers, call.body)
     upload = fields.get("file")
-    if upload is None or upload.filename is None and not upload.data:
+    if upload is None or (upload.filename is None and not upload.data):
         raise FakeHTTPError(400, "a file is required", param="file")
     call.model({"model": fields["model"].text} if "model" in fields else {})
     fmt = _field(fields, "response_format", "json")

@@ -135,7 +135,7 @@ class FakeUpstream:
             asyncio.set_event_loop(loop)
             try:
                 loop.run_until_complete(self.start())
-            except BaseException as exc:  # noqa: BLE001 - handed to the starting thread
+            except BaseException as exc:
                 started.set_exception(exc)
                 return
             started.set_result(None)

@@ -89,7 +89,7 @@ class InferenceGate:
                     put(item)
                     if cancel.is_set():
                         break
-            except BaseException as exc:  # noqa: BLE001 - handed to the awaiting side, which re-raises it
+            except BaseException as exc:
                 put(_Failure(exc))
             finally:
                 put(_END)

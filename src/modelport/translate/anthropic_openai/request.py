@@ -42,7 +42,8 @@ def chat_request_from_messages(
     """Validate an Anthropic Messages body and build the OpenAI chat request for ``upstream_model``.
 
     ``body`` may also be an already decoded :class:`MessagesRequest` (see :func:`decode_messages_request`,
-    for callers that need ``stream``/``stop_sequences`` too and want to decode once). Raises :class:`errors.InvalidJSON` for undecodable bytes and :class:`errors.BadRequest` (with ``param``)
+    for callers that need ``stream``/``stop_sequences`` too and want to decode once). Raises
+    :class:`errors.InvalidJSON` for undecodable bytes and :class:`errors.BadRequest` (with ``param``)
     for a body that is not a valid Messages request.
     """
     request = decode_messages_request(body)
