@@ -36,7 +36,7 @@ async def generations(gw: Gateway, request: Request, send: Send) -> None:
         body = None
     if not isinstance(body, dict) or not isinstance(body.get("model"), str) or not body["model"]:
         return await relay_json_body(gw, request, send, "/images/generations", raw)
-    route = gw.router.resolve(body["model"], request.key)
+    route = await gw.router.resolve_current(body["model"], request.key)
     wants_url = body.get("response_format") == "url"
     changes = {"model": route.upstream_model} | ({"response_format": "b64_json"} if wants_url else {})
     payload = orjson.dumps(body | changes) if route.renames_model or wants_url else raw
@@ -53,7 +53,7 @@ async def edits(gw: Gateway, request: Request, send: Send) -> None:
     try:
         if not body.model:
             raise missing_model()
-        route = gw.router.resolve(body.model, request.key)
+        route = await gw.router.resolve_current(body.model, request.key)
         wants_url = body.fields.get("response_format") == "url"
         changes = ({"model": route.upstream_model} if route.renames_model else {}) | (
             {"response_format": "b64_json"} if wants_url else {})

@@ -40,7 +40,7 @@ async def relay_json_body(gw: Gateway, request: Request, send: Send, upstream_pa
     model = routing_fields(body).model
     if not model:
         raise missing_model()
-    route = gw.router.resolve(model, request.key)
+    route = await gw.router.resolve_current(model, request.key)
     if route.renames_model:
         body = with_model(body, route.upstream_model)
     upstream = UpstreamRequest(
@@ -67,7 +67,7 @@ async def relay_multipart(gw: Gateway, request: Request, send: Send, upstream_pa
     try:
         if not body.model:
             raise missing_model()
-        route = gw.router.resolve(body.model, request.key)
+        route = await gw.router.resolve_current(body.model, request.key)
         if route.renames_model:
             renamed = body.with_fields({"model": route.upstream_model})
             body.close()
@@ -99,7 +99,7 @@ async def list_models(gw: Gateway, request: Request, send: Send) -> None:
 
 async def get_model(gw: Gateway, request: Request, send: Send) -> None:
     model = request.path_params["model"]
-    route = gw.router.resolve(model, request.key)
+    route = await gw.router.resolve_current(model, request.key)
     if not route.is_ready:
         raise ModelNotFound(f"The model `{model}` does not exist or you do not have access to it.", param="model")
     await send_json(send, 200, model_card(route))

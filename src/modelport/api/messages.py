@@ -32,7 +32,7 @@ async def _read(gw: Gateway, request: Request) -> tuple[bytes, Route]:
     model = routing_fields(body).model
     if not model:
         raise BadRequest("model: Field required", param="model")
-    return body, gw.router.resolve(model, request.key)
+    return body, await gw.router.resolve_current(model, request.key)
 
 
 async def messages(gw: Gateway, request: Request, send: Send) -> None:

@@ -178,7 +178,7 @@ async def proxy(gw: Gateway, request: Request, send: Send) -> None:
     """ANY /model/proxy/...: the request as it came, to `/{path}` at an instance's root."""
     _check_declared_length(gw, request)
     model, path, body = await _target(gw, request)
-    route = gw.router.resolve(model, request.key)
+    route = await gw.router.resolve_current(model, request.key)
     _check_enabled(route)
     headers = [(name, value) for name, value in request.headers if name != MODEL_HEADER]
     streamed = StreamedBody(request.receive, gw.settings.max_request_bytes) if body is None else None

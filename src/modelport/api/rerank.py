@@ -92,7 +92,7 @@ async def _read(gw: Gateway, request: Request) -> tuple[bytes, RerankFields, Rou
     body = await read_body(request.receive, limit)
     fields = check_rerank(body, gw.settings.max_rerank_documents)
     assert fields.model is not None
-    return body, fields, gw.router.resolve(fields.model, request.key)
+    return body, fields, await gw.router.resolve_current(fields.model, request.key)
 
 
 async def jina_rerank(gw: Gateway, request: Request, send: Send) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from modelport.errors import ModelportError, UpstreamTimeout, UpstreamUnreachable
+from modelport.errors import ModelportError, NoReadyInstance, UpstreamTimeout, UpstreamUnreachable
 from modelport.records import Timeouts
 from modelport.relay.headers import downstream_headers, upstream_headers
 from modelport.relay.http1 import BodySource, NotDelivered, Pool, Response, UpstreamError
@@ -61,7 +61,17 @@ class Relay:
 
     async def open(self, route: Route, request: UpstreamRequest) -> tuple[Response, Instance]:
         """Send the request and wait for the response headers. The caller owns the returned response (and
-        must `close()` it) and must decrement the instance's `outstanding` once done with it."""
+        must `close()` it) and must decrement the instance's `outstanding` once done with it.
+
+        With no ready instance, the routes are re-read once (another process may know better) first."""
+        try:
+            return await self._open(route, request)
+        except NoReadyInstance:
+            if not await self._router.refresh_soon():
+                raise
+            return await self._open(self._router.routes.get(route.name, route), request)
+
+    async def _open(self, route: Route, request: UpstreamRequest) -> tuple[Response, Instance]:
         tried: list[Instance] = []
         failure: Exception | None = None
         for _ in range(2):

@@ -89,6 +89,7 @@ class Router:
     loaded: bool = False
     _instances: dict[tuple[str, int, str], Instance] = field(default_factory=dict)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _refreshed_at: float = 0.0
 
     def resolve(self, model: str, key: ApiKey | None) -> Route:
         """The route for `model`. A model outside the key's allow-list is answered like an unknown one."""
@@ -96,6 +97,23 @@ class Router:
         if route is None or (key is not None and not key.may_use(model)):
             raise ModelNotFound(f"The model `{model}` does not exist or you do not have access to it.", param="model")
         return route
+
+    async def resolve_current(self, model: str, key: ApiKey | None) -> Route:
+        """`resolve`, but a miss first re-reads the store (at most every 0.1 s), so a deployment made through
+        another process (a CLI, another gateway, a sibling `--workers` process) is found at once."""
+        try:
+            return self.resolve(model, key)
+        except ModelNotFound:
+            if not await self.refresh_soon():
+                raise
+            return self.resolve(model, key)
+
+    async def refresh_soon(self, min_interval: float = 0.1) -> bool:
+        """`refresh()`, unless one ran within `min_interval` seconds: error paths call it, so a flood of
+        unknown models can't turn into a flood of store reads."""
+        if time.monotonic() - self._refreshed_at < min_interval:
+            return False
+        return await self.refresh()
 
     def no_ready_instance(self, route: Route) -> NoReadyInstance:
         return NoReadyInstance(
@@ -113,6 +131,7 @@ class Router:
     async def refresh(self, *, force: bool = False) -> bool:
         """Reload from the store if its revision moved (or `force`). True when the table changed."""
         async with self._lock:
+            self._refreshed_at = time.monotonic()
             revision = await asyncio.to_thread(self.store.routing_revision)
             if revision == self.revision and not force:
                 return False
