@@ -37,7 +37,7 @@ from modelport.errors import (
     PermissionDenied,
     UpstreamUnreachable,
 )
-from modelport.relay.body import ClientGone, Receive, read_body, too_large
+from modelport.relay.body import ClientGone, Receive, body_chunks, read_body
 from modelport.relay.proxy import UpstreamRequest
 from modelport.routing.router import Route
 
@@ -101,23 +101,14 @@ class StreamedBody:
         return self._chunks()
 
     async def _chunks(self) -> AsyncIterator[bytes]:
-        size = 0
-        while True:
-            self._read_any = True
-            message = await self._receive()
-            if message["type"] == "http.disconnect":
-                self.failure = ClientGone()
-                raise self.failure
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self._limit:
-                self.failure = too_large(self._limit)
-                raise self.failure
-            if chunk:
+        self._read_any = True
+        try:
+            async for chunk in body_chunks(self._receive, self._limit):
                 yield chunk
-            if not message.get("more_body", False):
-                self.done.set()
-                return
+        except (ClientGone, ModelportError) as failure:
+            self.failure = failure
+            raise
+        self.done.set()
 
     async def receive_after(self) -> dict[str, Any]:
         """`receive()` once the body is through, for the disconnect watcher."""

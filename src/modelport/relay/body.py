@@ -29,9 +29,8 @@ def too_large(limit: int) -> PayloadTooLarge:
     return PayloadTooLarge(f"Request body exceeds the limit of {limit} bytes.")
 
 
-async def read_body(receive: Receive, limit: int) -> bytes:
-    """The whole request body; 413 as soon as it passes `limit`."""
-    parts: list[bytes] = []
+async def body_chunks(receive: Receive, limit: int) -> AsyncIterator[bytes]:
+    """The request body as it arrives; 413 as soon as it passes `limit`, `ClientGone` on a hang-up."""
     size = 0
     while True:
         message = await receive()
@@ -42,9 +41,15 @@ async def read_body(receive: Receive, limit: int) -> bytes:
             size += len(chunk)
             if size > limit:
                 raise too_large(limit)
-            parts.append(chunk)
+            yield chunk
         if not message.get("more_body", False):
-            return parts[0] if len(parts) == 1 else b"".join(parts)
+            return
+
+
+async def read_body(receive: Receive, limit: int) -> bytes:
+    """The whole request body, bounded by `limit`."""
+    parts = [chunk async for chunk in body_chunks(receive, limit)]
+    return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 class ClientGone(Exception):
@@ -128,19 +133,10 @@ async def spool_multipart(receive: Receive, content_type: str, limit: int, in_me
     spool = tempfile.SpooledTemporaryFile(max_size=in_memory)
     size = 0
     try:
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise ClientGone()
-            chunk = message.get("body", b"")
-            if chunk:
-                size += len(chunk)
-                if size > limit:
-                    raise too_large(limit)
-                spool.write(chunk)
-                parser.write(chunk)
-            if not message.get("more_body", False):
-                break
+        async for chunk in body_chunks(receive, limit):
+            size += len(chunk)
+            spool.write(chunk)
+            parser.write(chunk)
         parser.finalize()
     except BaseException:
         spool.close()
