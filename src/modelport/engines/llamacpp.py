@@ -30,7 +30,7 @@ from modelport.engines.base import (
     RerankScores,
     TextDelta,
 )
-from modelport.engines.catalog import resolve_model
+from modelport.engines.catalog import load_model_path
 from modelport.engines.textgen import StopBuffer, token_logprob
 
 INSTALL_HINT = (
@@ -60,10 +60,7 @@ class LlamaCppEngine:
             import llama_cpp
         except ImportError as exc:
             raise EngineUnavailable(INSTALL_HINT) from exc
-        try:
-            path, _ = resolve_model(self.model_id)
-        except FileNotFoundError as exc:
-            raise EngineUnavailable(str(exc)) from exc
+        path = load_model_path(self.model_id)
         kwargs: dict[str, Any] = {}
         if self.rank:
             kwargs["pooling_type"] = llama_cpp.LLAMA_POOLING_TYPE_RANK

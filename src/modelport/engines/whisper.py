@@ -18,7 +18,7 @@ import threading
 from typing import Any
 
 from modelport.engines.base import Capability, EngineOptions, EngineUnavailable, InvalidEngineInput
-from modelport.engines.catalog import resolve_model
+from modelport.engines.catalog import load_model_path
 from modelport.engines.media import Segment, TextlessEngine, Transcript, TranscriptionRequest, Word
 
 INSTALL_HINT = (
@@ -88,12 +88,7 @@ class WhisperEngine(TextlessEngine):
             from faster_whisper import WhisperModel
         except ImportError as exc:
             raise EngineUnavailable(INSTALL_HINT) from exc
-        try:
-            path, _ = resolve_model(self.model_id)
-        except FileNotFoundError as exc:
-            raise EngineUnavailable(str(exc)) from exc
-        if not (path / "model.bin").exists():
-            raise EngineUnavailable(f"{path} is not a CTranslate2 Whisper folder (no model.bin)")
+        path = load_model_path(self.model_id, marker="model.bin", kind="a CTranslate2 Whisper folder")
         self._model = WhisperModel(
             str(path),
             device="cpu",
