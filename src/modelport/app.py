@@ -30,6 +30,14 @@ from modelport.store import Store
 log = logging.getLogger(__name__)
 
 
+def local_supervisor(
+    settings: Settings, store: Store, router: Router, session: aiohttp.ClientSession, secrets: InstanceSecrets
+) -> Supervisor:
+    """The supervisor of this machine's instances (managed ones as local processes)."""
+    placement = LocalPlacement(settings.logs_dir, session, settings.probe_seconds, secrets)
+    return Supervisor(store, router, session, settings.probe_seconds, placement)
+
+
 class Gateway:
     """What one gateway process holds while it runs. Built by the lifespan, never at import."""
 
@@ -43,8 +51,7 @@ class Gateway:
         self.relay = Relay(self.pool, self.router)
         secrets = InstanceSecrets.load_or_create(settings.instance_key_file)
         self.router.instance_auth = lambda record, spec: None if spec.is_remote else secrets.header_for(record)
-        placement = LocalPlacement(settings.logs_dir, session, settings.probe_seconds, secrets)
-        self.supervisor = Supervisor(store, self.router, session, settings.probe_seconds, placement)
+        self.supervisor = local_supervisor(settings, store, self.router, session, secrets)
         self.admin_app = create_admin_app(AdminService(store, settings.logs_dir), on_change=self.routing_changed)
         self.images = ImageStore(settings.data_dir / "images", settings.image_url_seconds)
         self.draining = False

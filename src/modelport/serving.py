@@ -23,11 +23,9 @@ from typing import Any
 import msgspec
 import uvicorn
 
-from modelport.app import GatewayApp, create_app
+from modelport.app import GatewayApp, create_app, local_supervisor
 from modelport.auth.instance_secrets import InstanceSecrets
 from modelport.config import Settings
-from modelport.instances.placement import LocalPlacement
-from modelport.instances.supervisor import Supervisor
 from modelport.relay.upstream import create_session
 from modelport.routing.router import Router
 from modelport.store import Store
@@ -89,8 +87,7 @@ async def _primary(settings: Settings, spawn: Any) -> None:
     store = await asyncio.to_thread(Store.open, settings.store_url)
     session = create_session()
     secrets = InstanceSecrets.load_or_create(settings.instance_key_file)
-    placement = LocalPlacement(settings.logs_dir, session, settings.probe_seconds, secrets)
-    supervisor = Supervisor(store, Router(store), session, settings.probe_seconds, placement)
+    supervisor = local_supervisor(settings, store, Router(store), session, secrets)
     supervising = asyncio.create_task(supervisor.run(settings.reload_seconds))
     workers = [spawn() for _ in range(settings.workers)]
     try:
