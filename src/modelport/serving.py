@@ -49,15 +49,17 @@ class DrainingServer(uvicorn.Server):
 
 
 def run_gateway(settings: Settings, fd: int | None = None) -> None:
-    """Serve HTTP in this process (on `fd` when given, else on host:port)."""
+    """Serve HTTP in this process (on the inherited listening socket `fd` when given, else on host:port)."""
     app = create_app(settings)
-    where: dict[str, Any] = {"fd": fd} if fd is not None else {"host": settings.host, "port": settings.port}
     config = uvicorn.Config(
-        app, **where, lifespan="on", loop="uvloop", http="httptools", access_log=False, server_header=False,
-        proxy_headers=False,
+        app, host=settings.host, port=settings.port, lifespan="on", loop="uvloop", http="httptools",
+        access_log=False, server_header=False, proxy_headers=False,
         timeout_graceful_shutdown=int(settings.drain_seconds), log_level=settings.log_level,
     )
-    DrainingServer(config, app).run()
+    # uvicorn's own `fd=` takes the socket for a UNIX one, and a TCP socket then goes without TCP_NODELAY
+    # (a 40 ms delayed-ACK stall per response): hand it the socket object, whose family is read from the fd.
+    sockets = [socket.socket(fileno=fd)] if fd is not None else None
+    DrainingServer(config, app).run(sockets=sockets)
 
 
 def run_workers(settings: Settings) -> None:
