@@ -213,3 +213,14 @@ def test_the_builtin_llm_has_no_proxy(builtin_gateway: LiveGateway) -> None:
                           headers={"authorization": f"Bearer {builtin_gateway.admin_key}",
                                    "x-gpustack-model": "smollm2-135m-instruct"})
     assert response.status_code == 403
+
+
+def test_a_renamed_deployment_gets_its_upstream_model_in_read_bodies(gateway: LiveGateway, fake: FakeUpstream,
+                                                                     key: str) -> None:
+    gateway.deploy("proxied-alias", [fake.url], generic_proxy=True, upstream_model="fake-model")
+    body = json.dumps({"model": "proxied-alias", "inputs": ["x"]}).encode()
+    renamed = json.dumps({"model": "fake-model", "inputs": ["x"]}, separators=(",", ":")).encode()
+    for headers in ({"content-type": "application/json"},
+                    {"content-type": "application/json", "x-gpustack-model": "proxied-alias"}):
+        echo = call(gateway, key, "POST", "/model/proxy/echo/score", content=body, headers=headers).json()
+        assert echo["body_sha256"] == hashlib.sha256(renamed).hexdigest()

@@ -37,7 +37,7 @@ from modelport.errors import (
     PermissionDenied,
     UpstreamUnreachable,
 )
-from modelport.relay.body import ClientGone, Receive, body_chunks, read_body
+from modelport.relay.body import ClientGone, Receive, body_chunks, read_body, with_model
 from modelport.relay.proxy import UpstreamRequest
 from modelport.routing.router import Route
 
@@ -172,6 +172,8 @@ async def proxy(gw: Gateway, request: Request, send: Send) -> None:
     route = await gw.router.resolve_current(model, request.key)
     _check_enabled(route)
     headers = [(name, value) for name, value in request.headers if name != MODEL_HEADER]
+    if body is not None and route.renames_model and body_model(body) is not None:
+        body = with_model(body, route.upstream_model)  # a body streamed unread keeps the client's `model`
     streamed = StreamedBody(request.receive, gw.settings.max_request_bytes) if body is None else None
     payload: Any = body if body is not None else (streamed if _has_body(request) else None)
     upstream = UpstreamRequest(
