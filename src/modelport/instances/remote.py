@@ -45,9 +45,11 @@ class RemoteMonitor:
     """Probes one remote URL forever and reports state changes."""
 
     def __init__(
-        self, session: aiohttp.ClientSession, spec: DeploymentSpec, ordinal: int, interval: float, sink: StateSink
+        self, session: aiohttp.ClientSession, spec: DeploymentSpec, ordinal: int, interval: float, sink: StateSink,
+        recorded: InstanceState | None = None,
     ) -> None:
         self.spec = spec
+        self._recorded = recorded  # the state another gateway sharing the store already recorded
         self.ordinal = ordinal
         self.url = normalise_base_url(spec.urls[ordinal])
         self._session = session
@@ -55,8 +57,9 @@ class RemoteMonitor:
         self._sink = sink
 
     async def run(self) -> None:
-        await self._sink(self.ordinal, self.url, InstanceState.PENDING, "waiting for the first health probe", None)
-        last: InstanceState | None = None
+        last = self._recorded
+        if last is None:  # never overwrite what another gateway found with "pending"
+            await self._sink(self.ordinal, self.url, InstanceState.PENDING, "waiting for the first health probe", None)
         while True:
             failure = await probe(self._session, self.url, self.spec, timeout=min(10.0, self._interval * 2))
             state = InstanceState.READY if failure is None else InstanceState.UNHEALTHY

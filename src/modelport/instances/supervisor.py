@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import aiohttp
 
 from modelport.instances.placement import ManagedInstance, Placement
-from modelport.instances.remote import RemoteMonitor
+from modelport.instances.remote import RemoteMonitor, normalise_base_url
 from modelport.records import DeploymentSpec, InstanceRecord, InstanceState
 
 if TYPE_CHECKING:
@@ -74,11 +74,15 @@ class Supervisor:
     async def _start(self, spec: DeploymentSpec) -> None:
         count = len(spec.urls) if spec.is_remote else spec.replicas
         await asyncio.to_thread(self._store.remove_instances, spec.name, range(count))
+        recorded = {r.ordinal: r for r in await asyncio.to_thread(self._store.list_instances, spec.name)}
         watched = _Watched(spec)
         sink = self._sink_for(spec.name)
         for ordinal in range(count):
             if spec.is_remote:
-                runner = RemoteMonitor(self._session, spec, ordinal, self._probe_seconds, sink).run()
+                known = recorded.get(ordinal)
+                same = known is not None and known.url == normalise_base_url(spec.urls[ordinal])
+                state = known.state if known is not None and same else None
+                runner = RemoteMonitor(self._session, spec, ordinal, self._probe_seconds, sink, state).run()
             else:
                 instance = self._placement.instance(spec, ordinal, sink)
                 watched.managed.append(instance)
