@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import msgspec
 import pytest
 
 from modelport.errors import BadRequest, UpstreamUnreachable
@@ -11,7 +10,6 @@ from modelport.translate.jina_tei import (
     estimate_tokens,
     jina_response_from_tei,
     tei_request_from_jina,
-    texts_of,
 )
 
 DOCS = ["hi", "it is a bear", "The giant panda is a bear species endemic to China."]
@@ -90,10 +88,3 @@ def test_unusable_tei_answer_is_a_502(ranks: object) -> None:
 def test_token_estimate_is_four_characters_per_token_over_pairs() -> None:
     assert estimate_tokens("abcd", ["abcd", "abcdefgh"]) == 5
     assert estimate_tokens("", [""]) == 1
-
-
-def test_texts_of_raw_documents() -> None:
-    raws = msgspec.json.decode(b'["a", {"text": "b", "id": 3}]', type=list[msgspec.Raw])
-    assert texts_of(raws) == ["a", "b"]
-    with pytest.raises(BadRequest):
-        texts_of(msgspec.json.decode(b'[{"txt": "b"}]', type=list[msgspec.Raw]))

@@ -60,7 +60,6 @@ class LaunchPlan:
     secret: str
     log_path: Path
     health_path: str
-    wraps_external: bool  # external commands run under the reaper shim (they may fork children of their own)
 
     @property
     def base_url(self) -> str:
@@ -93,18 +92,18 @@ def plan_launch(spec: DeploymentSpec, ordinal: int, port: int, secret: str, logs
     log_path = logs_dir / f"{safe_name(spec.name)}-{ordinal}.log"
     if spec.command:
         argv = [part.format(**fields) for part in spec.command]
-        return LaunchPlan(argv, env, port, secret, log_path, "/v1" + spec.health_path, True)
+        return LaunchPlan(argv, env, port, secret, log_path, "/v1" + spec.health_path)
     if spec.engine in PRESETS:
         preset = PRESETS[spec.engine]
         argv = [part.format(**fields) for part in preset.argv] + _extra_args(spec)
         if preset.secret_env:
             env[preset.secret_env] = secret
-        return LaunchPlan(argv, env, port, secret, log_path, preset.health_path, True)
+        return LaunchPlan(argv, env, port, secret, log_path, preset.health_path)
     argv = [
         sys.executable, "-m", "modelport.worker", "--engine", spec.engine or "", "--model", spec.model or "",
         "--port", str(port), "--served-name", spec.name, "--threads", spec.engine_args.get("threads", "1"),
     ]
-    return LaunchPlan(argv, env, port, secret, log_path, "/health", False)
+    return LaunchPlan(argv, env, port, secret, log_path, "/health")
 
 
 def _extra_args(spec: DeploymentSpec) -> list[str]:

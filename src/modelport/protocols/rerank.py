@@ -22,15 +22,6 @@ class RerankFields(msgspec.Struct):
     return_documents: bool | None = None
 
 
-class TextDocument(msgspec.Struct):
-    """A document or query given as an object: `{"text": ...}` (other keys ignored)."""
-
-    text: str
-
-
-TextOrDocument = str | TextDocument
-
-
 class JinaResult(TypedDict, total=False):
     index: int
     relevance_score: float

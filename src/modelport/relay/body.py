@@ -4,7 +4,7 @@ finding the `model` in either without decoding more than routing needs."""
 from __future__ import annotations
 
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -236,9 +236,3 @@ class _FormWriter(_PartTracker):
             "on_part_end": self._on_part_end,
             "on_end": self._on_end,
         }
-
-
-def iter_file(file: IO[bytes]) -> Iterator[bytes]:
-    file.seek(0)
-    while chunk := file.read(_CHUNK):
-        yield chunk

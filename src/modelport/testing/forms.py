@@ -68,13 +68,3 @@ async def read_form(headers: CIMultiDictProxy[str], body: bytes) -> dict[str, Fo
     except (ValueError, AssertionError) as exc:
         raise FakeHTTPError(400, f"malformed multipart body: {exc}") from None
     return fields
-
-
-def form_int(fields: dict[str, FormField], name: str, default: int) -> int:
-    """An integer form field, or ``default``; 400 when it is not an integer."""
-    if name not in fields:
-        return default
-    try:
-        return int(fields[name].text)
-    except ValueError:
-        raise FakeHTTPError(400, f"{name} must be an integer", param=name) from None

@@ -17,10 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
-
 from modelport.errors import BadRequest, UpstreamUnreachable
-from modelport.protocols.rerank import JinaResponse, JinaResult, TeiRequest, TextDocument, TextOrDocument
+from modelport.protocols.rerank import JinaResponse, JinaResult, TeiRequest
 
 
 def text_of(value: Any, param: str) -> str:
@@ -30,19 +28,6 @@ def text_of(value: Any, param: str) -> str:
     if isinstance(value, dict) and isinstance(value.get("text"), str):
         return str(value["text"])
     raise BadRequest(f'`{param}` must be a string or an object with a "text" string.', param=param)
-
-
-def texts_of(raw_documents: list[msgspec.Raw]) -> list[str]:
-    """The text of each raw JSON document (string or `{"text": ...}`), decoded with msgspec."""
-    texts = []
-    for index, raw in enumerate(raw_documents):
-        try:
-            item = msgspec.json.decode(raw, type=TextOrDocument)
-        except msgspec.DecodeError:
-            raise BadRequest('Each document must be a string or an object with a "text" string.',
-                             param=f"documents[{index}]") from None
-        texts.append(item.text if isinstance(item, TextDocument) else item)
-    return texts
 
 
 def tei_request_from_jina(jina: dict[str, Any]) -> tuple[TeiRequest, list[str]]:

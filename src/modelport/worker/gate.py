@@ -34,11 +34,6 @@ class InferenceGate:
         self._turn = asyncio.Lock()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine")
 
-    @property
-    def admitted(self) -> int:
-        """Requests running or waiting."""
-        return self._admitted
-
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
         """Hold the engine for one request; refuse immediately when the line is full."""
