@@ -18,6 +18,7 @@ from modelport.api.routes import dispatch
 from modelport.auth.instance_secrets import InstanceSecrets
 from modelport.auth.verifier import KeyVerifier
 from modelport.config import Settings
+from modelport.heap import freeze_long_lived_objects
 from modelport.instances.placement import LocalPlacement
 from modelport.instances.supervisor import Supervisor
 from modelport.relay.body import Receive
@@ -113,6 +114,7 @@ class GatewayApp:
                     store = await asyncio.to_thread(Store.open, self.settings.store_url)
                     self.gateway = Gateway(self.settings, store, create_session())
                     await self.gateway.start()
+                    freeze_long_lived_objects()
                 except Exception as exc:
                     log.exception("gateway start-up failed")
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})

@@ -26,6 +26,7 @@ from modelport.errors import (
     NotFound,
     PayloadTooLarge,
 )
+from modelport.heap import freeze_long_lived_objects
 from modelport.worker import generation, handlers, media
 from modelport.worker.gate import InferenceGate
 from modelport.worker.state import STATE, WorkerState
@@ -171,6 +172,7 @@ async def _serve(state: WorkerState, host: str, port: int) -> int:
         log.error("cannot load %s: %s", state.served_name, exc)
         await runner.cleanup()
         return 1
+    freeze_long_lived_objects()
     state.ready = True
     caps = ", ".join(sorted(c.value for c in state.engine.capabilities))
     log.info("model %s loaded; serving: %s", state.served_name, caps)
