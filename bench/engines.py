@@ -16,6 +16,7 @@ import argparse
 import http.client
 import io
 import json
+import os
 import threading
 import time
 import wave
@@ -49,7 +50,7 @@ def _timed(work: Callable[[], int], seconds: float, warmup: int = 1) -> dict[str
     return {"units": units, "calls": calls, "seconds": elapsed, "rate": units / elapsed}
 
 
-def direct(task: str, seconds: float) -> dict[str, float]:
+def direct(task: str, seconds: float, audio: str | None = None) -> dict[str, float]:
     """The engine class in this process, exactly as the worker loads it."""
     from modelport.engines.base import EngineOptions, Finish, GenerationRequest
 
@@ -66,7 +67,7 @@ def direct(task: str, seconds: float) -> dict[str, float]:
 
         return _timed(generate, seconds)
     if task in ("speech", "transcribe"):
-        return _direct_media(task, seconds)
+        return _direct_media(task, seconds, audio)
     from modelport.engines.onnx_embeddings import OnnxEmbeddingEngine
 
     embedder = OnnxEmbeddingEngine(EngineOptions(model=EMBED_MODEL, threads=1))
@@ -84,8 +85,18 @@ def _speaker() -> tuple[Any, Any]:
     return engine, SpeechRequest(text=PARAGRAPH, voice=engine.voices[0])
 
 
-def paragraph_wav() -> tuple[bytes, float]:
-    """The paragraph spoken by piper, as a WAV file, and its length in seconds."""
+def paragraph_wav(path: str | None = None) -> tuple[bytes, float]:
+    """The paragraph spoken by piper, as a WAV file, and its length in seconds.
+
+    Piper samples its noise afresh in every process, so the same text takes a slightly different time to
+    transcribe each run: with `path`, the first caller saves the WAV there and later callers reuse it, which
+    gives "direct" and "gateway" the very same audio.
+    """
+    if path and os.path.exists(path):
+        with open(path, "rb") as saved:
+            audio = saved.read()
+        with wave.open(io.BytesIO(audio)) as heard:
+            return audio, heard.getnframes() / heard.getframerate()
     engine, request = _speaker()
     pcm = b"".join(engine.speak(request, threading.Event()))
     buffer = io.BytesIO()
@@ -94,10 +105,13 @@ def paragraph_wav() -> tuple[bytes, float]:
         out.setsampwidth(2)
         out.setframerate(engine.sample_rate)
         out.writeframes(pcm)
+    if path:
+        with open(path, "wb") as saved:
+            saved.write(buffer.getvalue())
     return buffer.getvalue(), len(pcm) / 2 / engine.sample_rate
 
 
-def _direct_media(task: str, seconds: float) -> dict[str, float]:
+def _direct_media(task: str, seconds: float, audio_path: str | None) -> dict[str, float]:
     if task == "speech":
         engine, request = _speaker()
 
@@ -109,14 +123,20 @@ def _direct_media(task: str, seconds: float) -> dict[str, float]:
     from modelport.engines.media import TranscriptionRequest
     from modelport.engines.whisper import WhisperEngine
 
-    audio, length = paragraph_wav()
+    audio, length = paragraph_wav(audio_path)
     listener = WhisperEngine(EngineOptions(model=STT_MODEL, threads=1))
     listener.load()
     heard = TranscriptionRequest(audio=audio)
-    return _timed(lambda: listener.transcribe(heard, threading.Event()).duration or length, seconds)  # type: ignore[arg-type, return-value]
+
+    def transcribe() -> float:
+        listener.transcribe(heard, threading.Event())
+        return length
+
+    return _timed(transcribe, seconds)  # type: ignore[arg-type]
 
 
-def _media_call(task: str, conn: http.client.HTTPConnection, base: str, headers: dict[str, str]) -> Callable[[], float]:
+def _media_call(task: str, conn: http.client.HTTPConnection, base: str, headers: dict[str, str],
+                audio_path: str | None) -> Callable[[], float]:
     if task == "speech":
         body = json.dumps({"model": SPEECH_MODEL, "voice": "alloy", "input": PARAGRAPH, "response_format": "pcm"})
 
@@ -128,7 +148,7 @@ def _media_call(task: str, conn: http.client.HTTPConnection, base: str, headers:
                 raise RuntimeError(f"HTTP {reply.status}: {data[:300]!r}")
             return len(data) / 2 / 22050
         return speak
-    audio, length = paragraph_wav()
+    audio, length = paragraph_wav(audio_path)
     boundary = "benchboundary"
     form = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\n{STT_MODEL}\r\n"
             f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.wav\"\r\n"
@@ -145,14 +165,14 @@ def _media_call(task: str, conn: http.client.HTTPConnection, base: str, headers:
     return transcribe
 
 
-def gateway(task: str, seconds: float, url: str, key: str) -> dict[str, float]:
+def gateway(task: str, seconds: float, url: str, key: str, audio: str | None = None) -> dict[str, float]:
     """The same work as JSON requests to the gateway over one keep-alive connection."""
     parts = urlsplit(url)
     conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80, timeout=300)
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {key}"}
     if task in ("speech", "transcribe"):
         try:
-            return _timed(_media_call(task, conn, parts.path, headers), seconds)  # type: ignore[arg-type]
+            return _timed(_media_call(task, conn, parts.path, headers, audio), seconds)  # type: ignore[arg-type]
         finally:
             conn.close()
     if task == "chat":
@@ -184,11 +204,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--url", help="gateway base URL, ending in /v1")
     parser.add_argument("--key", help="gateway API key")
+    parser.add_argument("--audio", help="transcribe: WAV to reuse (made by piper and saved there when missing)")
     args = parser.parse_args()
     if args.mode == "direct":
-        result = direct(args.task, args.seconds)
+        result = direct(args.task, args.seconds, args.audio)
     else:
-        result = gateway(args.task, args.seconds, args.url, args.key)
+        result = gateway(args.task, args.seconds, args.url, args.key, args.audio)
     print(json.dumps(result))
 
 

@@ -147,6 +147,9 @@ def run_engines(scenarios: list[EngineScenario], opts: RunOptions, log: Log) -> 
                           "--seconds", str(seconds)]
                 through = [sys.executable, "-m", "bench.engines", "gateway", "--task", scenario.task,
                            "--seconds", str(seconds), "--url", gw.base_url, "--key", gw.key or ""]
+                if scenario.task == "transcribe":  # both sides transcribe the very same recording
+                    shared = ["--audio", str(opts.run_dir / "engines" / "paragraph.wav")]
+                    direct, through = direct + shared, through + shared
                 for system, argv, cpus in (("direct", direct, opts.sut_cpus), ("modelport", through, opts.load_cpus)):
                     result = _engine_json(argv, cpus, seconds * 4 + 180)
                     rows.append({"scenario": scenario.name, "system": system, "rep": rep, **result,
