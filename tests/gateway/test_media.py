@@ -8,9 +8,11 @@ import re
 import struct
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Literal
 
 import httpx
 import openai
+import orjson
 import pytest
 
 from modelport.engines.media import SPEECH_FORMATS
@@ -56,6 +58,25 @@ def test_transcription_formats_are_well_formed(client: openai.OpenAI) -> None:
                                                  timestamp_granularities=["word", "segment"])
     assert verbose.segments and verbose.words and verbose.duration > 3
     assert all(s.start <= s.end for s in verbose.segments)
+
+
+def test_speech_as_server_sent_events_through_the_gateway(client: openai.OpenAI) -> None:
+    with client.audio.speech.with_streaming_response.create(
+        model=SPEECH, voice="alloy", input=" ".join(SENTENCES), response_format="pcm", stream_format="sse"
+    ) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        events = [orjson.loads(line[6:]) for line in response.iter_lines() if line.startswith("data: ")]
+    assert [e["type"] for e in events] == ["speech.audio.delta"] * len(SENTENCES) + ["speech.audio.done"]
+    pcm = b"".join(base64.b64decode(e["audio"]) for e in events[:-1])
+    assert 5.0 < len(pcm) / 2 / 22050 < 15.0 and events[-1]["usage"]["input_tokens"] > 0
+
+
+def test_transcription_streams_through_the_gateway(client: openai.OpenAI) -> None:
+    wav = client.audio.speech.create(model=SPEECH, voice="joe", input=" ".join(SENTENCES), response_format="wav").content
+    events = list(client.audio.transcriptions.create(model=STT, file=("a.wav", wav), stream=True))
+    assert [e.type for e in events][-1] == "transcript.text.done" and len(events) >= 2
+    assert "".join(e.delta for e in events[:-1]) == events[-1].text
+    assert word_error_rate(" ".join(SENTENCES), events[-1].text) <= 0.1
 
 
 def test_bad_media_inputs_are_clear_400s(client: openai.OpenAI) -> None:
@@ -109,6 +130,58 @@ def test_image_edit_with_and_without_mask(images: openai.OpenAI) -> None:
     varied = images.images.edit(model="tiny-sd", image=("a.png", source), prompt="a hat", size="128x128",
                                 response_format="url")
     assert png_size(httpx.get(varied.data[0].url or "").content) == (128, 128)
+
+
+def decoded_image(data: bytes) -> tuple[str, tuple[int, int]]:
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as image:
+        image.load()
+        return str(image.format), image.size
+
+
+@pytest.mark.parametrize("fmt", ["jpeg", "webp"])
+def test_image_output_formats_through_the_gateway(images: openai.OpenAI, fmt: Literal["jpeg", "webp"]) -> None:
+    for response_format in ("b64_json", "url"):
+        made = images.images.generate(model="tiny-sd", prompt="a red square", size="128x64", output_format=fmt,
+                                      output_compression=70, response_format=response_format)
+        edited = images.images.edit(model="tiny-sd", image=("a.png", png(64, 64)), prompt="a hat", size="64x128",
+                                    output_format=fmt, response_format=response_format)
+        for result, size in ((made, (128, 64)), (edited, (64, 128))):
+            assert result.output_format == fmt and result.size == f"{size[0]}x{size[1]}" and result.data
+            item = result.data[0]
+            if response_format == "url":
+                assert (item.url or "").endswith(f".{fmt}") and item.b64_json is None
+                fetched = httpx.get(item.url or "")
+                assert fetched.status_code == 200 and fetched.headers["content-type"] == f"image/{fmt}"
+                data = fetched.content
+            else:
+                data = base64.b64decode(item.b64_json or "")
+            assert decoded_image(data) == (fmt.upper(), size)
+
+
+def test_lower_output_compression_makes_a_smaller_jpeg_through_the_gateway(images: openai.OpenAI) -> None:
+    def jpeg(compression: int) -> bytes:
+        result = images.images.generate(model="tiny-sd", prompt="flowers", size="128x128", output_format="jpeg",
+                                        output_compression=compression, extra_body={"seed": 5})
+        assert result.data
+        return base64.b64decode(result.data[0].b64_json or "")
+
+    best, small = jpeg(100), jpeg(15)
+    assert decoded_image(best) == decoded_image(small) == ("JPEG", (128, 128))
+    assert len(small) < len(best)
+
+
+def test_bad_output_format_and_compression_are_400s_naming_the_param(images: openai.OpenAI) -> None:
+    source = ("a.png", png(64, 64))
+    for fields, param in (({"output_format": "gif"}, "output_format"),
+                          ({"output_format": "jpeg", "output_compression": 101}, "output_compression"),
+                          ({"output_format": "webp", "output_compression": -5}, "output_compression")):
+        for call in (lambda: images.images.generate(model="tiny-sd", prompt="x", extra_body=fields),  # noqa: B023
+                     lambda: images.images.edit(model="tiny-sd", image=source, prompt="x", extra_body=fields)):  # noqa: B023
+            with pytest.raises(openai.BadRequestError) as caught:
+                call()
+            assert caught.value.body["param"] == param  # type: ignore[index]
 
 
 def test_bad_image_inputs_are_clear_400s(images: openai.OpenAI) -> None:

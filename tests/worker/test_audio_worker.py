@@ -4,6 +4,7 @@ back into transcription, subtitle and verbose formats, streaming, and OpenAI-sha
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import re
 import time
@@ -161,6 +162,39 @@ def test_verbose_json_with_words(stt: LiveWorker, wav: bytes) -> None:
     assert plain.words is None
 
 
+def test_transcription_stream_sends_a_delta_per_segment(stt: LiveWorker, wav: bytes) -> None:
+    client = _client(stt)
+    events = list(client.audio.transcriptions.create(model=STT_MODEL, file=("a.wav", wav), stream=True))
+    deltas = [e.delta for e in events if e.type == "transcript.text.delta"]
+    done = events[-1]
+    assert done.type == "transcript.text.done" and done.usage is not None and done.usage.seconds >= 5
+    assert "".join(deltas) == done.text and word_error_rate(" ".join(SENTENCES), done.text) <= 0.1
+    whole = client.audio.transcriptions.create(model=STT_MODEL, file=("a.wav", wav), response_format="verbose_json")
+    assert len(deltas) == len(whole.segments) and done.text == whole.text
+
+
+async def test_transcription_stream_sends_early_windows_before_decoding_the_rest(
+    stt: LiveWorker, tts: LiveWorker
+) -> None:
+    # Whisper decodes 30 s windows: ~48 s of speech is two, and the first window's segments must not wait
+    # for the second window to be decoded.
+    long_wav = _client(tts).audio.speech.create(
+        model=SPEECH_MODEL, voice="joe", input=" ".join(SENTENCES * 6), response_format="wav"
+    ).content
+    form = aiohttp.FormData({"model": STT_MODEL, "stream": "true"})
+    form.add_field("file", long_wav, filename="long.wav", content_type="audio/wav")
+    arrivals: list[tuple[float, dict[str, object]]] = []
+    async with aiohttp.ClientSession(headers=stt.headers) as http:
+        async with http.post(stt.url + "/v1/audio/transcriptions", data=form) as response:
+            assert response.status == 200 and response.content_type == "text/event-stream"
+            async for line in response.content:
+                if line.startswith(b"data: {"):
+                    arrivals.append((time.monotonic(), json.loads(line[6:])))
+    kinds = [event["type"] for _, event in arrivals]
+    assert kinds[-1] == "transcript.text.done" and kinds.count("transcript.text.delta") >= 2
+    assert arrivals[-1][0] - arrivals[0][0] > 0.1, "every segment arrived only after the whole file was decoded"
+
+
 @pytest.mark.filterwarnings("ignore:deprecated:DeprecationWarning")  # the SDK marks translations deprecated
 def test_translation_of_english_is_the_transcript(stt: LiveWorker, wav: bytes) -> None:
     result = _client(stt).audio.translations.create(model=STT_MODEL, file=("a.wav", wav))
@@ -175,6 +209,24 @@ def _bad_request(call: Callable[[], object]) -> dict[str, object]:
     return body
 
 
+async def test_speech_as_server_sent_events(tts: LiveWorker) -> None:
+    text = " ".join(SENTENCES)
+    body = {"model": SPEECH_MODEL, "input": text, "voice": "joe", "response_format": "pcm", "stream_format": "sse"}
+    events = []
+    async with aiohttp.ClientSession(headers=tts.headers) as http:
+        async with http.post(tts.url + "/v1/audio/speech", json=body) as response:
+            assert response.status == 200 and response.content_type == "text/event-stream"
+            async for line in response.content:
+                if line.startswith(b"data: "):
+                    events.append(json.loads(line[6:]))
+    deltas = [e for e in events if e["type"] == "speech.audio.delta"]
+    assert len(deltas) == len(SENTENCES) and events[-1]["type"] == "speech.audio.done"
+    pcm = b"".join(base64.b64decode(e["audio"]) for e in deltas)
+    assert 5.0 < len(pcm) / 2 / 22050 < 15.0
+    usage = events[-1]["usage"]
+    assert usage["input_tokens"] > len(text) / 2 and usage["total_tokens"] == usage["input_tokens"]
+
+
 def test_speech_bad_inputs_are_400(tts: LiveWorker) -> None:
     speech = _client(tts).audio.speech.create
     cases = {
@@ -182,6 +234,7 @@ def test_speech_bad_inputs_are_400(tts: LiveWorker) -> None:
         "voice": dict(voice="no-such-voice", input="hello"),
         "response_format": dict(voice="alloy", input="hello", response_format="ogg"),
         "speed": dict(voice="alloy", input="hello", speed=9.0),
+        "stream_format": dict(voice="alloy", input="hello", stream_format="websocket"),
     }
     for param, kwargs in cases.items():
         assert _bad_request(lambda: speech(model=SPEECH_MODEL, **kwargs))["param"] == param  # noqa: B023
@@ -203,6 +256,13 @@ def test_transcription_bad_inputs_are_400(stt: LiveWorker) -> None:
     assert _bad_request(lambda: create(model=STT_MODEL, file=("a.wav", b"")))["param"] == "file"
     bad_format = _bad_request(lambda: create(model=STT_MODEL, file=("a.wav", b"RIFF"), response_format="xml"))
     assert bad_format["param"] == "response_format"
+    srt_stream = _bad_request(
+        lambda: create(model=STT_MODEL, file=("a.wav", b"RIFF"), response_format="srt", stream=True)
+    )
+    assert srt_stream["param"] == "response_format" and "stream" in str(srt_stream["message"])
+    assert _bad_request(lambda: create(model=STT_MODEL, file=("a.wav", b"RIFF"), extra_body={"stream": "maybe"}))[
+        "param"
+    ] == "stream"
 
 
 async def test_wrong_content_type_and_wrong_endpoint(stt: LiveWorker, tts: LiveWorker) -> None:

@@ -9,6 +9,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Literal
 
 import aiohttp
 import openai
@@ -48,10 +49,19 @@ def _png(size: tuple[int, int], mode: str = "RGB", color: object = (20, 160, 90)
     return buffer.getvalue()
 
 
-def _fetch(url: str) -> bytes:
+def _fetch(url: str, media_type: str = "image/png") -> bytes:
     with urllib.request.urlopen(url, timeout=10) as response:  # no secret: the id is the credential
-        assert response.headers["Content-Type"] == "image/png"
+        assert response.headers["Content-Type"] == media_type
         return bytes(response.read())
+
+
+def _decoded(data: bytes) -> tuple[str, tuple[int, int]]:
+    """(Pillow's format name, (width, height)) of encoded image bytes, decoding every pixel."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as image:
+        image.load()
+        return str(image.format), image.size
 
 
 def test_generate_b64_json_at_the_requested_size(client: openai.OpenAI) -> None:
@@ -74,6 +84,7 @@ def test_generate_url_serves_the_image_for_a_while(client: openai.OpenAI, worker
     assert url.startswith(worker.url + "/v1/files/images/") and url.endswith(".png")
     assert len(url.rsplit("/", 1)[1].removesuffix(".png")) >= 43  # 32 random bytes
     assert png_size(_fetch(url)) == (64, 64)
+    assert result.output_format == "png" and result.size == "64x64"
     with pytest.raises(urllib.error.HTTPError) as err:
         _fetch(worker.url + "/v1/files/images/not-a-real-id.png")
     assert err.value.code == 404
@@ -121,6 +132,61 @@ def test_edit_without_mask_is_image_to_image_at_the_requested_size(client: opena
     assert [png_size(base64.b64decode(d.b64_json or "")) for d in result.data] == [(64, 64), (64, 64)]
 
 
+@pytest.mark.parametrize("fmt", ["jpeg", "webp"])
+def test_output_format_for_generations_and_edits_in_both_response_formats(
+    client: openai.OpenAI, worker: LiveWorker, fmt: Literal["jpeg", "webp"]
+) -> None:
+    media_type = f"image/{fmt}"
+    for response_format in ("b64_json", "url"):
+        made = client.images.generate(
+            model="tiny-sd", prompt="a fox", size="96x64", output_format=fmt, response_format=response_format
+        )
+        edited = client.images.edit(
+            model="tiny-sd",
+            image=("in.png", _png((80, 64)), "image/png"),
+            prompt="snow",
+            size="64x96",
+            output_format=fmt,
+            output_compression=80,
+            response_format=response_format,
+        )
+        for result, size in ((made, (96, 64)), (edited, (64, 96))):
+            assert result.data is not None and result.output_format == fmt
+            assert result.size == f"{size[0]}x{size[1]}"
+            item = result.data[0]
+            if response_format == "url":
+                url = item.url or ""
+                assert url.startswith(worker.url + "/v1/files/images/") and url.endswith(f".{fmt}")
+                data = _fetch(url, media_type)
+                with pytest.raises(urllib.error.HTTPError) as err:  # the same id under another extension
+                    _fetch(url.removesuffix(f".{fmt}") + ".png")
+                assert err.value.code == 404
+            else:
+                data = base64.b64decode(item.b64_json or "")
+            assert _decoded(data) == (fmt.upper(), size)
+
+
+def test_lower_output_compression_makes_a_smaller_jpeg(client: openai.OpenAI) -> None:
+    def jpeg(compression: int) -> bytes:
+        result = client.images.generate(
+            model="tiny-sd",
+            prompt="a field of flowers",
+            size="128x128",
+            output_format="jpeg",
+            output_compression=compression,
+            extra_body={"seed": 11},
+        )
+        assert result.data is not None
+        return base64.b64decode(result.data[0].b64_json or "")
+
+    best, small = jpeg(100), jpeg(20)
+    assert _decoded(best) == _decoded(small) == ("JPEG", (128, 128))
+    assert len(small) < len(best) and best == jpeg(100)
+    png = client.images.generate(model="tiny-sd", prompt="x", size="64x64", output_compression=10)  # png ignores it
+    assert png.data is not None and png.output_format == "png"
+    assert _decoded(base64.b64decode(png.data[0].b64_json or "")) == ("PNG", (64, 64))
+
+
 def _bad_request(call: Callable[[], object]) -> dict[str, object]:
     with pytest.raises(openai.BadRequestError) as err:
         call()
@@ -150,6 +216,25 @@ def test_bad_inputs_are_400(client: openai.OpenAI) -> None:
         _bad_request(lambda: edit(model="tiny-sd", image=("in.png", _png((64, 64))), prompt="x", size="3x3"))["param"]
         == "size"
     )
+
+
+def test_bad_output_format_and_compression_are_400(client: openai.OpenAI) -> None:
+    image = ("in.png", _png((64, 64)), "image/png")
+
+    def generate(**fields: object) -> dict[str, object]:
+        return _bad_request(lambda: client.images.generate(model="tiny-sd", prompt="x", extra_body=fields))
+
+    def edit(**fields: object) -> dict[str, object]:
+        return _bad_request(lambda: client.images.edit(model="tiny-sd", image=image, prompt="x", extra_body=fields))
+
+    for fmt in ("gif", "jpg", "PNG", 1):
+        body = generate(output_format=fmt)
+        assert body["param"] == "output_format" and "png, jpeg, webp" in str(body["message"])
+        assert edit(output_format=fmt)["param"] == "output_format"
+    for compression in (101, -1, "50", 50.5, True):
+        assert generate(output_format="jpeg", output_compression=compression)["param"] == "output_compression"
+    for text in ("101", "-1", "high", "50.5"):
+        assert edit(output_format="webp", output_compression=text)["param"] == "output_compression"
 
 
 async def test_image_routes_need_the_secret_except_links(worker: LiveWorker) -> None:

@@ -8,6 +8,8 @@ The folder's own pipeline class does text to image; image to image and inpaintin
 Edits follow OpenAI's mask convention: where the mask is transparent (alpha 0) is repainted. A mask
 without an alpha channel is read as diffusers' own convention (white = repaint).
 
+Images come back as the request's `output_format` (PNG, JPEG or WebP, `encode_image`), generate and edit alike.
+
 Engine args (strings): `steps` (num_inference_steps, default 25), `guidance_scale` (default: the
 pipeline's), `strength` (image to image, default 0.75), `size` (default "WxH": the UNet's native size).
 """
@@ -36,10 +38,20 @@ def parse_size(value: str) -> tuple[int, int]:
     return int(width), int(height)
 
 
-def _png(image: Any) -> bytes:
+def encode_image(image: Any, output_format: str = "png", compression: int = 100) -> bytes:
+    """A PIL image as PNG, JPEG or WebP bytes; `compression` is the JPEG/WebP quality (PNG ignores it)."""
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
+    if output_format == "png":
+        image.save(buffer, format="PNG")
+    else:
+        if image.mode not in ("RGB", "L"):
+            image = image.convert("RGB")
+        image.save(buffer, format=output_format.upper(), quality=compression)
     return buffer.getvalue()
+
+
+def _encoded(image: Any, request: ImageRequest) -> bytes:
+    return encode_image(image, request.output_format, request.output_compression)
 
 
 def _open_image(data: bytes, param: str) -> Any:
@@ -148,10 +160,10 @@ class DiffusersEngine(TextlessEngine):
         return kwargs
 
     def generate(self, request: ImageRequest) -> list[bytes]:
-        """`n` PNG images of the requested (or default) size."""
+        """`n` images of the requested (or default) size, encoded as `request.output_format`."""
         width, height = self._size_of(request, self.default_size)
         output = self._pipeline("text2image")(**self._common(request), width=width, height=height)
-        return [_png(image) for image in output.images]
+        return [_encoded(image, request) for image in output.images]
 
     def edit(self, request: ImageRequest) -> list[bytes]:
         """Inpaint where the mask says, or image to image without a mask; output at the requested size."""
@@ -176,4 +188,4 @@ class DiffusersEngine(TextlessEngine):
         else:
             repaint = _repaint_mask(mask).resize((width, height))
             output = self._pipeline("inpaint")(**kwargs, image=image, mask_image=repaint, width=width, height=height)
-        return [_png(p if p.size == (width, height) else p.resize((width, height))) for p in output.images]
+        return [_encoded(p if p.size == (width, height) else p.resize((width, height)), request) for p in output.images]

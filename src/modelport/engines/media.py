@@ -18,6 +18,9 @@ from modelport.engines.base import Embeddings, GenerationEvent, GenerationReques
 #: The response formats of OpenAI's /v1/audio/speech, in its documentation's order.
 SPEECH_FORMATS = ("mp3", "opus", "aac", "flac", "wav", "pcm")
 
+#: The image encodings of OpenAI's `output_format` (the first is the default), with their media types.
+IMAGE_FORMATS = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
+
 #: OpenAI's built-in voice names; a speech engine maps each onto one of its own voices.
 OPENAI_VOICES = (
     "alloy",
@@ -94,7 +97,8 @@ class Transcript:
 
 @dataclass(frozen=True)
 class ImageRequest:
-    """Generate (no `image`), edit (`image`, optional `mask`), `n` images of width x height."""
+    """Generate (no `image`), edit (`image`, optional `mask`), `n` images of width x height, encoded as
+    `output_format` (one of `IMAGE_FORMATS`); `output_compression` is the JPEG/WebP quality, 0-100."""
 
     prompt: str
     n: int = 1
@@ -103,6 +107,8 @@ class ImageRequest:
     seed: int | None = None
     image: bytes | None = None
     mask: bytes | None = None
+    output_format: str = "png"
+    output_compression: int = 100
 
 
 class SpeechEngine(Protocol):
@@ -117,6 +123,9 @@ class SpeechEngine(Protocol):
     def speak(self, request: SpeechRequest, cancel: threading.Event) -> Iterator[bytes]:
         """Raw little-endian int16 mono samples at `sample_rate`, sentence by sentence."""
 
+    def count_tokens(self, text: str) -> int:
+        """How many input tokens the model reads for `text` (reported as `usage` of streamed speech)."""
+
 
 class TranscriptionEngine(Protocol):
     """Speech to text."""
@@ -127,12 +136,17 @@ class TranscriptionEngine(Protocol):
         Stops between segments once `cancel` is set (the client went away).
         """
 
+    def transcribe_stream(
+        self, request: TranscriptionRequest, cancel: threading.Event
+    ) -> Iterator[Segment | Transcript]:
+        """The same work yielded as it goes: each `Segment` once decoded, then the whole `Transcript` last."""
+
 
 class ImageEngine(Protocol):
-    """Text to image, image to image and inpainting; images come back as PNG bytes."""
+    """Text to image, image to image and inpainting; images come back encoded as `request.output_format`."""
 
     def generate(self, request: ImageRequest) -> list[bytes]:
-        """`request.n` PNG images for `request.prompt`."""
+        """`request.n` images for `request.prompt`."""
 
     def edit(self, request: ImageRequest) -> list[bytes]:
         """Inpaint `request.image` where `request.mask` is transparent, or image-to-image without one."""

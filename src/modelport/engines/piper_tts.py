@@ -95,6 +95,10 @@ class PiperEngine(TextlessEngine):
             return self.voices[OPENAI_VOICES.index(wanted) % len(self.voices)]
         return None
 
+    def count_tokens(self, text: str) -> int:
+        """The phoneme ids the voice model reads for `text` (its input tokens)."""
+        return sum(len(self._voice.phonemes_to_ids(sentence)) for sentence in self._voice.phonemize(text))
+
     def speak(self, request: SpeechRequest, cancel: threading.Event) -> Iterator[bytes]:
         """int16 mono samples, one chunk per sentence; stops between sentences once `cancel` is set."""
         from piper.config import SynthesisConfig

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import io
 import threading
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, cast
 
 from modelport.engines.base import Capability, EngineOptions, EngineUnavailable, InvalidEngineInput
 from modelport.engines.catalog import load_model_path
@@ -110,7 +111,17 @@ class WhisperEngine(TextlessEngine):
         return code
 
     def transcribe(self, request: TranscriptionRequest, cancel: threading.Event) -> Transcript:
-        """Decode the upload, then transcribe (or translate) it, stopping early once `cancel` is set."""
+        """The whole transcript (see `transcribe_stream`)."""
+        *_, transcript = self.transcribe_stream(request, cancel)
+        return cast(Transcript, transcript)
+
+    def transcribe_stream(
+        self, request: TranscriptionRequest, cancel: threading.Event
+    ) -> Iterator[Segment | Transcript]:
+        """Each segment as soon as it is decoded, then the whole `Transcript`; stops early once `cancel` is set.
+
+        Decoding the upload happens on the first step, so bad audio fails before anything is yielded.
+        """
         samples = decode_upload(request.audio)
         language = self._language(request.language)
         temperature: Any = request.temperature if request.temperature else [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
@@ -127,6 +138,8 @@ class WhisperEngine(TextlessEngine):
         for raw in raw_segments:  # a lazy generator: each step decodes one more 30 s window
             if cancel.is_set():
                 break
-            segments.append(_segment(len(segments), raw))
+            segment = _segment(len(segments), raw)
+            segments.append(segment)
+            yield segment
         text = "".join(s.text for s in segments).strip()
-        return Transcript(text=text, language=info.language, duration=float(info.duration), segments=tuple(segments))
+        yield Transcript(text=text, language=info.language, duration=float(info.duration), segments=tuple(segments))

@@ -1,6 +1,6 @@
 """The worker's aiohttp app: the route table, bearer-secret auth, OpenAI-shaped errors, and serving.
 
-Every route except `GET /health` and the unguessable image links (`GET /v1/files/images/{id}.png`)
+Every route except `GET /health` and the unguessable image links (`GET /v1/files/images/{id}.{ext}`)
 needs `Authorization: Bearer <MODELPORT_INSTANCE_SECRET>` when a secret is set, so the gateway's keys
 cannot be bypassed by calling the instance port directly.
 """

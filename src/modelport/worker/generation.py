@@ -8,11 +8,11 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import aclosing
 
-import orjson
 from aiohttp import web
 
 from modelport.engines.base import Finish, GenerationEvent, GenerationRequest, TextDelta
 from modelport.worker import parse, render
+from modelport.worker.events import DONE, SSE_HEADERS, error_event, sse, write_quietly
 from modelport.worker.state import STATE, WorkerState, json_response
 
 log = logging.getLogger("modelport.worker")
@@ -77,10 +77,6 @@ async def _full(
     return json_response(make(state.served_name, choices, prompt_tokens, completion_tokens, logprobs))
 
 
-def _sse(obj: object) -> bytes:
-    return b"data: " + orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY) + b"\n\n"
-
-
 async def _stream(
     request: web.Request, state: WorkerState, call: parse.GenerationCall, generate: Generate, chat: bool
 ) -> web.StreamResponse:
@@ -88,7 +84,7 @@ async def _stream(
     # Build the first generator on the engine thread before the headers go out, so that bad input
     # (a template error, a prompt longer than the context) is still a plain 400.
     first = await state.gate.call(generate, call.requests[0], first_cancel, cancel=first_cancel)
-    response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+    response = web.StreamResponse(headers=SSE_HEADERS)
     await response.prepare(request)
     maker = render.ChunkMaker(
         state.served_name, chat, call.requests[0].logprobs, id=render.new_id("chatcmpl" if chat else "cmpl")
@@ -105,16 +101,14 @@ async def _stream(
                     events = generate(_choice_request(base, j), cancel)  # lazily run on the engine thread
                 await _stream_choice(response, state, maker, index, events, cancel, totals, j == 0)
         if call.include_usage:
-            await response.write(_sse(maker.usage_chunk(totals[0], totals[1])))
-        await response.write(b"data: [DONE]\n\n")
+            await response.write(sse(maker.usage_chunk(totals[0], totals[1])))
+        await response.write(DONE)
     except ConnectionResetError:
         log.info("client went away mid-stream; generation stopped")
         return response
     except Exception as exc:  # headers are out: report as an error event, then end the stream
         log.exception("stream failed")
-        await _write_quietly(
-            response, _sse({"error": {"message": str(exc), "type": "api_error", "param": None, "code": None}})
-        )
+        await write_quietly(response, error_event(exc))
     return response
 
 
@@ -129,19 +123,12 @@ async def _stream_choice(
     count_prompt: bool,
 ) -> None:
     if maker.chat:
-        await response.write(_sse(maker.delta(index, "", [], role=True)))
+        await response.write(sse(maker.delta(index, "", [], role=True)))
     async with aclosing(state.gate.stream(lambda: events, cancel)) as stream:
         async for event in stream:
             if isinstance(event, TextDelta):
-                await response.write(_sse(maker.delta(index, event.text, list(event.logprobs))))
+                await response.write(sse(maker.delta(index, event.text, list(event.logprobs))))
             elif isinstance(event, Finish):
                 totals[0] += event.prompt_tokens if count_prompt else 0
                 totals[1] += event.completion_tokens
-                await response.write(_sse(maker.delta(index, "", [], finish=event.finish_reason)))
-
-
-async def _write_quietly(response: web.StreamResponse, data: bytes) -> None:
-    try:
-        await response.write(data)
-    except ConnectionResetError:
-        pass
+                await response.write(sse(maker.delta(index, "", [], finish=event.finish_reason)))

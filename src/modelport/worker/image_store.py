@@ -1,6 +1,7 @@
 """A bounded, expiring in-memory store for generated images served by `response_format: url`.
 
-Each image gets an unguessable id (32 random bytes, URL-safe base64) and lives for `ttl` seconds
+Each image gets an unguessable id (32 random bytes, URL-safe base64, plus the caller's suffix such as
+".jpeg", so the id is the file name in its URL) and lives for `ttl` seconds
 (10 minutes by default) or until the store's count or byte bound pushes it out, oldest first. The
 store belongs to one worker (its `WorkerState`); nothing is written to disk.
 """
@@ -18,7 +19,7 @@ DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 
 
 class ImageStore:
-    """id -> PNG bytes, for at most `ttl` seconds; bounded by count and total bytes."""
+    """id -> image bytes, for at most `ttl` seconds; bounded by count and total bytes."""
 
     def __init__(
         self,
@@ -37,10 +38,10 @@ class ImageStore:
     def __len__(self) -> int:
         return len(self._items)
 
-    def put(self, data: bytes) -> str:
-        """Store `data`; returns its new id."""
+    def put(self, data: bytes, suffix: str = "") -> str:
+        """Store `data`; returns its new id (random, ending in `suffix`)."""
         self._expire()
-        image_id = secrets.token_urlsafe(32)
+        image_id = secrets.token_urlsafe(32) + suffix
         self._items[image_id] = (self._clock() + self.ttl, data)
         self._bytes += len(data)
         while len(self._items) > self.max_images or (self._bytes > self.max_bytes and len(self._items) > 1):

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from modelport.engines.media import (
+    IMAGE_FORMATS,
     SPEECH_FORMATS,
     ImageRequest,
     SpeechEngine,
@@ -33,6 +34,7 @@ class SpeechCall:
 
     request: SpeechRequest
     response_format: str
+    sse: bool = False  # stream_format "sse": `speech.audio.delta` events instead of the raw audio stream
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class TranscriptionCall:
     request: TranscriptionRequest
     response_format: str
     words: bool
+    stream: bool = False  # answer with `transcript.text.delta` / `transcript.text.done` events
 
 
 @dataclass(frozen=True)
@@ -78,7 +81,7 @@ def _speed(value: Any) -> float:
 
 
 def speech_call(body: dict[str, Any], engine: SpeechEngine) -> SpeechCall:
-    """Validate a speech body: input, voice, response_format, speed (stream_format 'audio' only)."""
+    """Validate a speech body: input, voice, response_format, speed, stream_format."""
     text = body.get("input")
     if not isinstance(text, str) or not text.strip():
         raise BadRequest("'input' must be a non-empty string", param="input")
@@ -87,10 +90,12 @@ def speech_call(body: dict[str, Any], engine: SpeechEngine) -> SpeechCall:
     fmt = body.get("response_format") or "mp3"
     if fmt not in SPEECH_FORMATS:
         raise BadRequest(f"'response_format' must be one of {', '.join(SPEECH_FORMATS)}", param="response_format")
-    if body.get("stream_format") not in (None, "audio"):
-        raise BadRequest("only stream_format 'audio' is supported (audio streams as it is made)", param="stream_format")
+    stream_format = body.get("stream_format") or "audio"
+    if stream_format not in ("audio", "sse"):
+        raise BadRequest("'stream_format' must be 'audio' or 'sse'", param="stream_format")
     voice = _voice_name(body.get("voice"), engine)
-    return SpeechCall(SpeechRequest(text=text, voice=voice, speed=_speed(body.get("speed"))), fmt)
+    request = SpeechRequest(text=text, voice=voice, speed=_speed(body.get("speed")))
+    return SpeechCall(request, fmt, sse=stream_format == "sse")
 
 
 def _float_field(text: str | None, name: str, low: float, high: float) -> float | None:
@@ -117,6 +122,15 @@ def _int_field(text: str | None, name: str, low: int, high: int) -> int | None:
     return value
 
 
+def _bool_field(text: str | None, name: str) -> bool:
+    if text is None or text == "":
+        return False
+    value = text.strip().lower()
+    if value not in ("true", "false", "1", "0"):
+        raise BadRequest(f"'{name}' must be true or false", param=name)
+    return value in ("true", "1")
+
+
 def transcription_call(form: Form, task: str) -> TranscriptionCall:
     """Validate a transcription/translation form: file, language, prompt, temperature, formats."""
     upload = form.file("file")
@@ -129,6 +143,12 @@ def transcription_call(form: Form, task: str) -> TranscriptionCall:
     if any(g not in ("word", "segment") for g in granularities):
         raise BadRequest("'timestamp_granularities' items must be 'word' or 'segment'", param="timestamp_granularities")
     words = "word" in granularities and fmt == "verbose_json"
+    stream = _bool_field(form.text("stream"), "stream")
+    if stream and fmt not in ("json", "text"):
+        raise BadRequest(
+            "with stream=true the answer is transcript.text events: 'response_format' must be json or text",
+            param="response_format",
+        )
     request = TranscriptionRequest(
         audio=upload.data,
         task=task,
@@ -137,7 +157,7 @@ def transcription_call(form: Form, task: str) -> TranscriptionCall:
         temperature=_float_field(form.text("temperature"), "temperature", 0.0, 1.0),
         word_timestamps=words,
     )
-    return TranscriptionCall(request, fmt, words)
+    return TranscriptionCall(request, fmt, words, stream)
 
 
 def image_size(value: Any) -> tuple[int | None, int | None]:
@@ -171,9 +191,21 @@ def _image_format(value: Any) -> str:
     return str(fmt)
 
 
-def _check_output_format(value: Any) -> None:
-    if value not in (None, "png"):
-        raise BadRequest("only output_format 'png' is supported", param="output_format")
+def _output_format(value: Any) -> str:
+    """OpenAI's `output_format`: png (the default), jpeg or webp."""
+    fmt = "png" if value is None else value
+    if not isinstance(fmt, str) or fmt not in IMAGE_FORMATS:
+        raise BadRequest(f"'output_format' must be one of {', '.join(IMAGE_FORMATS)}", param="output_format")
+    return fmt
+
+
+def _output_compression(value: Any) -> int:
+    """OpenAI's `output_compression`: the JPEG/WebP quality, an integer 0-100 (default 100; png ignores it)."""
+    if value is None:
+        return 100
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100:
+        raise BadRequest("'output_compression' must be an integer between 0 and 100", param="output_compression")
+    return value
 
 
 def image_generation_call(body: dict[str, Any]) -> ImageCall:
@@ -184,20 +216,28 @@ def image_generation_call(body: dict[str, Any]) -> ImageCall:
     seed = body.get("seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**31):
         raise BadRequest("'seed' must be an integer between 0 and 2147483647", param="seed")
-    _check_output_format(body.get("output_format"))
     width, height = image_size(body.get("size"))
-    request = ImageRequest(prompt=_prompt(body.get("prompt")), n=n, width=width, height=height, seed=seed)
+    request = ImageRequest(
+        prompt=_prompt(body.get("prompt")),
+        n=n,
+        width=width,
+        height=height,
+        seed=seed,
+        output_format=_output_format(body.get("output_format")),
+        output_compression=_output_compression(body.get("output_compression")),
+    )
     return ImageCall(request, _image_format(body.get("response_format")))
 
 
 def image_edit_call(form: Form) -> ImageCall:
-    """Validate a /v1/images/edits form: image (required), mask (optional), prompt, n, size, seed."""
+    """Validate a /v1/images/edits form: image (required), mask (optional), prompt, n, size, seed,
+    output_format, output_compression."""
     image = form.file("image", "image[]")
     if image is None:
         raise BadRequest("'image' is required: the image to edit, as a multipart file field", param="image")
     mask = form.file("mask")
-    _check_output_format(form.text("output_format"))
     width, height = image_size(form.text("size"))
+    compression = _int_field(form.text("output_compression"), "output_compression", 0, 100)
     request = ImageRequest(
         prompt=_prompt(form.text("prompt")),
         n=_int_field(form.text("n"), "n", 1, MAX_IMAGES) or 1,
@@ -206,5 +246,7 @@ def image_edit_call(form: Form) -> ImageCall:
         seed=_int_field(form.text("seed"), "seed", 0, 2**31 - 1),
         image=image.data,
         mask=mask.data if mask is not None else None,
+        output_format=_output_format(form.text("output_format") or None),
+        output_compression=_output_compression(compression),
     )
     return ImageCall(request, _image_format(form.text("response_format")))

@@ -2,7 +2,8 @@
 
 json and verbose_json carry `usage` as OpenAI's duration-billed models do ({"type": "duration",
 "seconds": N}, whole seconds rounded up); text is the text and a newline; srt and vtt have one cue per
-segment.
+segment. With `stream=true` the text arrives as `transcript.text.delta` events, one per segment, then a
+closing `transcript.text.done` with the whole text and the usage.
 """
 
 from __future__ import annotations
@@ -78,6 +79,16 @@ def verbose_json(transcript: Transcript, task: str, words: bool) -> dict[str, An
         ]
     body["usage"] = _usage(transcript)
     return body
+
+
+def delta_event(segment: Segment) -> dict[str, Any]:
+    """`transcript.text.delta` for one decoded segment (the first one without Whisper's leading space)."""
+    return {"type": "transcript.text.delta", "delta": segment.text.lstrip() if segment.id == 0 else segment.text}
+
+
+def done_event(transcript: Transcript) -> dict[str, Any]:
+    """`transcript.text.done`: the whole text (the deltas joined, stripped) and the duration-billed usage."""
+    return {"type": "transcript.text.done", "text": transcript.text, "usage": _usage(transcript)}
 
 
 def render(transcript: Transcript, response_format: str, task: str, words: bool) -> tuple[Any, str]:
