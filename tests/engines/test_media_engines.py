@@ -18,7 +18,7 @@ from modelport.engines.media import ImageRequest, SpeechRequest, TranscriptionRe
 from modelport.engines.piper_tts import PiperEngine
 from modelport.engines.whisper import WhisperEngine
 from tests.engines.tiny_diffusion import build_tiny_pipeline, require_images
-from tests.worker.media_helpers import png_size, word_error_rate
+from tests.worker.media_helpers import espeak_wav, png_size, word_error_rate, words_of
 
 SENTENCE = "The quick brown fox jumps over the lazy dog. Then it runs back into the forest."
 
@@ -107,6 +107,29 @@ def test_transcription_rejects_bad_audio_and_languages(whisper: WhisperEngine) -
         assert err.value.param == "file"
     with pytest.raises(InvalidEngineInput, match="English-only"):
         whisper.transcribe(TranscriptionRequest(audio=_wav(b"\0\0" * 16000, 16000), language="de"), threading.Event())
+
+
+GERMAN = "Guten Morgen. Das Wetter ist heute sehr schön, und wir gehen in den Park."
+
+
+@pytest.fixture(scope="module")
+def whisper_base() -> WhisperEngine:
+    _require("whisper-base")
+    engine = WhisperEngine(EngineOptions(model="whisper-base"))
+    engine.load()
+    return engine
+
+
+def test_multilingual_whisper_detects_transcribes_and_translates(whisper_base: WhisperEngine) -> None:
+    german = espeak_wav(GERMAN, "de")
+    heard = whisper_base.transcribe(TranscriptionRequest(audio=german), threading.Event())
+    assert heard.language == "de" and {"guten", "morgen", "park"} <= set(words_of(heard.text)), heard.text
+    told = whisper_base.transcribe(TranscriptionRequest(audio=german, language="de"), threading.Event())
+    assert {"guten", "morgen"} <= set(words_of(told.text)), told.text
+    english = whisper_base.transcribe(TranscriptionRequest(audio=german, task="translate"), threading.Event())
+    assert {"good", "morning", "park"} <= set(words_of(english.text)), english.text
+    with pytest.raises(InvalidEngineInput, match="unsupported language"):
+        whisper_base.transcribe(TranscriptionRequest(audio=german, language="xx"), threading.Event())
 
 
 def test_missing_model_says_what_to_install() -> None:

