@@ -84,8 +84,10 @@ def test_transcription_streams_through_the_gateway(client: openai.OpenAI) -> Non
 def test_multilingual_whisper_from_the_catalog_translates(builtin_gateway: LiveGateway, client: openai.OpenAI) -> None:
     require_ready("whisper-base")
     german = espeak_wav("Guten Morgen. Das Wetter ist heute sehr schön, und wir gehen in den Park.", "de")
-    builtin_gateway.cli("deploy", "whisper-base", "--engine", "faster-whisper", "--model", "whisper-base")
+    builtin_gateway.cli("deploy", "whisper-base", "--model", "whisper-base")  # engine and category: the catalog's
     try:
+        deployment = builtin_gateway.api("GET", "/api/deployments/whisper-base").json()
+        assert deployment["engine"] == "faster-whisper" and deployment["category"] == "speech_to_text"
         builtin_gateway.wait_ready("whisper-base", timeout=120)
         english = client.audio.translations.create(model="whisper-base", file=("de.wav", german))
         assert {"good", "morning", "park"} <= set(words_of(english.text)), english.text

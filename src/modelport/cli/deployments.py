@@ -9,6 +9,7 @@ import click
 
 from modelport.admin.client import AdminClient
 from modelport.cli.common import pass_admin
+from modelport.engines.catalog import find_entry
 from modelport.records import Category, DeploymentSpec, Timeouts
 
 
@@ -25,8 +26,8 @@ from modelport.records import Category, DeploymentSpec, Timeouts
 @click.option("--upstream-model", help="The upstream's model id, when it differs from NAME.")
 @click.option(
     "--engine",
-    help="Run the model here: llama.cpp, onnx-embeddings, e5 (built in), "
-    "or vllm, sglang, llama-server, tei (external, must be installed).",
+    help="Run the model here: llama.cpp, onnx-embeddings, e5, piper, faster-whisper, diffusers (built in), "
+    "or vllm, sglang, llama-server, tei (external, must be installed). Default for a catalog --model: its engine.",
 )
 @click.option("--model", "model", help="What the engine loads: a catalog name (`modelport models`) or a path.")
 @click.option(
@@ -50,7 +51,11 @@ from modelport.records import Category, DeploymentSpec, Timeouts
     metavar="KIND=SECONDS",
     help="Upstream timeout: connect, first_byte, idle (between chunks) or total. Repeatable.",
 )
-@click.option("--category", type=click.Choice([c.value for c in Category]), default="llm", show_default=True)
+@click.option(
+    "--category",
+    type=click.Choice([c.value for c in Category]),
+    help="What the model does (default: the catalog model's, else llm).",
+)
 @click.option("--health-path", default="/models", show_default=True, help="Probed under each URL.")
 @click.option("--generic-proxy", is_flag=True, help="Allow /model/proxy/... pass-through to this deployment.")
 @click.option("--speaks-anthropic", is_flag=True, help="The upstream serves /v1/messages itself.")
@@ -67,7 +72,7 @@ def deploy(
     engine_args: tuple[str, ...],
     replicas: int,
     timeouts: tuple[str, ...],
-    category: str,
+    category: str | None,
     health_path: str,
     generic_proxy: bool,
     speaks_anthropic: bool,
@@ -79,11 +84,16 @@ def deploy(
       modelport deploy qwen3 --url http://10.0.0.5:8000/v1            (a vLLM that already runs)
       modelport deploy mine --engine llama.cpp --model ~/models/my.gguf  (a GGUF file, run here)
       modelport deploy big --engine vllm --model Qwen/Qwen3-8B --replicas 2
+      modelport deploy whisper-base --model whisper-base  (a catalog model: its engine and category)
     """
     args = dict(_key_value(item) for item in engine_args)
+    entry = find_entry(model) if model and not urls and not command else None
+    if entry is not None:
+        engine = engine or entry.engine
+        category = category or next(iter(entry.categories), None)
     spec = DeploymentSpec(
         name=name,
-        category=Category(category),
+        category=Category(category or Category.LLM.value),
         urls=urls,
         upstream_key=upstream_key,
         upstream_model=upstream_model,
