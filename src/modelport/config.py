@@ -6,6 +6,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+#: The largest request body the gateway accepts by default; workers accept the same, so what passes the
+#: gateway is never refused behind it.
+MAX_REQUEST_BYTES = 100 * 1024 * 1024
+
 
 def default_data_dir() -> Path:
     """`$MODELPORT_DATA_DIR`, else `~/.modelport`."""
@@ -25,7 +29,7 @@ class Settings:
     data_dir: Path = field(default_factory=default_data_dir)
     database_url: str | None = None  # None: SQLite in data_dir
     install_defaults: bool = True
-    max_request_bytes: int = 100 * 1024 * 1024  # uploads (audio, images) and JSON bodies alike
+    max_request_bytes: int = MAX_REQUEST_BYTES  # uploads (audio, images) and JSON bodies alike
     spool_memory_bytes: int = 1024 * 1024  # multipart uploads beyond this go to a temp file, not memory
     drain_seconds: float = 30.0  # SIGTERM: how long in-flight requests (streams too) may take to finish
     key_cache_seconds: float = 1.0  # revocation and expiry take effect within this long

@@ -15,6 +15,7 @@ import aiohttp
 import openai
 import pytest
 
+from modelport.config import MAX_REQUEST_BYTES
 from modelport.engines.media import SPEECH_FORMATS
 from tests.worker.live import LiveWorker, require_ready
 from tests.worker.media_helpers import decoded_seconds, word_error_rate
@@ -263,6 +264,15 @@ def test_transcription_bad_inputs_are_400(stt: LiveWorker) -> None:
     assert _bad_request(lambda: create(model=STT_MODEL, file=("a.wav", b"RIFF"), extra_body={"stream": "maybe"}))[
         "param"
     ] == "stream"
+
+
+def test_uploads_up_to_the_gateways_limit_reach_the_engine(stt: LiveWorker) -> None:
+    create = _client(stt).audio.transcriptions.create
+    near_limit = b"not audio " * (MAX_REQUEST_BYTES // 10 - 1000)  # passes the gateway; the worker must take it
+    assert _bad_request(lambda: create(model=STT_MODEL, file=("big.mp3", near_limit)))["param"] == "file"
+    with pytest.raises(openai.APIStatusError) as err:
+        create(model=STT_MODEL, file=("huge.mp3", b"\0" * (MAX_REQUEST_BYTES + 1)))
+    assert err.value.status_code == 413
 
 
 async def test_wrong_content_type_and_wrong_endpoint(stt: LiveWorker, tts: LiveWorker) -> None:

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from modelport.config import MAX_REQUEST_BYTES
 from modelport.engines import EngineOptions, create_engine
 from modelport.engines.base import Capability, EngineUnavailable, InvalidEngineInput
 from modelport.errors import (
@@ -37,7 +38,7 @@ SECRET_ENV = "MODELPORT_INSTANCE_SECRET"
 PUBLIC_PATHS = frozenset({"/health"})
 #: Path prefixes served without the secret: each URL below them carries a 32-byte random id.
 PUBLIC_PREFIXES = (media.IMAGE_FILES_PREFIX,)
-MAX_BODY_BYTES = 64 * 1024 * 1024
+MAX_BODY_BYTES = MAX_REQUEST_BYTES
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
