@@ -35,7 +35,9 @@ def local_supervisor(
     settings: Settings, store: Store, router: Router, session: aiohttp.ClientSession, secrets: InstanceSecrets
 ) -> Supervisor:
     """The supervisor of this machine's instances (managed ones as local processes)."""
-    placement = LocalPlacement(settings.logs_dir, session, settings.probe_seconds, secrets)
+    placement = LocalPlacement(
+        settings.logs_dir, session, settings.probe_seconds, secrets, max_body_bytes=settings.max_request_bytes
+    )
     return Supervisor(store, router, session, settings.probe_seconds, placement)
 
 

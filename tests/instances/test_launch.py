@@ -23,6 +23,9 @@ def test_built_in_engine_runs_under_modelport_worker(tmp_path: Path) -> None:
     assert plan.env["OMP_WAIT_POLICY"] == "PASSIVE"
     assert plan.base_url == "http://127.0.0.1:4321/v1"
     assert plan.log_path == tmp_path / "chat-1.log"
+    assert plan.argv[plan.argv.index("--max-upload-mb") + 1] == "100"  # the gateway's default limit
+    bigger = plan_launch(spec, 1, 4321, "s3cret", tmp_path, max_body_bytes=300 * 1024 * 1024 + 1)
+    assert bigger.argv[bigger.argv.index("--max-upload-mb") + 1] == "301"  # never below the gateway's
 
 
 @pytest.mark.parametrize("engine", sorted(PRESETS))

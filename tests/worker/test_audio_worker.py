@@ -275,6 +275,15 @@ def test_uploads_up_to_the_gateways_limit_reach_the_engine(stt: LiveWorker) -> N
     assert err.value.status_code == 413
 
 
+def test_max_upload_mb_sets_the_workers_limit(tmp_path: Path) -> None:
+    with LiveWorker("faster-whisper", STT_MODEL, tmp_path, "--max-upload-mb", "1") as small:
+        create = _client(small).audio.transcriptions.create
+        assert _bad_request(lambda: create(model=STT_MODEL, file=("a.mp3", b"x" * 900_000)))["param"] == "file"
+        with pytest.raises(openai.APIStatusError) as err:
+            create(model=STT_MODEL, file=("a.mp3", b"x" * 1_100_000))
+        assert err.value.status_code == 413 and "1048576" in str(err.value.message)
+
+
 async def test_wrong_content_type_and_wrong_endpoint(stt: LiveWorker, tts: LiveWorker) -> None:
     async with aiohttp.ClientSession(headers=stt.headers) as http:
         async with http.post(stt.url + "/v1/audio/transcriptions", json={"file": "x"}) as response:

@@ -11,6 +11,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from modelport.config import MAX_REQUEST_BYTES
 from modelport.engines.catalog import ENGINE_REQUIREMENTS
 from modelport.errors import BadRequest
 from modelport.records import DeploymentSpec
@@ -86,7 +87,10 @@ def check_launchable(spec: DeploymentSpec) -> None:
     raise BadRequest(f"Unknown engine `{spec.engine}`; use one of: {known}, or --command.", param="engine")
 
 
-def plan_launch(spec: DeploymentSpec, ordinal: int, port: int, secret: str, logs_dir: Path) -> LaunchPlan:
+def plan_launch(
+    spec: DeploymentSpec, ordinal: int, port: int, secret: str, logs_dir: Path, max_body_bytes: int = MAX_REQUEST_BYTES
+) -> LaunchPlan:
+    """How to run one instance; built-in engines accept bodies up to `max_body_bytes` (the gateway's limit)."""
     fields = {"model": spec.model or "", "port": str(port), "name": spec.name, "secret": secret}
     env = {"MODELPORT_INSTANCE_SECRET": secret, "OMP_WAIT_POLICY": "PASSIVE"}
     log_path = logs_dir / f"{safe_name(spec.name)}-{ordinal}.log"
@@ -102,6 +106,7 @@ def plan_launch(spec: DeploymentSpec, ordinal: int, port: int, secret: str, logs
     argv = [
         sys.executable, "-m", "modelport.worker", "--engine", spec.engine or "", "--model", spec.model or "",
         "--port", str(port), "--served-name", spec.name, "--threads", spec.engine_args.get("threads", "1"),
+        "--max-upload-mb", str(-(-max_body_bytes // (1024 * 1024))),
     ]
     return LaunchPlan(argv, env, port, secret, log_path, "/health")
 

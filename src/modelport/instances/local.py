@@ -17,6 +17,7 @@ from pathlib import Path
 import aiohttp
 
 from modelport.auth.instance_secrets import InstanceSecrets
+from modelport.config import MAX_REQUEST_BYTES
 from modelport.instances.launch import LaunchPlan, plan_launch
 from modelport.records import DeploymentSpec, InstanceState
 
@@ -49,6 +50,7 @@ class LocalInstance:
         sink: StateSink,
         probe_seconds: float,
         secrets: InstanceSecrets,
+        max_body_bytes: int = MAX_REQUEST_BYTES,
     ) -> None:
         self.spec = spec
         self.ordinal = ordinal
@@ -57,6 +59,7 @@ class LocalInstance:
         self._session = session
         self._sink = sink
         self._probe_seconds = probe_seconds
+        self._max_body_bytes = max_body_bytes
         self._process: asyncio.subprocess.Process | None = None
         self._startup_timeout = float(spec.engine_args.get("startup_timeout", "600"))
         self._first_backoff = float(spec.engine_args.get("restart_backoff", "1"))
@@ -68,7 +71,7 @@ class LocalInstance:
             while True:
                 port = free_port()
                 secret = self._secrets.for_instance(self.spec.name, self.ordinal, port)
-                plan = plan_launch(self.spec, self.ordinal, port, secret, self._logs_dir)
+                plan = plan_launch(self.spec, self.ordinal, port, secret, self._logs_dir, self._max_body_bytes)
                 code, was_ready = await self._run_once(plan)
                 failed_starts = 0 if was_ready else failed_starts + 1
                 backoff = self._first_backoff if was_ready else backoff

@@ -10,6 +10,7 @@ from typing import Protocol
 import aiohttp
 
 from modelport.auth.instance_secrets import InstanceSecrets
+from modelport.config import MAX_REQUEST_BYTES
 from modelport.instances.local import LocalInstance, StateSink
 from modelport.records import DeploymentSpec
 
@@ -30,12 +31,20 @@ class LocalPlacement:
     """Instances as processes on this machine, logs in `logs_dir`."""
 
     def __init__(
-        self, logs_dir: Path, session: aiohttp.ClientSession, probe_seconds: float, secrets: InstanceSecrets
+        self,
+        logs_dir: Path,
+        session: aiohttp.ClientSession,
+        probe_seconds: float,
+        secrets: InstanceSecrets,
+        max_body_bytes: int = MAX_REQUEST_BYTES,
     ) -> None:
+        self._max_body_bytes = max_body_bytes
         self._secrets = secrets
         self._logs_dir = logs_dir
         self._session = session
         self._probe_seconds = probe_seconds
 
     def instance(self, spec: DeploymentSpec, ordinal: int, sink: StateSink) -> ManagedInstance:
-        return LocalInstance(spec, ordinal, self._logs_dir, self._session, sink, self._probe_seconds, self._secrets)
+        return LocalInstance(
+            spec, ordinal, self._logs_dir, self._session, sink, self._probe_seconds, self._secrets, self._max_body_bytes
+        )

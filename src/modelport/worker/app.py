@@ -38,7 +38,6 @@ SECRET_ENV = "MODELPORT_INSTANCE_SECRET"
 PUBLIC_PATHS = frozenset({"/health"})
 #: Path prefixes served without the secret: each URL below them carries a 32-byte random id.
 PUBLIC_PREFIXES = (media.IMAGE_FILES_PREFIX,)
-MAX_BODY_BYTES = MAX_REQUEST_BYTES
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -99,7 +98,7 @@ async def _errors_and_auth(request: web.Request, handler: Handler) -> web.Stream
     except InvalidEngineInput as exc:
         return _error_response(BadRequest(str(exc), param=exc.param))
     except web.HTTPRequestEntityTooLarge:
-        return _error_response(PayloadTooLarge(f"request body is larger than {MAX_BODY_BYTES} bytes"))
+        return _error_response(PayloadTooLarge(f"request body is larger than {state.max_body_bytes} bytes"))
     except web.HTTPMethodNotAllowed as exc:
         not_allowed = NotFound(
             f"{request.method} is not allowed on {request.path}", code="method_not_allowed"
@@ -115,7 +114,7 @@ async def _errors_and_auth(request: web.Request, handler: Handler) -> web.Stream
 
 def create_worker_app(state: WorkerState) -> web.Application:
     """The worker app for one (possibly still loading) engine."""
-    app = web.Application(middlewares=[_errors_and_auth], client_max_size=MAX_BODY_BYTES)
+    app = web.Application(middlewares=[_errors_and_auth], client_max_size=state.max_body_bytes)
     app[STATE] = state
     for method, path, handler, capability in ROUTES:
         app.router.add_route(method, path, _guard(handler, capability))
@@ -132,6 +131,7 @@ def serve_worker(
     served_name: str | None = None,
     secret: str | None = None,
     max_queue: int = 16,
+    max_body_bytes: int = MAX_REQUEST_BYTES,
     engine_args: dict[str, str] | None = None,
 ) -> None:
     """Host one engine over HTTP until SIGTERM/SIGINT. `secret` defaults to $MODELPORT_INSTANCE_SECRET.
@@ -150,6 +150,7 @@ def serve_worker(
         gate=InferenceGate(max_queue=max_queue),
         served_name=served_name or model,
         secret=secret,
+        max_body_bytes=max_body_bytes,
     )
     if asyncio.run(_serve(state, host, port)) != 0:
         raise SystemExit(1)

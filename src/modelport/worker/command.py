@@ -7,6 +7,7 @@ import logging
 
 import click
 
+from modelport.config import MAX_REQUEST_BYTES
 from modelport.engines import ENGINE_NAMES
 
 
@@ -39,6 +40,13 @@ def _engine_args(values: tuple[str, ...]) -> dict[str, str]:
     help="Requests that may wait behind the running one; more get 503 + Retry-After.",
 )
 @click.option(
+    "--max-upload-mb",
+    default=MAX_REQUEST_BYTES // (1024 * 1024),
+    show_default=True,
+    type=click.IntRange(1, 1024 * 1024),
+    help="Largest request body (the gateway passes its own --max-upload-mb).",
+)
+@click.option(
     "--engine-arg",
     "engine_args",
     multiple=True,
@@ -57,6 +65,7 @@ def worker(
     threads: int,
     served_name: str | None,
     max_queue: int,
+    max_upload_mb: int,
     engine_args: tuple[str, ...],
     log_level: str,
 ) -> None:
@@ -76,5 +85,6 @@ def worker(
         threads=threads,
         served_name=served_name,
         max_queue=max_queue,
+        max_body_bytes=max_upload_mb * 1024 * 1024,
         engine_args=_engine_args(engine_args),
     )

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import orjson
 from aiohttp import web
 
+from modelport.config import MAX_REQUEST_BYTES
 from modelport.engines.base import Engine
 from modelport.worker.gate import InferenceGate
 from modelport.worker.image_store import ImageStore
@@ -20,6 +21,7 @@ class WorkerState:
     gate: InferenceGate
     served_name: str
     secret: str | None
+    max_body_bytes: int = MAX_REQUEST_BYTES
     ready: bool = False
     load_error: str | None = None
     images: ImageStore = field(default_factory=ImageStore)  # `response_format: url` images, for a while
