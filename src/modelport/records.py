@@ -93,6 +93,7 @@ class DeploymentSpec:
     generic_proxy: bool = False
     speaks_anthropic: bool = False  # upstream serves /v1/messages natively
     timeouts: Timeouts = field(default_factory=Timeouts)
+    aliases: tuple[str, ...] = ()  # more names clients may put in `model`, e.g. tools that hard-code whisper-1
 
     @property
     def is_remote(self) -> bool:

@@ -48,10 +48,12 @@ class DeploymentIn(BaseModel):
     generic_proxy: bool = False
     speaks_anthropic: bool = False
     timeouts: TimeoutsIn = Field(default_factory=TimeoutsIn)
+    aliases: list[str] = Field(default_factory=list, description="More names clients may use as `model`.")
 
     def to_spec(self) -> DeploymentSpec:
         data = self.model_dump()
         data["urls"] = tuple(data["urls"])
+        data["aliases"] = tuple(data["aliases"])
         data["command"] = tuple(data["command"]) if data["command"] else None
         data["timeouts"] = Timeouts(**data["timeouts"])
         return DeploymentSpec(**data)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from modelport.auth.keys import generate_key
-from modelport.errors import BadRequest, NotFound
+from modelport.errors import BadRequest, Conflict, NotFound
 from modelport.instances.launch import check_launchable, safe_name
 from modelport.records import ApiKey, Deployment, DeploymentSpec, InstanceRecord, Scope
 from modelport.store import Store
@@ -75,7 +75,13 @@ class AdminService:
 
     # -- deployments
     def deploy(self, spec: DeploymentSpec) -> Deployment:
-        return self.store.add_deployment(validate_spec(spec))
+        spec = validate_spec(spec)
+        taken = {name: d.name for d in self.store.list_deployments() for name in (d.name, *d.spec.aliases)}
+        for name in (spec.name, *spec.aliases):
+            owner = taken.get(name)
+            if owner is not None and not name == spec.name == owner:  # a same-named one: the store says so
+                raise Conflict(f"`{name}` is already a name of deployment `{owner}`.")
+        return self.store.add_deployment(spec)
 
     def undeploy(self, name: str) -> None:
         if not self.store.remove_deployment(name):
@@ -112,6 +118,14 @@ def validate_spec(spec: DeploymentSpec) -> DeploymentSpec:
         raise BadRequest(
             f"Invalid deployment name `{spec.name}`: letters, digits and . _ : / - only.", param="name"
         )
+    for alias in spec.aliases:
+        if not _NAME.match(alias) or alias == spec.name:
+            raise BadRequest(
+                f"Invalid alias `{alias}`: letters, digits and . _ : / - only, and not the deployment's own name.",
+                param="aliases",
+            )
+    if len(set(spec.aliases)) != len(spec.aliases):
+        raise BadRequest("`aliases` lists a name twice.", param="aliases")
     if spec.replicas < 1:
         raise BadRequest("`replicas` must be at least 1.", param="replicas")
     if not spec.urls and not spec.engine and not spec.command:

@@ -88,7 +88,7 @@ async def relay_multipart(gw: Gateway, request: Request, send: Send, upstream_pa
 
 
 def model_card(route: Route) -> dict[str, object]:
-    return {"id": route.name, "object": "model", "created": route.created, "owned_by": "modelport"}
+    return {"id": route.requested_name, "object": "model", "created": route.created, "owned_by": "modelport"}
 
 
 async def list_models(gw: Gateway, request: Request, send: Send) -> None:

@@ -57,6 +57,12 @@ from modelport.records import Category, DeploymentSpec, Timeouts
     help="What the model does (default: the catalog model's, else llm).",
 )
 @click.option("--health-path", default="/models", show_default=True, help="Probed under each URL.")
+@click.option(
+    "--alias",
+    "aliases",
+    multiple=True,
+    help="Another name clients may use as `model` (e.g. whisper-1 for tools that hard-code it). Repeatable.",
+)
 @click.option("--generic-proxy", is_flag=True, help="Allow /model/proxy/... pass-through to this deployment.")
 @click.option("--speaks-anthropic", is_flag=True, help="The upstream serves /v1/messages itself.")
 @pass_admin
@@ -74,6 +80,7 @@ def deploy(
     timeouts: tuple[str, ...],
     category: str | None,
     health_path: str,
+    aliases: tuple[str, ...],
     generic_proxy: bool,
     speaks_anthropic: bool,
 ) -> None:
@@ -106,6 +113,7 @@ def deploy(
         generic_proxy=generic_proxy,
         speaks_anthropic=speaks_anthropic,
         timeouts=_timeouts(timeouts),
+        aliases=aliases,
     )
     admin.deploy(spec)
     click.echo(f"deployed {name}")
@@ -165,6 +173,7 @@ def deployments(admin: AdminClient, as_json: bool) -> None:
         click.echo("no deployments")
     for item in items:
         source = ", ".join(item["urls"]) or f"engine {item['engine']} {item['model'] or ''}".strip()
-        click.echo(f"{item['name']}  [{item['category']}]  {source}")
+        aliases = f"  (also: {', '.join(item['aliases'])})" if item.get("aliases") else ""
+        click.echo(f"{item['name']}  [{item['category']}]  {source}{aliases}")
         for instance in item["instances"]:
             click.echo(f"  #{instance['ordinal']} {instance['state']:<10} {instance['url']}  {instance['reason']}")

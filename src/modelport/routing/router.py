@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from modelport.errors import ModelNotFound, NoReadyInstance
@@ -43,10 +43,17 @@ class Route:
     spec: DeploymentSpec
     instances: tuple[Instance, ...]
     created: int = 0  # unix seconds, for /v1/models
+    alias: str | None = None  # the alias the client named, when it used one (instances are shared)
 
     @property
     def name(self) -> str:
+        """The deployment's own name: answers carry it, whichever alias was asked for (as OpenAI's do)."""
         return self.spec.name
+
+    @property
+    def requested_name(self) -> str:
+        """What the client put in `model`: an alias or the name."""
+        return self.alias or self.spec.name
 
     @property
     def upstream_model(self) -> str:
@@ -54,7 +61,8 @@ class Route:
 
     @property
     def renames_model(self) -> bool:
-        return self.upstream_model != self.spec.name
+        """Whether `model` in request bodies must be rewritten for the upstream."""
+        return self.upstream_model != self.requested_name
 
     @property
     def is_ready(self) -> bool:
@@ -94,7 +102,7 @@ class Router:
     def resolve(self, model: str, key: ApiKey | None) -> Route:
         """The route for `model`. A model outside the key's allow-list is answered like an unknown one."""
         route = self.routes.get(model)
-        if route is None or (key is not None and not key.may_use(model)):
+        if route is None or (key is not None and not (key.may_use(route.name) or key.may_use(model))):
             raise ModelNotFound(f"The model `{model}` does not exist or you do not have access to it.", param="model")
         return route
 
@@ -121,11 +129,11 @@ class Router:
         )
 
     def visible_routes(self, key: ApiKey | None) -> list[Route]:
-        """Routes this key may use that have a ready instance, by name."""
+        """Routes this key may use that have a ready instance, by name; an alias is listed as its own entry."""
         return [
             route
             for name, route in sorted(self.routes.items())
-            if route.is_ready and (key is None or key.may_use(name))
+            if route.is_ready and (key is None or key.may_use(route.name) or key.may_use(name))
         ]
 
     async def refresh(self, *, force: bool = False) -> bool:
@@ -154,7 +162,10 @@ class Router:
         for deployment in deployments:
             spec = deployment.spec
             instances = tuple(self._instance(record, spec, previous) for record in by_deployment.get(spec.name, []))
-            routes[spec.name] = Route(spec, instances, int(deployment.created_at.timestamp()))
+            route = Route(spec, instances, int(deployment.created_at.timestamp()))
+            routes[spec.name] = route
+            for alias in spec.aliases:
+                routes.setdefault(alias, replace(route, alias=alias))  # a real name wins over another's alias
         return routes
 
     def _instance(
