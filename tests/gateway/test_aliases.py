@@ -69,7 +69,7 @@ def test_undeploying_frees_the_aliases(gateway: LiveGateway, fake: FakeUpstream)
     gateway.wait_ready("first")
     client = _client(gateway)
     assert client.chat.completions.create(model="tts-1", messages=CHAT).model == "first"
-    gateway.cli("undeploy", "first")
+    gateway.cli("undeploy", "first", remote=True)  # through the API: routes change before it answers
     with pytest.raises(openai.NotFoundError):
         client.chat.completions.create(model="tts-1", messages=CHAT)
     gateway.deploy("second", [fake.url], upstream_model="fake-model", aliases=["tts-1"])
