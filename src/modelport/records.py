@@ -6,7 +6,7 @@ Pure data, shared by the store, the admin API, the CLI and the gateway. Timestam
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import msgspec
@@ -123,6 +123,16 @@ class InstanceRecord:
     reason: str
     updated_at: datetime
     pid: int | None = None
+
+
+#: What only changes how the gateway routes to a deployment, never what its instances run.
+ROUTING_ONLY_FIELDS = ("category", "aliases", "timeouts", "generic_proxy", "speaks_anthropic", "upstream_model")
+
+
+def runs_the_same(old: DeploymentSpec, new: DeploymentSpec) -> bool:
+    """Whether `new` runs the same instances as `old`: they differ at most in routing-only fields, so a
+    replaced deployment keeps its running instances."""
+    return replace(old, **{name: getattr(new, name) for name in ROUTING_ONLY_FIELDS}) == new
 
 
 def spec_to_dict(spec: DeploymentSpec) -> dict[str, object]:

@@ -4,6 +4,7 @@ checked the `admin` scope before a request gets here."""
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -116,6 +117,16 @@ def create_admin_app(service: AdminService, on_change: Callable[[], Awaitable[No
         deployment = await asyncio.to_thread(service.deploy, body.to_spec())
         await changed()
         return deployment_view(await asyncio.to_thread(service.deployment, deployment.name))
+
+    @app.put("/api/deployments/{name:path}", summary="Create or replace a deployment")
+    async def deploy_or_replace(name: str, body: DeploymentIn, response: Response) -> dict[str, Any]:
+        if body.name != name:
+            raise BadRequest(f"The body names `{body.name}` but the path `{name}`.", param="name")
+        existed = await asyncio.to_thread(service.has_deployment, name)
+        await asyncio.to_thread(functools.partial(service.deploy, body.to_spec(), replace=True))
+        await changed()
+        response.status_code = 200 if existed else 201
+        return deployment_view(await asyncio.to_thread(service.deployment, name))
 
     @app.delete("/api/deployments/{name:path}", summary="Remove a deployment and stop its instances")
     async def undeploy(name: str) -> JSONResponse:

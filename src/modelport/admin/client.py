@@ -20,7 +20,7 @@ class AdminClient(Protocol):
     ) -> dict[str, Any]: ...
     def list_keys(self) -> list[dict[str, Any]]: ...
     def revoke_key(self, key_id: str) -> dict[str, Any]: ...
-    def deploy(self, spec: DeploymentSpec) -> dict[str, Any]: ...
+    def deploy(self, spec: DeploymentSpec, replace: bool = False) -> dict[str, Any]: ...
     def undeploy(self, name: str) -> None: ...
     def deployments(self) -> list[dict[str, Any]]: ...
     def logs(self, name: str, ordinal: int, lines: int) -> str: ...
@@ -44,8 +44,8 @@ class LocalAdmin:
     def revoke_key(self, key_id: str) -> dict[str, Any]:
         return key_view(self.service.revoke_key(key_id))
 
-    def deploy(self, spec: DeploymentSpec) -> dict[str, Any]:
-        self.service.deploy(spec)
+    def deploy(self, spec: DeploymentSpec, replace: bool = False) -> dict[str, Any]:
+        self.service.deploy(spec, replace=replace)
         return deployment_view(self.service.deployment(spec.name))
 
     def undeploy(self, name: str) -> None:
@@ -96,7 +96,9 @@ class RemoteAdmin:
     def revoke_key(self, key_id: str) -> dict[str, Any]:
         return self._call("DELETE", f"/api/keys/{key_id}")  # type: ignore[no-any-return]
 
-    def deploy(self, spec: DeploymentSpec) -> dict[str, Any]:
+    def deploy(self, spec: DeploymentSpec, replace: bool = False) -> dict[str, Any]:
+        if replace:
+            return self._call("PUT", f"/api/deployments/{spec.name}", spec_to_dict(spec))  # type: ignore[no-any-return]
         return self._call("POST", "/api/deployments", spec_to_dict(spec))  # type: ignore[no-any-return]
 
     def undeploy(self, name: str) -> None:

@@ -74,14 +74,20 @@ class AdminService:
         return any(k.scope is Scope.ADMIN and k.is_active(now) for k in self.store.list_keys())
 
     # -- deployments
-    def deploy(self, spec: DeploymentSpec) -> Deployment:
+    def deploy(self, spec: DeploymentSpec, *, replace: bool = False) -> Deployment:
+        """Add a deployment; with `replace`, create it or replace the one of that name (idempotent)."""
         spec = validate_spec(spec)
-        taken = {name: d.name for d in self.store.list_deployments() for name in (d.name, *d.spec.aliases)}
+        existing = self.store.list_deployments()
+        taken = {name: d.name for d in existing if d.name != spec.name for name in (d.name, *d.spec.aliases)}
         for name in (spec.name, *spec.aliases):
-            owner = taken.get(name)
-            if owner is not None and not name == spec.name == owner:  # a same-named one: the store says so
-                raise Conflict(f"`{name}` is already a name of deployment `{owner}`.")
+            if name in taken:
+                raise Conflict(f"`{name}` is already a name of deployment `{taken[name]}`.")
+        if replace and any(d.name == spec.name for d in existing):
+            return self.store.update_deployment(spec)
         return self.store.add_deployment(spec)
+
+    def has_deployment(self, name: str) -> bool:
+        return self.store.get_deployment(name) is not None
 
     def undeploy(self, name: str) -> None:
         if not self.store.remove_deployment(name):

@@ -63,6 +63,11 @@ from modelport.records import Category, DeploymentSpec, Timeouts
     multiple=True,
     help="Another name clients may use as `model` (e.g. whisper-1 for tools that hard-code it). Repeatable.",
 )
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="Create NAME, or replace it if it exists (instances restart only when what they run changes).",
+)
 @click.option("--generic-proxy", is_flag=True, help="Allow /model/proxy/... pass-through to this deployment.")
 @click.option("--speaks-anthropic", is_flag=True, help="The upstream serves /v1/messages itself.")
 @pass_admin
@@ -81,6 +86,7 @@ def deploy(
     category: str | None,
     health_path: str,
     aliases: tuple[str, ...],
+    replace: bool,
     generic_proxy: bool,
     speaks_anthropic: bool,
 ) -> None:
@@ -115,7 +121,7 @@ def deploy(
         timeouts=_timeouts(timeouts),
         aliases=aliases,
     )
-    admin.deploy(spec)
+    admin.deploy(spec, replace=replace)
     click.echo(f"deployed {name}")
 
 

@@ -17,7 +17,7 @@ import aiohttp
 
 from modelport.instances.placement import ManagedInstance, Placement
 from modelport.instances.remote import RemoteMonitor, normalise_base_url
-from modelport.records import DeploymentSpec, InstanceRecord, InstanceState
+from modelport.records import DeploymentSpec, InstanceRecord, InstanceState, runs_the_same
 
 if TYPE_CHECKING:
     from modelport.routing.router import Router
@@ -64,8 +64,11 @@ class Supervisor:
                 return
             self._revision = revision
             deployments = {d.name: d.spec for d in await asyncio.to_thread(self._store.list_deployments)}
-            for name in list(self._watched):
-                if deployments.get(name) != self._watched[name].spec:
+            for name, watched in list(self._watched.items()):
+                spec = deployments.get(name)
+                if spec is not None and runs_the_same(watched.spec, spec):
+                    watched.spec = spec
+                else:
                     await self._stop(name)
             for name, spec in deployments.items():
                 if name not in self._watched:
