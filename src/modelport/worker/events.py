@@ -7,7 +7,8 @@ Every SSE answer of the worker (chat and completion streams, `stream=true` trans
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 
 import orjson
 from aiohttp import web
@@ -36,23 +37,24 @@ async def write_quietly(response: web.StreamResponse, data: bytes) -> None:
         pass
 
 
-async def send_events(request: web.Request, events: AsyncIterator[bytes], what: str) -> web.StreamResponse:
+async def send_events(request: web.Request, events: AsyncGenerator[bytes, None], what: str) -> web.StreamResponse:
     """Send framed `events` as a `text/event-stream`.
 
     The first event is produced before the headers go out, so bad input found up to then is still a
     plain 4xx/5xx response; a failure after that becomes an error event that ends the stream.
     """
-    first = await anext(events, None)
-    response = web.StreamResponse(headers=SSE_HEADERS)
-    await response.prepare(request)
-    try:
-        if first is not None:
-            await response.write(first)
-        async for data in events:
-            await response.write(data)
-    except ConnectionResetError:
-        log.info("client went away mid-%s; the engine stopped", what)
-    except Exception as exc:
-        log.exception("%s stream failed", what)
-        await write_quietly(response, error_event(exc))
-    return response
+    async with aclosing(events):  # a client gone mid-stream closes them at once: the engine slot is freed
+        first = await anext(events, None)
+        response = web.StreamResponse(headers=SSE_HEADERS)
+        await response.prepare(request)
+        try:
+            if first is not None:
+                await response.write(first)
+            async for data in events:
+                await response.write(data)
+        except ConnectionResetError:
+            log.info("client went away mid-%s; the engine stopped", what)
+        except Exception as exc:
+            log.exception("%s stream failed", what)
+            await write_quietly(response, error_event(exc))
+        return response

@@ -18,7 +18,7 @@ import io
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
 from contextlib import aclosing
 from typing import cast
 
@@ -92,7 +92,7 @@ async def speech(request: web.Request) -> web.StreamResponse:
 
 async def _speech_events(
     state: WorkerState, engine: SpeechEngine, call: media_parse.SpeechCall, cancel: threading.Event
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     """`stream_format: "sse"`: each sentence's encoded audio as a base64 `speech.audio.delta`, then
     `speech.audio.done` with usage (input tokens: what the voice model read; no output tokens: piper
     makes samples, not tokens)."""
@@ -133,7 +133,7 @@ async def _transcribe(request: web.Request, task: str) -> web.StreamResponse:
 
 async def _transcript_events(
     state: WorkerState, engine: TranscriptionEngine, call: media_parse.TranscriptionCall, cancel: threading.Event
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     """`stream=true`: a delta event per segment as Whisper decodes it, then the done event and [DONE]."""
     async with state.gate.slot():
         stream = state.gate.stream(lambda: engine.transcribe_stream(call.request, cancel), cancel)
