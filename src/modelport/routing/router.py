@@ -64,6 +64,10 @@ class Route:
         """Whether `model` in request bodies must be rewritten for the upstream."""
         return self.upstream_model != self.requested_name
 
+    def usable_by(self, key: ApiKey | None) -> bool:
+        """Whether `key` may use this route: its allow-list names the deployment or the alias asked for."""
+        return key is None or key.may_use(self.spec.name) or key.may_use(self.requested_name)
+
     @property
     def is_ready(self) -> bool:
         return any(instance.ready for instance in self.instances)
@@ -102,7 +106,7 @@ class Router:
     def resolve(self, model: str, key: ApiKey | None) -> Route:
         """The route for `model`. A model outside the key's allow-list is answered like an unknown one."""
         route = self.routes.get(model)
-        if route is None or (key is not None and not (key.may_use(route.name) or key.may_use(model))):
+        if route is None or not route.usable_by(key):
             raise ModelNotFound(f"The model `{model}` does not exist or you do not have access to it.", param="model")
         return route
 
@@ -130,11 +134,7 @@ class Router:
 
     def visible_routes(self, key: ApiKey | None) -> list[Route]:
         """Routes this key may use that have a ready instance, by name; an alias is listed as its own entry."""
-        return [
-            route
-            for name, route in sorted(self.routes.items())
-            if route.is_ready and (key is None or key.may_use(route.name) or key.may_use(name))
-        ]
+        return [route for _, route in sorted(self.routes.items()) if route.is_ready and route.usable_by(key)]
 
     async def refresh(self, *, force: bool = False) -> bool:
         """Reload from the store if its revision moved (or `force`). True when the table changed."""
