@@ -4,7 +4,6 @@ checked the `admin` scope before a request gets here."""
 from __future__ import annotations
 
 import asyncio
-import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -122,10 +121,9 @@ def create_admin_app(service: AdminService, on_change: Callable[[], Awaitable[No
     async def deploy_or_replace(name: str, body: DeploymentIn, response: Response) -> dict[str, Any]:
         if body.name != name:
             raise BadRequest(f"The body names `{body.name}` but the path `{name}`.", param="name")
-        existed = await asyncio.to_thread(service.has_deployment, name)
-        await asyncio.to_thread(functools.partial(service.deploy, body.to_spec(), replace=True))
+        _, created = await asyncio.to_thread(service.put, body.to_spec())
         await changed()
-        response.status_code = 200 if existed else 201
+        response.status_code = 201 if created else 200
         return deployment_view(await asyncio.to_thread(service.deployment, name))
 
     @app.delete("/api/deployments/{name:path}", summary="Remove a deployment and stop its instances")

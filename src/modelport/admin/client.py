@@ -45,7 +45,10 @@ class LocalAdmin:
         return key_view(self.service.revoke_key(key_id))
 
     def deploy(self, spec: DeploymentSpec, replace: bool = False) -> dict[str, Any]:
-        self.service.deploy(spec, replace=replace)
+        if replace:
+            self.service.put(spec)
+        else:
+            self.service.deploy(spec)
         return deployment_view(self.service.deployment(spec.name))
 
     def undeploy(self, name: str) -> None:

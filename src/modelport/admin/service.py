@@ -74,8 +74,15 @@ class AdminService:
         return any(k.scope is Scope.ADMIN and k.is_active(now) for k in self.store.list_keys())
 
     # -- deployments
-    def deploy(self, spec: DeploymentSpec, *, replace: bool = False) -> Deployment:
-        """Add a deployment; with `replace`, create it or replace the one of that name (idempotent)."""
+    def deploy(self, spec: DeploymentSpec) -> Deployment:
+        """Add a deployment; `Conflict` when any of its names is taken."""
+        return self._save(spec, replace=False)[0]
+
+    def put(self, spec: DeploymentSpec) -> tuple[Deployment, bool]:
+        """Create the deployment or replace the one of that name (idempotent); True when it was created."""
+        return self._save(spec, replace=True)
+
+    def _save(self, spec: DeploymentSpec, *, replace: bool) -> tuple[Deployment, bool]:
         spec = validate_spec(spec)
         existing = self.store.list_deployments()
         taken = {name: d.name for d in existing if d.name != spec.name for name in (d.name, *d.spec.aliases)}
@@ -83,11 +90,8 @@ class AdminService:
             if name in taken:
                 raise Conflict(f"`{name}` is already a name of deployment `{taken[name]}`.")
         if replace and any(d.name == spec.name for d in existing):
-            return self.store.update_deployment(spec)
-        return self.store.add_deployment(spec)
-
-    def has_deployment(self, name: str) -> bool:
-        return self.store.get_deployment(name) is not None
+            return self.store.update_deployment(spec), False
+        return self.store.add_deployment(spec), True
 
     def undeploy(self, name: str) -> None:
         if not self.store.remove_deployment(name):
