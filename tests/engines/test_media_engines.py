@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -18,33 +19,33 @@ from modelport.engines.media import ImageRequest, SpeechRequest, TranscriptionRe
 from modelport.engines.piper_tts import PiperEngine
 from modelport.engines.whisper import WhisperEngine
 from tests.engines.tiny_diffusion import build_tiny_pipeline, require_images
-from tests.worker.media_helpers import espeak_wav, png_size, word_error_rate, words_of
+from tests.worker.media_helpers import GERMAN, espeak_wav, png_size, word_error_rate, words_of
+
+LoadedEngine = TypeVar("LoadedEngine", PiperEngine, WhisperEngine)
 
 SENTENCE = "The quick brown fox jumps over the lazy dog. Then it runs back into the forest."
 
 
-def _require(model: str) -> None:
+def _loaded(engine_class: type[LoadedEngine], model: str) -> LoadedEngine:
+    """The catalog `model` loaded by `engine_class`; skipped where it is not installed."""
     entry = find_entry(model)
     assert entry is not None
     ready, why, hint = entry.readiness()
     if not ready:
         pytest.skip(f"{model}: {why} ({hint})")
+    engine = engine_class(EngineOptions(model=model))
+    engine.load()
+    return engine
 
 
 @pytest.fixture(scope="module")
 def piper() -> PiperEngine:
-    _require("piper-en-us-joe")
-    engine = PiperEngine(EngineOptions(model="piper-en-us-joe"))
-    engine.load()
-    return engine
+    return _loaded(PiperEngine, "piper-en-us-joe")
 
 
 @pytest.fixture(scope="module")
 def whisper() -> WhisperEngine:
-    _require("whisper-tiny-en")
-    engine = WhisperEngine(EngineOptions(model="whisper-tiny-en"))
-    engine.load()
-    return engine
+    return _loaded(WhisperEngine, "whisper-tiny-en")
 
 
 def _wav(pcm: bytes, rate: int) -> bytes:
@@ -109,15 +110,9 @@ def test_transcription_rejects_bad_audio_and_languages(whisper: WhisperEngine) -
         whisper.transcribe(TranscriptionRequest(audio=_wav(b"\0\0" * 16000, 16000), language="de"), threading.Event())
 
 
-GERMAN = "Guten Morgen. Das Wetter ist heute sehr schön, und wir gehen in den Park."
-
-
 @pytest.fixture(scope="module")
 def whisper_base() -> WhisperEngine:
-    _require("whisper-base")
-    engine = WhisperEngine(EngineOptions(model="whisper-base"))
-    engine.load()
-    return engine
+    return _loaded(WhisperEngine, "whisper-base")
 
 
 def test_multilingual_whisper_detects_transcribes_and_translates(whisper_base: WhisperEngine) -> None:

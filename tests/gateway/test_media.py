@@ -19,13 +19,8 @@ from modelport.engines.media import SPEECH_FORMATS
 from tests.engines.tiny_diffusion import build_tiny_pipeline, require_images
 from tests.harness import LiveGateway
 from tests.worker.live import require_ready
-from tests.worker.media_helpers import decoded_seconds, espeak_wav, word_error_rate, words_of
+from tests.worker.media_helpers import GERMAN, SENTENCES, decoded_seconds, espeak_wav, word_error_rate, words_of
 
-SENTENCES = (
-    "The quick brown fox jumps over the lazy dog.",
-    "Please call me back after lunch tomorrow.",
-    "Several large boxes arrived at the station this morning.",
-)
 SPEECH, STT = "piper-en-us-joe", "whisper-tiny-en"
 
 
@@ -83,7 +78,7 @@ def test_transcription_streams_through_the_gateway(client: openai.OpenAI) -> Non
 @pytest.mark.filterwarnings("ignore:deprecated:DeprecationWarning")  # the SDK marks translations deprecated
 def test_multilingual_whisper_from_the_catalog_translates(builtin_gateway: LiveGateway, client: openai.OpenAI) -> None:
     require_ready("whisper-base")
-    german = espeak_wav("Guten Morgen. Das Wetter ist heute sehr schön, und wir gehen in den Park.", "de")
+    german = espeak_wav(GERMAN, "de")
     builtin_gateway.cli("deploy", "whisper-base", "--model", "whisper-base")  # engine and category: the catalog's
     try:
         deployment = builtin_gateway.api("GET", "/api/deployments/whisper-base").json()

@@ -10,6 +10,16 @@ import subprocess
 
 import pytest
 
+#: Known sentences spoken and heard back by the speech and transcription tests (no digits: Whisper writes
+#: numbers as it likes).
+SENTENCES = (
+    "The quick brown fox jumps over the lazy dog.",
+    "Please call me back after lunch tomorrow.",
+    "Several large boxes arrived at the station this morning.",
+)
+#: German for the multilingual Whisper tests (spoken by espeak-ng).
+GERMAN = "Guten Morgen. Das Wetter ist heute sehr schön, und wir gehen in den Park."
+
 
 def words_of(text: str) -> list[str]:
     """Lower-case words without punctuation ("It's" -> "it's", "dog," -> "dog")."""

@@ -18,13 +18,8 @@ import pytest
 from modelport.config import MAX_REQUEST_BYTES
 from modelport.engines.media import SPEECH_FORMATS
 from tests.worker.live import LiveWorker, require_ready
-from tests.worker.media_helpers import decoded_seconds, word_error_rate
+from tests.worker.media_helpers import SENTENCES, decoded_seconds, word_error_rate
 
-SENTENCES = (
-    "The quick brown fox jumps over the lazy dog.",
-    "Please call me back after lunch tomorrow.",
-    "Several large boxes arrived at the station this morning.",
-)
 SPEECH_MODEL, STT_MODEL = "piper-en-us-joe", "whisper-tiny-en"
 
 
