@@ -135,18 +135,23 @@ def _direct_media(task: str, seconds: float, audio_path: str | None) -> dict[str
     return _timed(transcribe, seconds)  # type: ignore[arg-type]
 
 
+def _post(conn: http.client.HTTPConnection, path: str, body: str | bytes, headers: dict[str, str]) -> bytes:
+    """POST over the kept-alive connection; the answer's body, or RuntimeError when it is not a 200."""
+    conn.request("POST", path, body=body, headers=headers)
+    reply = conn.getresponse()
+    data = reply.read()
+    if reply.status != 200:
+        raise RuntimeError(f"HTTP {reply.status}: {data[:300]!r}")
+    return data
+
+
 def _media_call(task: str, conn: http.client.HTTPConnection, base: str, headers: dict[str, str],
                 audio_path: str | None) -> Callable[[], float]:
     if task == "speech":
         body = json.dumps({"model": SPEECH_MODEL, "voice": "alloy", "input": PARAGRAPH, "response_format": "pcm"})
 
         def speak() -> float:
-            conn.request("POST", base + "/audio/speech", body=body, headers=headers)
-            reply = conn.getresponse()
-            data = reply.read()
-            if reply.status != 200:
-                raise RuntimeError(f"HTTP {reply.status}: {data[:300]!r}")
-            return len(data) / 2 / 22050
+            return len(_post(conn, base + "/audio/speech", body, headers)) / 2 / 22050
         return speak
     audio, length = paragraph_wav(audio_path)
     boundary = "benchboundary"
@@ -156,11 +161,7 @@ def _media_call(task: str, conn: http.client.HTTPConnection, base: str, headers:
     form_headers = {**headers, "Content-Type": f"multipart/form-data; boundary={boundary}"}
 
     def transcribe() -> float:
-        conn.request("POST", base + "/audio/transcriptions", body=form, headers=form_headers)
-        reply = conn.getresponse()
-        data = reply.read()
-        if reply.status != 200:
-            raise RuntimeError(f"HTTP {reply.status}: {data[:300]!r}")
+        _post(conn, base + "/audio/transcriptions", form, form_headers)
         return length
     return transcribe
 
@@ -184,11 +185,7 @@ def gateway(task: str, seconds: float, url: str, key: str, audio: str | None = N
         body = json.dumps({"model": EMBED_MODEL, "input": list(BATCH)})
 
     def call() -> int:
-        conn.request("POST", path, body=body, headers=headers)
-        reply = conn.getresponse()
-        data = json.loads(reply.read())
-        if reply.status != 200:
-            raise RuntimeError(f"HTTP {reply.status}: {data}")
+        data = json.loads(_post(conn, path, body, headers))
         return int(data["usage"]["completion_tokens"]) if task == "chat" else len(data["data"])
 
     try:
