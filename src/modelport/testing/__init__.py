@@ -7,7 +7,10 @@ images, audio), Jina's ``/v1/rerank`` and Anthropic's ``/v1/messages``. Request 
 - ``x-fake-delay-ms: N``: wait N ms before the response headers;
 - ``x-fake-chunk-delay-ms: N``: wait N ms between stream chunks;
 - ``x-fake-chunks: N``: send N content chunks in a stream (default: up to 8);
-- ``x-fake-drop-after: N``: abort the connection after N stream chunks.
+- ``x-fake-drop-after: N``: abort the connection after N stream chunks;
+- ``x-fake-fault: KIND``: a 200 answer gone wrong, ``html``, ``invalid-json``, ``wrong-shape``,
+  ``missing-fields``, ``cut`` or ``stall`` (``testing.faults``), in streams after ``x-fake-fault-after: N``
+  chunks (default 2).
 
 Run one from a shell with ``python -m modelport.testing --port 8000``.
 """

@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from modelport.testing.faults import stall_forever, stream_event
 from modelport.testing.wire import Controls, StreamDropped
 
 DEFAULT_CHUNKS = 8
@@ -16,14 +17,18 @@ DEFAULT_CHUNKS = 8
 class ChunkWriter:
     """Writes a streamed response one chunk at a time.
 
-    Honours ``x-fake-chunk-delay-ms`` (a pause before every chunk but the first) and ``x-fake-drop-after``
-    (after that many chunks the transport is aborted and :class:`StreamDropped` raised).
+    Honours ``x-fake-chunk-delay-ms`` (a pause before every chunk but the first), ``x-fake-drop-after``
+    (after that many chunks the transport is aborted and :class:`StreamDropped` raised) and the stream faults
+    of ``x-fake-fault`` (see ``testing.faults``; its bad events only in event streams).
     """
 
     def __init__(self, request: web.Request, controls: Controls, content_type: str) -> None:
         self._request = request
         self._delay = controls.chunk_delay_ms / 1000
         self._drop_after = controls.drop_after
+        self._fault = controls.fault
+        self._fault_after = controls.fault_after
+        self._is_sse = content_type.startswith("text/event-stream")
         self.sent = 0
         self.response = web.StreamResponse(headers={"Content-Type": content_type, "Cache-Control": "no-cache"})
 
@@ -38,8 +43,21 @@ class ChunkWriter:
             self.drop()
         if self._delay and self.sent:
             await asyncio.sleep(self._delay)
+        if self._fault is not None and self.sent == self._fault_after:
+            await self._spoil()
         await self.response.write(data)
         self.sent += 1
+
+    async def _spoil(self) -> None:
+        fault, self._fault = self._fault, None
+        if fault == "cut":
+            await self.response.write_eof()
+            raise StreamDropped(self.response)
+        if fault == "stall":
+            await stall_forever()
+        event = stream_event(fault or "")
+        if event is not None and self._is_sse:
+            await self.response.write(event)
 
     def drop(self) -> None:
         """Abort the connection abruptly, like a crashed engine, and stop the handler."""

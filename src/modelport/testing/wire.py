@@ -10,6 +10,7 @@ from typing import Any, Literal
 import orjson
 from aiohttp import web
 
+from modelport.testing.faults import DEFAULT_FAULT_AFTER, html_page, parse_fault, spoil_json
 from modelport.testing.state import STATE, FakeState, RecordedRequest
 
 Flavor = Literal["openai", "anthropic"]
@@ -31,10 +32,11 @@ class FakeHTTPError(Exception):
 
 
 class StreamDropped(Exception):
-    """Raised after a stream's transport was aborted on purpose (``x-fake-drop-after``)."""
+    """Raised to stop a handler whose stream was ended on purpose: its transport aborted
+    (``x-fake-drop-after``) or its body ended early but cleanly (``x-fake-fault: cut``)."""
 
     def __init__(self, response: web.StreamResponse) -> None:
-        super().__init__("stream dropped on purpose")
+        super().__init__("stream ended on purpose")
         self.response = response
 
 
@@ -47,6 +49,8 @@ class Controls:
     chunk_delay_ms: float = 0.0
     chunks: int | None = None
     drop_after: int | None = None
+    fault: str | None = None  # a kind of ``testing.faults``
+    fault_after: int = DEFAULT_FAULT_AFTER
 
     @classmethod
     def from_headers(cls, headers: Any) -> Controls:
@@ -54,12 +58,14 @@ class Controls:
         raw = [headers.get(name) for name in _CONTROL_HEADERS]
         if raw.count(None) == len(raw):
             return NO_CONTROLS
-        status, delay, chunk_delay, chunks, drop_after = (_int(value) for value in raw)
-        return cls(status, float(delay or 0), float(chunk_delay or 0), chunks, drop_after)
+        *numbers, fault = raw
+        status, delay, chunk_delay, chunks, drop_after, fault_after = (_int(value) for value in numbers)
+        after = DEFAULT_FAULT_AFTER if fault_after is None else max(0, fault_after)
+        return cls(status, float(delay or 0), float(chunk_delay or 0), chunks, drop_after, parse_fault(fault), after)
 
 
 _CONTROL_HEADERS = ("x-fake-status", "x-fake-delay-ms", "x-fake-chunk-delay-ms", "x-fake-chunks",
-                    "x-fake-drop-after")
+                    "x-fake-drop-after", "x-fake-fault-after", "x-fake-fault")
 NO_CONTROLS = Controls()
 
 
@@ -137,7 +143,8 @@ def _record(request: web.Request, state: FakeState, body: bytes) -> None:
 
 
 def guarded(handler: Handler, *, flavor: Flavor = "openai", auth: bool = True) -> WebHandler:
-    """Wrap ``handler`` with recording, API-key checks, ``x-fake-*`` controls and error rendering.
+    """Wrap ``handler`` with recording, API-key checks, ``x-fake-*`` controls (faults of whole JSON answers
+    included, see ``testing.faults``) and error rendering.
 
     A client that disconnects while the handler runs (cancellation or a reset on write) increments
     ``FakeState.cancelled``.
@@ -155,7 +162,13 @@ def guarded(handler: Handler, *, flavor: Flavor = "openai", auth: bool = True) -
                 await asyncio.sleep(controls.delay_ms / 1000)
             if controls.status is not None:
                 return error_response(controls.status, f"fake error with status {controls.status}", flavor)
-            return await handler(request, Call(state, body, controls))
+            if controls.fault == "html":
+                return html_page()
+            response = await handler(request, Call(state, body, controls))
+            if controls.fault is not None and isinstance(response, web.Response) and not response.prepared \
+                    and response.content_type == "application/json":
+                return await spoil_json(request, response, controls.fault)
+            return response
         except FakeHTTPError as exc:
             return error_response(exc.status, exc.message, flavor, param=exc.param, code=exc.code)
         except StreamDropped as exc:
