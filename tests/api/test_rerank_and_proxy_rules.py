@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 import pytest
 
-from modelport.api.proxy import body_model, raw_tail, split_deployment
+from modelport.api.proxy import body_model, check_target, raw_segments, split_deployment
 from modelport.api.rerank import check_rerank, speaks_tei
 from modelport.errors import BadRequest, InvalidJSON, MissingModel
 from modelport.protocols.rerank import RerankFields
@@ -72,18 +72,26 @@ def test_tei_is_the_preset_or_api_tei_on_a_remote_deployment() -> None:
 
 def test_split_deployment_takes_the_longest_name() -> None:
     routes = {"bge-m3": 1, "org": 2, "org/model": 3}
-    assert split_deployment("bge-m3/embed", routes) == ("bge-m3", "embed")
-    assert split_deployment("org/model/v1/score", routes) == ("org/model", "v1/score")
-    assert split_deployment("org/other", routes) == ("org", "other")
-    assert split_deployment("bge-m3", routes) == ("bge-m3", "")
-    assert split_deployment("embed", routes) is None
+    assert split_deployment(["bge-m3", "embed"], routes) == ("bge-m3", 1)
+    assert split_deployment(["org", "model", "v1", "score"], routes) == ("org/model", 2)
+    assert split_deployment(["org", "other"], routes) == ("org", 1)
+    assert split_deployment(["bge-m3"], routes) == ("bge-m3", 1)
+    assert split_deployment(["embed"], routes) is None
 
 
-def test_raw_tail_keeps_percent_escapes() -> None:
-    scope = {"raw_path": b"/model/proxy/m/a%20b/c"}
-    assert raw_tail(scope, "m/a b/c", 1) == "a%20b/c"
-    assert raw_tail({"raw_path": b"/model/proxy/m%2Fx/c"}, "m/x/c", 1) == "x/c"  # an escaped slash: decoded form
-    assert raw_tail({}, "m/x", 0) == "m/x"
+def test_raw_segments_keep_percent_escapes_even_of_slashes_and_line_breaks() -> None:
+    assert raw_segments({"raw_path": b"/model/proxy/m/a%20b/c", "path": "/model/proxy/m/a b/c"}) == ["m", "a%20b", "c"]
+    scope = {"raw_path": b"/model/proxy/m/echo%2Fa%20HTTP/1.1%0d%0aX-Injected:%20yes",
+             "path": "/model/proxy/m/echo/a HTTP/1.1\r\nX-Injected: yes"}
+    assert raw_segments(scope) == ["m", "echo%2Fa%20HTTP", "1.1%0d%0aX-Injected:%20yes"]
+    assert raw_segments({"path": "/model/proxy/m/a b\r\n"}) == ["m", "a%20b%0D%0A"]  # no raw path: encoded again
+
+
+def test_check_target_refuses_anything_but_visible_ascii() -> None:
+    check_target("v1/echo/a%0d%0ab", "x=1&y=%20")
+    for path, query in [("a b", ""), ("a\r\nb", ""), ("a\x00", ""), ("caf\xe9", ""), ("a", "x= 1"), ("a", "\n")]:
+        with pytest.raises(BadRequest):
+            check_target(path, query)
 
 
 def test_body_model_is_lenient() -> None:

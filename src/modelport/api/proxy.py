@@ -22,8 +22,10 @@ and body; the answer streams back as it arrives, status and headers included.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, unquote
 
 import msgspec
 
@@ -46,6 +48,9 @@ if TYPE_CHECKING:
 
 MODEL_HEADER = b"x-gpustack-model"
 PREFIX = "/model/proxy/"
+_PREFIX_BYTES = PREFIX.encode()
+_PATH_SAFE = "/!$&'()*+,;=:@-._~"  # RFC 3986 pchar, which needs no escape in a path
+_VISIBLE_ASCII = re.compile(r"[\x21-\x7e]*")
 
 
 class _ModelField(msgspec.Struct):
@@ -61,24 +66,35 @@ def body_model(body: bytes) -> str | None:
     return model if isinstance(model, str) and model else None
 
 
-def split_deployment(tail: str, routes: Mapping[str, Any]) -> tuple[str, str] | None:
-    """(deployment, rest) when the tail's leading segments name a deployment, longest name first."""
-    parts = tail.split("/")
-    for cut in range(len(parts), 0, -1):
-        name = "/".join(parts[:cut])
+def split_deployment(segments: list[str], routes: Mapping[str, Any]) -> tuple[str, int] | None:
+    """(deployment, how many leading segments name it) when the tail's leading segments name a deployment,
+    longest name first (names may hold `/`). `segments` are decoded, one per segment of the raw path."""
+    for cut in range(len(segments), 0, -1):
+        name = "/".join(segments[:cut])
         if name in routes:
-            return name, "/".join(parts[cut:])
+            return name, cut
     return None
 
 
-def raw_tail(scope: dict[str, Any], tail: str, skip_segments: int) -> str:
-    """The tail as the client encoded it (percent-escapes kept), less its first `skip_segments` segments."""
+def raw_segments(scope: dict[str, Any]) -> list[str]:
+    """The path after `/model/proxy/`, split into segments exactly as the client encoded them.
+
+    The upstream request target is built only from these raw bytes, never from the percent-decoded path:
+    decoding `%0d%0a` into a real CR LF would let a client write headers, or a whole second request, onto
+    the instance's connection (request smuggling)."""
     raw = scope.get("raw_path")
-    if isinstance(raw, bytes) and raw.startswith(PREFIX.encode()):
-        parts = raw[len(PREFIX):].decode("latin-1").split("/")
-        if len(parts) == len(tail.split("/")):
-            return "/".join(parts[skip_segments:])
-    return "/".join(tail.split("/")[skip_segments:])
+    if isinstance(raw, bytes) and raw.startswith(_PREFIX_BYTES):
+        text = raw[len(_PREFIX_BYTES):].decode("latin-1")
+    else:  # a server that gives no raw path: encode the decoded one again
+        text = quote(scope["path"][len(PREFIX):], safe=_PATH_SAFE)
+    return text.split("/")
+
+
+def check_target(path: str, query: str) -> None:
+    """400 for an upstream target with anything but visible ASCII: no CTL bytes, spaces or 8-bit bytes."""
+    if not _VISIBLE_ASCII.fullmatch(path) or not _VISIBLE_ASCII.fullmatch(query):
+        raise BadRequest("The proxied path and query may hold only visible ASCII characters; percent-encode "
+                         "anything else.", code="invalid_path")
 
 
 class StreamedBody:
@@ -137,8 +153,9 @@ async def _read_json(gw: Gateway, request: Request) -> bytes:
 
 
 async def _target(gw: Gateway, request: Request) -> tuple[str, str, bytes | None]:
-    """(deployment, upstream path without its leading slash, body when it had to be read)."""
-    tail = request.path_params["path"]
+    """(deployment, upstream path without its leading slash, body when it had to be read). The path is the
+    client's raw encoding; only the deployment name is matched on decoded segments."""
+    segments = raw_segments(request.scope)
     named = request.header(MODEL_HEADER)
     if named:
         model = named.decode("latin-1").strip()
@@ -147,16 +164,16 @@ async def _target(gw: Gateway, request: Request) -> tuple[str, str, bytes | None
         if given is not None and given != model:
             raise BadRequest(f"The X-GPUStack-Model header names `{model}` but the body's `model` is "
                              f"`{given}`; send one, or the same in both.", param="model", code="model_mismatch")
-        return model, raw_tail(request.scope, tail, 0), body
-    split = split_deployment(tail, gw.router.routes)
+        return model, "/".join(segments), body
+    split = split_deployment([unquote(segment) for segment in segments], gw.router.routes)
     if split is not None:
-        return split[0], raw_tail(request.scope, tail, split[0].count("/") + 1), None
+        return split[0], "/".join(segments[split[1]:]), None
     body = await _read_json(gw, request) if _is_json(request) and _has_body(request) else None
     from_body = body_model(body) if body is not None else None
     if from_body is None:
         raise MissingModel("Name the model: the X-GPUStack-Model header, the JSON body's `model`, or "
                            "/model/proxy/{deployment}/{path}.", param="model")
-    return from_body, raw_tail(request.scope, tail, 0), body
+    return from_body, "/".join(segments), body
 
 
 def _check_enabled(route: Route) -> None:
@@ -169,6 +186,7 @@ async def proxy(gw: Gateway, request: Request, send: Send) -> None:
     """ANY /model/proxy/...: the request as it came, to `/{path}` at an instance's root."""
     _check_declared_length(gw, request)
     model, path, body = await _target(gw, request)
+    check_target(path, request.query)
     route = await gw.router.resolve_current(model, request.key)
     _check_enabled(route)
     headers = [(name, value) for name, value in request.headers if name != MODEL_HEADER]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from modelport.relay.http1.errors import UnsafeRequest
+
 # RFC 9110 §7.6.1 connection-specific fields, plus what the gateway itself sets or must never forward.
 HOP_BY_HOP = frozenset(
     {
@@ -26,7 +28,8 @@ def upstream_headers(
     client_headers: Iterable[tuple[bytes, bytes]], auth: bytes | None, extra: Mapping[bytes, bytes] | None = None
 ) -> bytes:
     """Client headers to send upstream, as a block of `name: value\r\n` lines (no host, no framing): the
-    client's key replaced by the instance's credentials; `extra` headers replace the client's own."""
+    client's key replaced by the instance's credentials; `extra` headers replace the client's own.
+    `UnsafeRequest` when a value would break the block's framing."""
     lines = []
     identity = not (extra and b"accept-encoding" in extra)
     for name, value in client_headers:
@@ -41,7 +44,11 @@ def upstream_headers(
         lines.append(b"authorization: %b\r\n" % auth)
     if extra:
         lines.extend(b"%b: %b\r\n" % item for item in extra.items())
-    return b"".join(lines)
+    block = b"".join(lines)
+    # Each line holds exactly one CR and one LF when no value does: any more would start a new header line.
+    if block.count(b"\n") != len(lines) or block.count(b"\r") != len(lines) or b"\0" in block:
+        raise UnsafeRequest("A header value holds a line break or NUL byte; refusing to send it upstream.")
+    return block
 
 
 def downstream_headers(

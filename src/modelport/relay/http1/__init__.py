@@ -7,6 +7,7 @@ from modelport.relay.http1.errors import (
     ConnectTimeout,
     NotDelivered,
     ProtocolError,
+    UnsafeRequest,
     UpstreamError,
 )
 from modelport.relay.http1.pool import Body, BodySource, Origin, Pool
@@ -14,5 +15,5 @@ from modelport.relay.http1.response import Response
 
 __all__ = [
     "Body", "BodySource", "BrokenResponse", "ConnectFailed", "ConnectTimeout", "NotDelivered", "Origin", "Pool",
-    "ProtocolError", "Response", "UpstreamError",
+    "ProtocolError", "Response", "UnsafeRequest", "UpstreamError",
 ]

@@ -26,3 +26,8 @@ class BrokenResponse(UpstreamError):
 
 class ProtocolError(UpstreamError):
     """The instance's answer was not valid HTTP/1.1."""
+
+
+class UnsafeRequest(ValueError):
+    """The request target or a header value held bytes HTTP/1.1 can't carry safely (CTL bytes, spaces,
+    line breaks): sending it would let the bytes after them be read as more headers or another request."""

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import ssl
 from collections.abc import AsyncIterable, Callable
 from urllib.parse import urlsplit
 
-from modelport.relay.http1.errors import ConnectFailed, ConnectTimeout, NotDelivered
+from modelport.relay.http1.errors import ConnectFailed, ConnectTimeout, NotDelivered, UnsafeRequest
 from modelport.relay.http1.protocol import Connection
 from modelport.relay.http1.response import Response
 
 Body = bytes | AsyncIterable[bytes] | None
 BodySource = Body | Callable[[], Body]  # a factory gives a fresh body per attempt (streams can't be re-read)
+_REQUEST_TARGET = re.compile(r"/[\x21-\x7e]*")  # origin-form: visible ASCII only, so never a CR, LF or space
 
 
 class Origin:
@@ -135,7 +137,10 @@ class Pool:
                       content_length: int | None = None, *, connect_timeout: float | None = None) -> Response:
         """Send `method target` with `headers` (a block of `name: value\\r\\n` lines, without host and
         framing) and return the response once its head is in. A reused connection found dead before any
-        answer byte is retried once on a fresh one; `NotDelivered` means the instance never answered."""
+        answer byte is retried once on a fresh one; `NotDelivered` means the instance never answered.
+        `UnsafeRequest` for a target that isn't visible ASCII (the caller must encode it)."""
+        if not _REQUEST_TARGET.fullmatch(target):
+            raise UnsafeRequest(f"Refusing to send request target {target!r}: only visible ASCII may go there.")
         loop = asyncio.get_running_loop()
         conn = origin.take_idle(loop.time())
         if conn is not None:
