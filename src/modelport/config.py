@@ -21,6 +21,18 @@ def sqlite_url(data_dir: Path) -> str:
 
 
 @dataclass(frozen=True)
+class ListenerLimits:
+    """What one client connection may hold of the gateway (`modelport.listener`). Bytes and seconds."""
+
+    max_head_bytes: int = 64 * 1024  # request line and headers together: 431 past it
+    max_headers: int = 128
+    head_seconds: float = 10.0  # to send a whole request head: 408 past it
+    body_seconds: float = 60.0  # of silence while the gateway waits for request body bytes: 408
+    write_seconds: float = 120.0  # the client not reading an answer for this long: dropped
+    max_connections: int = 4096  # open client connections: 503 past it
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything `modelport serve` can be told. Defaults are what a single-machine user wants."""
 
@@ -43,6 +55,9 @@ class Settings:
     workers: int = 1  # gateway processes sharing the port
     supervise: bool = True  # this process runs the supervisor of managed instances
     parent_pid: int | None = None  # a `--workers` child: shut down when this process is gone
+    listener: ListenerLimits = field(default_factory=ListenerLimits)
+    cors_origins: tuple[str, ...] = ()  # browser origins allowed to call the API ("*": any); none: CORS off
+    allowed_hosts: tuple[str, ...] = ()  # Host header values accepted; none: any
 
     @property
     def store_url(self) -> str:

@@ -8,12 +8,15 @@
     ├── PermissionDenied               403 permission_error
     ├── NotFound                       404 not_found_error
     │   └── ModelNotFound
-    ├── MethodNotAllowed               405 invalid_request_error
+    ├── MethodNotAllowed               405 invalid_request_error (with Allow)
+    ├── RequestTimeout                 408 invalid_request_error
     ├── Conflict                       409 invalid_request_error
     ├── PayloadTooLarge                413 request_too_large
     ├── UnsupportedMediaType           415 invalid_request_error
+    ├── RequestHeadTooLarge            431 request_too_large
     ├── RateLimited                    429 rate_limit_error
     ├── UpstreamUnreachable            502 api_error
+    │   └── BadUpstreamResponse        (answered, but not in its protocol: not JSON, wrong shape, cut short)
     ├── NoReadyInstance                503 overloaded_error (with Retry-After)
     └── UpstreamTimeout                504 api_error
 
@@ -22,6 +25,8 @@ Anthropic's on `/v1/messages`.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 import orjson
 
@@ -106,6 +111,22 @@ class MethodNotAllowed(ModelportError):
     anthropic_type = "invalid_request_error"
     code = "method_not_allowed"
 
+    def __init__(self, message: str, *, allowed: Iterable[str] = ()) -> None:
+        super().__init__(message)
+        self.allowed = ", ".join(sorted(allowed))
+
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        return [(b"allow", self.allowed.encode())] if self.allowed else []
+
+
+class RequestTimeout(ModelportError):
+    """The client did not send its request (head or body) in time."""
+
+    status = 408
+    openai_type = "invalid_request_error"
+    anthropic_type = "invalid_request_error"
+    code = "request_timeout"
+
 
 class Conflict(ModelportError):
     status = 409
@@ -128,6 +149,13 @@ class UnsupportedMediaType(ModelportError):
     code = "unsupported_media_type"
 
 
+class RequestHeadTooLarge(ModelportError):
+    status = 431
+    openai_type = "invalid_request_error"
+    anthropic_type = "request_too_large"
+    code = "request_head_too_large"
+
+
 class RateLimited(ModelportError):
     status = 429
     openai_type = "rate_limit_error"
@@ -140,6 +168,13 @@ class UpstreamUnreachable(ModelportError):
     openai_type = "api_error"
     anthropic_type = "api_error"
     code = "upstream_unreachable"
+
+
+class BadUpstreamResponse(UpstreamUnreachable):
+    """The instance answered, but not with what its protocol promises (HTML, invalid JSON, the wrong shape,
+    a stream that ended before it finished)."""
+
+    code = "bad_upstream_response"
 
 
 class NoReadyInstance(ModelportError):

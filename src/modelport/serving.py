@@ -13,6 +13,7 @@ import dataclasses
 import json
 import logging
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -26,6 +27,7 @@ import uvicorn
 from modelport.app import GatewayApp, create_app, local_supervisor
 from modelport.auth.instance_secrets import InstanceSecrets
 from modelport.config import Settings
+from modelport.listener import guarded_protocol
 from modelport.relay.upstream import create_session
 from modelport.routing.router import Router
 from modelport.store import Store
@@ -43,16 +45,21 @@ class DrainingServer(uvicorn.Server):
         self._app = app
 
     def handle_exit(self, sig: int, frame: Any) -> None:
-        if self._app.gateway is not None:
-            self._app.gateway.draining = True
+        gateway = self._app.gateway
+        if gateway is not None and gateway.loop is not None:
+            gateway.draining = True
+            gateway.loop.call_soon_threadsafe(gateway.begin_drain)  # a signal handler: not on the loop's turn
         super().handle_exit(sig, frame)
 
 
 def run_gateway(settings: Settings, fd: int | None = None) -> None:
     """Serve HTTP in this process (on the inherited listening socket `fd` when given, else on host:port)."""
     app = create_app(settings)
+    raise_open_file_limit(settings.listener.max_connections)
+    # ws="none": the gateway speaks no WebSocket, so an upgrade request is an ordinary HTTP request (401, 404...)
     config = uvicorn.Config(
-        app, host=settings.host, port=settings.port, lifespan="on", loop="uvloop", http="httptools",
+        app, host=settings.host, port=settings.port, lifespan="on", loop="uvloop",
+        http=guarded_protocol(settings.listener), ws="none",
         access_log=False, server_header=False, proxy_headers=False,
         timeout_graceful_shutdown=int(settings.drain_seconds), log_level=settings.log_level,
     )
@@ -60,6 +67,19 @@ def run_gateway(settings: Settings, fd: int | None = None) -> None:
     # (a 40 ms delayed-ACK stall per response): hand it the socket object, whose family is read from the fd.
     sockets = [socket.socket(fileno=fd)] if fd is not None else None
     DrainingServer(config, app).run(sockets=sockets)
+
+
+def raise_open_file_limit(max_connections: int) -> None:
+    """Lift this process's soft limit on open files towards its hard limit: each client connection and
+    each upstream connection holds a descriptor, and the usual soft limit (1,024) is below the cap."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 2 * max_connections + 256  # a client and an upstream connection each, plus the store, logs...
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        if target < wanted:
+            log.warning("open files are limited to %d; --max-connections %d may exhaust them", target,
+                        max_connections)
 
 
 def run_workers(settings: Settings) -> None:

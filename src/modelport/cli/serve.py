@@ -9,9 +9,10 @@ from pathlib import Path
 import click
 
 from modelport.admin.service import AdminService
-from modelport.config import Settings, default_data_dir
+from modelport.config import ListenerLimits, Settings, default_data_dir
 from modelport.engines.catalog import default_entries
 from modelport.errors import ModelportError
+from modelport.private_files import private_dir
 from modelport.records import Category, DeploymentSpec, Scope
 from modelport.serving import run_gateway, run_workers
 from modelport.store import Store
@@ -20,7 +21,7 @@ from modelport.store import Store
 def bootstrap(settings: Settings) -> str | None:
     """Create the data dir and store; deploy the defaults on an empty store; on the first start, make an
     admin key. Returns that key's token, or None."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_dir(settings.data_dir)  # 0700, tightened (and logged) if an older version left it looser
     store = Store.open(settings.store_url)
     try:
         service = AdminService(store)
@@ -108,6 +109,22 @@ def _write_secret(key_file: Path, token: str) -> None:
     type=click.IntRange(1, 64),
     help="Gateway processes sharing the port (one per core is a good start).",
 )
+@click.option("--max-head-kb", default=64, show_default=True, type=click.IntRange(1, 1024),
+              help="Largest request head (request line and headers); 431 past it.")
+@click.option("--head-timeout", default=10.0, show_default=True, type=click.FloatRange(0.1, 3600),
+              help="Seconds a client has to send a whole request head; 408 past it.")
+@click.option("--body-timeout", default=60.0, show_default=True, type=click.FloatRange(0.1, 3600),
+              help="Seconds a request body may stall while the gateway waits for it; 408 past it.")
+@click.option("--write-timeout", default=120.0, show_default=True, type=click.FloatRange(0.1, 3600),
+              help="Seconds a client may leave an answer unread before its connection is dropped.")
+@click.option("--max-connections", default=4096, show_default=True, type=click.IntRange(1, 1_000_000),
+              help="Open client connections per gateway process; 503 past it.")
+@click.option("--cors-origin", "cors_origins", multiple=True, metavar="ORIGIN",
+              help="A browser origin (https://app.example.com, or *) allowed to call the API. Repeatable; "
+                   "none: CORS off.")
+@click.option("--allowed-host", "allowed_hosts", multiple=True, metavar="HOST",
+              help="A Host header value to accept (e.g. models.example.com or models.example.com:8080); "
+                   "others get a 400. Repeatable; none: any.")
 @click.option(
     "--log-level",
     default="info",
@@ -126,6 +143,13 @@ def serve(
     ping_seconds: float,
     max_rerank_documents: int,
     workers: int,
+    max_head_kb: int,
+    head_timeout: float,
+    body_timeout: float,
+    write_timeout: float,
+    max_connections: int,
+    cors_origins: tuple[str, ...],
+    allowed_hosts: tuple[str, ...],
     log_level: str,
 ) -> None:
     """Run the gateway and the supervisor of its instances."""
@@ -142,6 +166,11 @@ def serve(
         log_level=log_level,
         max_rerank_documents=max_rerank_documents,
         workers=workers,
+        listener=ListenerLimits(max_head_bytes=max_head_kb * 1024, head_seconds=head_timeout,
+                                body_seconds=body_timeout, write_seconds=write_timeout,
+                                max_connections=max_connections),
+        cors_origins=cors_origins,
+        allowed_hosts=allowed_hosts,
     )
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     token = bootstrap(settings)
