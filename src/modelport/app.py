@@ -14,6 +14,7 @@ import aiohttp
 
 from modelport.admin.api import create_admin_app
 from modelport.admin.service import AdminService
+from modelport.api.origins import OriginPolicy
 from modelport.api.routes import dispatch
 from modelport.auth.instance_secrets import InstanceSecrets
 from modelport.auth.verifier import KeyVerifier
@@ -57,16 +58,26 @@ class Gateway:
         self.supervisor = local_supervisor(settings, store, self.router, session, secrets)
         self.admin_app = create_admin_app(AdminService(store, settings.logs_dir), on_change=self.routing_changed)
         self.images = ImageStore(settings.data_dir / "images", settings.image_url_seconds)
+        self.origins = OriginPolicy(settings.allowed_hosts, settings.cors_origins)
         self.draining = False
+        self.loop: asyncio.AbstractEventLoop | None = None  # set by start()
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
+        self.loop = asyncio.get_running_loop()
         await self.router.refresh(force=True)
         self._tasks = [asyncio.create_task(self.router.follow(self.settings.reload_seconds), name="routes")]
         if self.settings.supervise:
             self._tasks.append(asyncio.create_task(self.supervisor.run(self.settings.reload_seconds)))
         if self.settings.parent_pid is not None:
             self._tasks.append(asyncio.create_task(_exit_with_parent(self.settings.parent_pid)))
+
+    def begin_drain(self) -> None:
+        """SIGTERM: /readyz turns 503, and relayed streams still open just before the drain ends get an error
+        event then instead of being cut mid-event. Call on the event loop's thread."""
+        self.draining = True
+        margin = min(1.0, self.settings.drain_seconds / 10)
+        self.relay.cutoff.begin(asyncio.get_running_loop().time() + self.settings.drain_seconds - margin)
 
     async def routing_changed(self) -> None:
         """Deployments changed through this process: start their instances and route to them now."""

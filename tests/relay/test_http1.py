@@ -15,7 +15,15 @@ import pytest
 import uvloop
 
 from modelport.relay.headers import upstream_headers
-from modelport.relay.http1 import BrokenResponse, ConnectFailed, NotDelivered, Pool, ProtocolError, Response
+from modelport.relay.http1 import (
+    BrokenResponse,
+    ConnectFailed,
+    NotDelivered,
+    Pool,
+    ProtocolError,
+    Response,
+    UnsafeRequest,
+)
 from modelport.testing import FakeUpstream
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter, int], Awaitable[None]]
@@ -298,6 +306,39 @@ async def test_idle_connections_expire() -> None:
             assert server.connections == 2
     finally:
         await short.close()
+
+
+async def test_an_oversized_response_head_is_a_protocol_error(pool: Pool) -> None:
+    """An instance may not make the gateway buffer an endless head (issue 11, D7): 64 KiB, 256 fields."""
+    heads = [b"HTTP/1.1 200 OK\r\nx-big: " + b"a" * 200_000 + b"\r\ncontent-length: 2\r\n\r\nok",
+             b"HTTP/1.1 200 OK\r\n" + b"x-f: v\r\n" * 300 + b"content-length: 2\r\n\r\nok",
+             b"HTTP/1.1 200 OK\r\nx-endless: " + b"a" * 1_000_000]
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, nth: int) -> None:
+        await read_request(reader)
+        writer.write(heads[nth - 1])
+        await writer.drain()
+        await asyncio.sleep(0.5)
+
+    async with Server(handle) as server:
+        for _ in heads:
+            with pytest.raises(ProtocolError, match="exceeds"):
+                await get(pool, server.url, "/")
+
+
+async def test_a_target_with_line_breaks_or_spaces_is_never_sent(pool: Pool, fake: FakeUpstream) -> None:
+    for target in ("/echo/a HTTP/1.1\r\nx-injected: yes", "/echo/a b", "/echo/\x00", "/echo/caf\xe9", "echo"):
+        with pytest.raises(UnsafeRequest):
+            await get(pool, fake.root_url, target)
+    assert not any("x-injected" in r.headers for r in fake.requests)
+
+
+def test_a_header_value_with_a_line_break_is_never_sent() -> None:
+    for value in (b"a\r\nx-injected: yes", b"a\nb", b"a\rb", b"a\x00b"):
+        with pytest.raises(UnsafeRequest):
+            upstream_headers([(b"x-trace", value)], b"Bearer instance")
+    with pytest.raises(UnsafeRequest):
+        upstream_headers([], b"Bearer instance", {b"x-upstream": b"k\r\nx-injected: yes"})
 
 
 def test_upstream_header_block() -> None:

@@ -97,6 +97,11 @@ async def dispatch(gw: Gateway, scope: dict[str, Any], receive: Receive, send: S
     """Find the endpoint, check the key, run the handler, and render any error in the route's protocol."""
     path: str = scope["path"]
     endpoint, params = lookup(path)
+    origins = gw.origins
+    if origins.active:
+        origin = origins.allowed_origin(scope)
+        if origin is not None:
+            send = origins.marking(origin, send)
     started = False
 
     async def tracked_send(message: dict[str, Any]) -> None:
@@ -106,10 +111,14 @@ async def dispatch(gw: Gateway, scope: dict[str, Any], receive: Receive, send: S
 
     protocol = endpoint.protocol if endpoint is not None else "openai"
     try:
+        if origins.active:
+            origins.check_host(scope)
+            if await origins.answer_preflight(scope, send):
+                return
         if endpoint is None:
             raise NotFound(f"Unknown route: {scope['method']} {path}", code="unknown_route")
         if scope["method"] not in endpoint.methods:
-            raise MethodNotAllowed(f"{scope['method']} is not allowed on {path}.")
+            raise MethodNotAllowed(f"{scope['method']} is not allowed on {path}.", allowed=endpoint.methods)
         key = None
         if endpoint.scope is not None:
             headers = scope["headers"]

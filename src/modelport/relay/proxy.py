@@ -8,14 +8,15 @@ renames its model.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from modelport.errors import ModelportError, NoReadyInstance, UpstreamTimeout, UpstreamUnreachable
+from modelport.errors import BadRequest, ModelportError, NoReadyInstance, UpstreamTimeout, UpstreamUnreachable
 from modelport.records import Timeouts
 from modelport.relay.headers import downstream_headers, upstream_headers
-from modelport.relay.http1 import BodySource, NotDelivered, Pool, Response, UpstreamError
+from modelport.relay.http1 import BodySource, ConnectFailed, NotDelivered, Pool, Response, UnsafeRequest, UpstreamError
 from modelport.relay.sse import SseModelRenamer, rename_model_in_json
 from modelport.routing.router import Instance, Route, Router
 
@@ -45,35 +46,62 @@ class UpstreamRequest:
         return f"{target}?{self.query}" if self.query else target
 
 
+class StreamCutoff:
+    """When every open relayed stream must end: a drain's deadline, infinity until a drain begins. A stream
+    still open then ends with an error event rather than being cut mid-event when the server gives up."""
+
+    def __init__(self) -> None:
+        self.at = math.inf  # loop time
+        self._timers: set[asyncio.Timeout] = set()
+
+    def begin(self, at: float) -> None:
+        """Every stream must end by `at` (loop time). Call on the event loop's thread."""
+        self.at = at
+        for timer in self._timers:
+            when = timer.when()
+            if when is None or when > at:
+                timer.reschedule(at)
+
+    def track(self, timer: asyncio.Timeout) -> None:
+        self._timers.add(timer)
+
+    def untrack(self, timer: asyncio.Timeout) -> None:
+        self._timers.discard(timer)
+
+
 class Relay:
     def __init__(self, pool: Pool, router: Router) -> None:
         self._pool = pool
         self._router = router
+        self.cutoff = StreamCutoff()
 
     async def forward(self, route: Route, request: UpstreamRequest, send: Send) -> None:
         """Relay `request` to an instance of `route` and its response to `send`."""
         deadline = asyncio.get_running_loop().time() + route.spec.timeouts.total
-        response, instance = await self.open(route, request)
+        response, instance = await self.open(route, request, deadline)
         try:
-            await stream_response(response, request, send, route.spec.timeouts, deadline)
+            await stream_response(response, request, send, route.spec.timeouts, deadline, self.cutoff)
         finally:
             instance.outstanding -= 1
 
-    async def open(self, route: Route, request: UpstreamRequest) -> tuple[Response, Instance]:
-        """Send the request and wait for the response headers. The caller owns the returned response (and
-        must `close()` it) and must decrement the instance's `outstanding` once done with it.
+    async def open(self, route: Route, request: UpstreamRequest,
+                   deadline: float | None = None) -> tuple[Response, Instance]:
+        """Send the request and wait for the response headers, by `deadline` (loop time) at the latest when
+        given. The caller owns the returned response (and must `close()` it) and must decrement the
+        instance's `outstanding` once done with it.
 
         With no ready instance, the routes are re-read once (another process may know better) first."""
         try:
-            return await self._open(route, request)
+            return await self._open(route, request, deadline)
         except NoReadyInstance:
             if not await self._router.refresh_soon():
                 raise
-            return await self._open(self._router.routes.get(route.name, route), request)
+            return await self._open(self._router.routes.get(route.name, route), request, deadline)
 
-    async def _open(self, route: Route, request: UpstreamRequest) -> tuple[Response, Instance]:
+    async def _open(self, route: Route, request: UpstreamRequest,
+                    deadline: float | None) -> tuple[Response, Instance]:
         tried: list[Instance] = []
-        failure: Exception | None = None
+        failure: NotDelivered | None = None
         for _ in range(2):
             instance = route.pick(exclude=tried)
             if instance is None:
@@ -81,38 +109,48 @@ class Relay:
             tried.append(instance)
             instance.outstanding += 1
             try:
-                return await self._send(instance, request, route.spec.timeouts), instance
+                return await self._send(instance, request, route.spec.timeouts, deadline), instance
             except NotDelivered as exc:
                 instance.outstanding -= 1
-                instance.suspend(self._router.retry_after)
-                failure = exc
+                if isinstance(exc, ConnectFailed):  # refused: restarting or gone, so others get the traffic
+                    instance.suspend(self._router.retry_after)
+                failure = exc  # one connection closed unanswered says nothing about the instance's health
             except BaseException:
                 instance.outstanding -= 1
                 raise
-        if failure is None or not route.spec.is_remote:
+        if failure is None or (isinstance(failure, ConnectFailed) and not route.spec.is_remote):
             # A managed instance that refuses connections is restarting: come back shortly.
             raise self._router.no_ready_instance(route)
         raise UpstreamUnreachable(f"The instances of `{route.name}` could not be reached: {failure}")
 
-    async def _send(self, instance: Instance, request: UpstreamRequest, timeouts: Timeouts) -> Response:
+    async def _send(self, instance: Instance, request: UpstreamRequest, timeouts: Timeouts,
+                    deadline: float | None) -> Response:
         origin, base_path = self._pool.resolve(instance.base_url)
-        headers = upstream_headers(request.client_headers, instance.auth_header, request.extra_headers)
+        head_by = asyncio.get_running_loop().time() + timeouts.first_byte
+        limit = head_by if deadline is None else min(head_by, deadline)
         try:
-            async with asyncio.timeout(timeouts.first_byte):
+            headers = upstream_headers(request.client_headers, instance.auth_header, request.extra_headers)
+            async with asyncio.timeout_at(limit):
                 return await self._pool.request(
                     origin, request.method, request.target(base_path), headers, request.body,
                     request.content_length, connect_timeout=timeouts.connect,
                 )
         except TimeoutError:
+            if limit < head_by:
+                raise UpstreamTimeout("The instance did not answer within the deployment's total timeout "
+                                      f"({timeouts.total:g} s).") from None
             raise UpstreamTimeout(f"The instance did not answer within {timeouts.first_byte:g} s.") from None
         except NotDelivered:
             raise
+        except UnsafeRequest as exc:
+            raise BadRequest(str(exc), code="unsafe_request") from None
         except UpstreamError as exc:
             raise UpstreamUnreachable(f"Upstream request failed: {exc}") from None
 
 
 async def stream_response(
-    response: Response, request: UpstreamRequest, send: Send, timeouts: Timeouts, deadline: float
+    response: Response, request: UpstreamRequest, send: Send, timeouts: Timeouts, deadline: float,
+    cutoff: StreamCutoff,
 ) -> None:
     """Give the client the instance's response, as it arrives, by `deadline` (loop time) at the latest."""
     content_type = response.header(b"content-type") or b""
@@ -122,7 +160,8 @@ async def stream_response(
         if rename is not None and not is_stream and content_type.startswith(b"application/json"):
             await _send_renamed_json(response, rename, send, timeouts)
         else:
-            await _send_stream(response, request, send, timeouts, deadline, rename if is_stream else None, is_stream)
+            await _send_stream(response, request, send, timeouts, deadline, cutoff, rename if is_stream else None,
+                               is_stream)
     finally:
         response.close()
 
@@ -152,6 +191,7 @@ async def _send_stream(
     send: Send,
     timeouts: Timeouts,
     deadline: float,
+    cutoff: StreamCutoff,
     rename: str | None,
     is_stream: bool,
 ) -> None:
@@ -162,7 +202,7 @@ async def _send_stream(
         await send({"type": "http.response.body", "body": response.read_nowait()})
         return
     try:
-        await _pump(response, send, timeouts.idle, deadline, renamer)
+        await _pump(response, send, timeouts.idle, deadline, cutoff, renamer)
         tail = renamer.flush() if renamer is not None else b""
     except ModelportError as error:
         if not (is_stream and request.error_event):
@@ -171,25 +211,34 @@ async def _send_stream(
     await send({"type": "http.response.body", "body": tail})
 
 
-async def _pump(response: Response, send: Send, idle: float, deadline: float, renamer: SseModelRenamer | None) -> None:
+async def _pump(response: Response, send: Send, idle: float, deadline: float, cutoff: StreamCutoff,
+                renamer: SseModelRenamer | None) -> None:
     """Send body chunks as they arrive. The idle clock runs only while waiting on the instance, so a
-    slow client never counts as a silent upstream; the total `deadline` always holds."""
+    slow client never counts as a silent upstream; the total `deadline` and a drain's cutoff always hold."""
     loop = asyncio.get_running_loop()
     try:
         async with asyncio.timeout(None) as timer:
-            while True:
-                timer.reschedule(min(loop.time() + idle, deadline))
-                chunk = await response.readany()
-                timer.reschedule(None)
-                if not chunk:
-                    return
-                if renamer is not None:
-                    chunk = renamer.feed(chunk)
+            cutoff.track(timer)
+            try:
+                while True:
+                    timer.reschedule(min(loop.time() + idle, deadline, cutoff.at))
+                    chunk = await response.readany()
+                    timer.reschedule(None)
                     if not chunk:
-                        continue
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                        return
+                    if renamer is not None:
+                        chunk = renamer.feed(chunk)
+                        if not chunk:
+                            continue
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            finally:
+                cutoff.untrack(timer)
     except TimeoutError:
-        if loop.time() >= deadline:
+        now = loop.time()
+        if now >= cutoff.at:
+            raise NoReadyInstance("The gateway is shutting down; the stream was ended before it finished.",
+                                  code="shutting_down") from None
+        if now >= deadline:
             raise UpstreamTimeout("The response exceeded the deployment's total timeout.") from None
         raise UpstreamTimeout(f"The instance went silent for {idle:g} s.") from None
     except UpstreamError as exc:

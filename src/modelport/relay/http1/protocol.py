@@ -14,6 +14,9 @@ from modelport.relay.http1.response import Response
 
 Released = Callable[["Connection", bool], None]  # (connection, reusable)
 
+MAX_RESPONSE_HEAD = 64 * 1024  # bytes of status line and headers an instance may send: a bigger one is a 502
+MAX_RESPONSE_HEADERS = 256
+
 
 class Connection(asyncio.Protocol):
     """A connection to one origin. `exchange()` sends a request and returns once the response head is in;
@@ -33,6 +36,7 @@ class Connection(asyncio.Protocol):
         self._headers: list[tuple[bytes, bytes]] = []
         self._is_head = False
         self._got_bytes = False
+        self._head_bytes = 0  # bytes received while waiting for the response head
         self._writing = False
         self._framed = False  # the response declared its length (content-length or chunked)
         self._drain: asyncio.Future[None] | None = None
@@ -49,12 +53,20 @@ class Connection(asyncio.Protocol):
             self.drop()
             return
         self._got_bytes = True
+        waiting_for_head = self._head is not None
+        if waiting_for_head:
+            self._head_bytes += len(data)
         try:
             parser.feed_data(data)
         except httptools.HttpParserUpgrade:
             self._fail(ProtocolError("The instance switched protocols, which the gateway didn't ask for."))
         except httptools.HttpParserError as exc:
-            self._fail(ProtocolError(f"The instance's answer was not valid HTTP: {exc}."))
+            cause = exc.__cause__ or exc.__context__
+            self._fail(cause if isinstance(cause, ProtocolError) else
+                       ProtocolError(f"The instance's answer was not valid HTTP: {exc}."))
+        else:
+            if waiting_for_head and self._head is not None and self._head_bytes > MAX_RESPONSE_HEAD:
+                self._fail(_head_too_large())
 
     def eof_received(self) -> bool | None:
         return False  # close our side too
@@ -118,6 +130,7 @@ class Connection(asyncio.Protocol):
         self._got_bytes = False
         self._framed = False
         self._headers = []
+        self._head_bytes = 0
         self._parser = httptools.HttpResponseParser(self)
         waiter: asyncio.Future[Response] = self._loop.create_future()
         self._head = waiter
@@ -170,12 +183,17 @@ class Connection(asyncio.Protocol):
     # -- httptools callbacks --------------------------------------------------------------------------
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._headers.append((name.lower(), value))
+        if len(self._headers) < MAX_RESPONSE_HEADERS:
+            self._headers.append((name.lower(), value))
+        else:
+            self._headers.append((b"", b"x" * MAX_RESPONSE_HEAD))  # marks the head as too large
 
     def on_headers_complete(self) -> None:
         parser = self._parser
         assert parser is not None
         status = parser.get_status_code()
+        if sum(len(name) + len(value) + 4 for name, value in self._headers) > MAX_RESPONSE_HEAD:
+            raise _head_too_large()  # httptools stops parsing; data_received fails the exchange with it
         if 100 <= status < 200:  # informational: wait for the real answer
             self._headers = []
             return
@@ -209,3 +227,8 @@ class Connection(asyncio.Protocol):
         if not reusable:
             self.drop()
         self._on_release(self, reusable)
+
+
+def _head_too_large() -> ProtocolError:
+    return ProtocolError(f"The instance's response head exceeds {MAX_RESPONSE_HEAD} bytes or "
+                         f"{MAX_RESPONSE_HEADERS} header fields.")
