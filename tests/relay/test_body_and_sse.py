@@ -8,7 +8,8 @@ from collections.abc import Iterator
 import pytest
 
 from modelport.errors import BadRequest, InvalidJSON, PayloadTooLarge
-from modelport.relay.body import read_body, routing_fields, spool_multipart, with_model
+from modelport.relay.body import read_body, routing_fields, with_model
+from modelport.relay.multipart import MAX_PARTS, parse_form, spool_multipart
 from modelport.relay.sse import SseModelRenamer, SseReader
 
 BOUNDARY = "----b0undary"
@@ -63,6 +64,44 @@ def test_json_body_limit_and_fields() -> None:
     with pytest.raises(BadRequest):
         routing_fields(b'{"model": 1}')
     assert b'"model":"up"' in with_model(b'{"model": "m", "x": 1}', "up")
+
+
+def test_renaming_keeps_every_other_value_byte_for_byte() -> None:
+    body = b'{"model": "m", "big": 1180591620717411303424, "inf": 1e999, "s": "\\u00e9", "n": [[{"a": -0.0}]]}'
+    assert with_model(body, 'up"1') == (b'{"model":"up\\"1","big":1180591620717411303424,"inf":1e999,'
+                                         b'"s":"\\u00e9","n":[[{"a": -0.0}]]}')
+    with pytest.raises(BadRequest):
+        with_model(b"[1]", "up")
+
+
+@pytest.mark.parametrize("body", [b'{"model": "m", "x": "\xff"}', b'{"x": ' + b"[" * 100_000,
+                                  b'{"x": ' + b'{"a":' * 100_000, b'{"model": "\\ud800"}'])
+def test_every_malformed_json_body_is_invalid_json(body: bytes) -> None:
+    with pytest.raises(InvalidJSON):
+        routing_fields(body)
+
+
+@pytest.mark.parametrize("body, content_type", [
+    (form(("model", b"m")), "multipart/form-data; boundary=other"),
+    (form(("model", b"m")), "multipart/form-data; boundary=" + "b" * 300),
+    (form(("model", b"m")).removesuffix(f"--{BOUNDARY}--\r\n".encode()), None),  # no closing boundary
+    (form(*[("model", b"m")] * (MAX_PARTS + 1)), None),
+    (form(("model", b"m")).replace(b'name="model"', b'name="model"; x="' + b"x" * 100_000 + b'"'), None),
+    (form(("model", b"m")).replace(b"\r\n\r\n", b"\r\n" + b"X-A: 1\r\n" * 9 + b"\r\n"), None),  # 10 headers
+])
+def test_malformed_multipart_is_400_for_the_gateway_and_the_worker(body: bytes, content_type: str | None) -> None:
+    content_type = content_type or f"multipart/form-data; boundary={BOUNDARY}"
+    with pytest.raises(BadRequest, match="multipart"):
+        asyncio.run(spool_multipart(receiver(body, 100), content_type, 10**7, 1024))
+    with pytest.raises(BadRequest, match="multipart"):
+        parse_form(body, content_type)
+
+
+def test_worker_form_keeps_every_part() -> None:
+    parts = parse_form(form(("model", b"m"), ("file", b"\x00\xff"), ("model", b"n")),
+                       f"multipart/form-data; boundary={BOUNDARY}")
+    assert [(p.name, p.filename, p.data) for p in parts] == [
+        (b"model", None, b"m"), (b"file", b"f.bin", b"\x00\xff"), (b"model", None, b"n")]
 
 
 def test_sse_renamer_handles_any_split() -> None:

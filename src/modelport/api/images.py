@@ -9,13 +9,15 @@ import base64
 import binascii
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 import orjson
 
-from modelport.api.inference import check_declared_length, missing_model, relay_json_body
+from modelport.api.inference import check_declared_length, missing_model
 from modelport.api.request import Request, until_disconnect
 from modelport.api.responses import Send, send_bytes
 from modelport.errors import NotFound, UpstreamUnreachable
-from modelport.relay.body import read_body, spool_multipart
+from modelport.relay.body import decode_struct, read_body, with_fields
+from modelport.relay.multipart import spool_multipart
 from modelport.relay.proxy import UpstreamRequest, read_whole
 from modelport.relay.sse import openai_error_event, rename_model_in_json
 from modelport.routing.router import Route
@@ -26,20 +28,25 @@ if TYPE_CHECKING:
 FILES_PREFIX = "/v1/images/files/"
 
 
+class _ImageFields(msgspec.Struct):
+    """What the gateway reads of an image generation body."""
+
+    model: str | None = None
+    response_format: Any = None
+
+
 async def generations(gw: Gateway, request: Request, send: Send) -> None:
     request.require_json()
     check_declared_length(gw, request)
     raw = await read_body(request.receive, gw.settings.max_request_bytes)
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        body = None
-    if not isinstance(body, dict) or not isinstance(body.get("model"), str) or not body["model"]:
-        return await relay_json_body(gw, request, send, "/images/generations", raw)
-    route = await gw.router.resolve_current(body["model"], request.key)
-    wants_url = body.get("response_format") == "url"
-    changes = {"model": route.upstream_model} | ({"response_format": "b64_json"} if wants_url else {})
-    payload = orjson.dumps(body | changes) if route.renames_model or wants_url else raw
+    fields = decode_struct(raw, _ImageFields)
+    if not fields.model:
+        raise missing_model()
+    route = await gw.router.resolve_current(fields.model, request.key)
+    wants_url = fields.response_format == "url"
+    changes = ({"model": route.upstream_model} if route.renames_model else {}) | (
+        {"response_format": "b64_json"} if wants_url else {})
+    payload = with_fields(raw, changes) if changes else raw
     upstream = _upstream(request, "/images/generations", payload, len(payload), route)
     await until_disconnect(request.receive, _answer(gw, request, route, upstream, wants_url, send))
 

@@ -18,21 +18,19 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-import msgspec
 import orjson
 
 from modelport.api.request import Request, until_disconnect
 from modelport.api.responses import Send, send_json
 from modelport.errors import (
     BadRequest,
-    InvalidJSON,
     MissingModel,
     PayloadTooLarge,
     UpstreamTimeout,
     UpstreamUnreachable,
 )
 from modelport.protocols.rerank import RerankFields
-from modelport.relay.body import read_body, with_model
+from modelport.relay.body import decode_json, decode_struct, read_body, with_model
 from modelport.relay.http1 import UpstreamError
 from modelport.relay.proxy import UpstreamRequest
 from modelport.relay.translated import upstream_error
@@ -54,12 +52,7 @@ def speaks_tei(route: Route) -> bool:
 
 def check_rerank(body: bytes, max_documents: int) -> RerankFields:
     """The routing and shape fields of a Jina or Cohere rerank body; a 400 naming what is wrong."""
-    try:
-        fields = msgspec.json.decode(body, type=RerankFields)
-    except msgspec.ValidationError as exc:
-        raise BadRequest(f"Invalid rerank request: {exc}.") from None
-    except msgspec.DecodeError as exc:
-        raise InvalidJSON(f"Request body is not valid JSON: {exc}.") from None
+    fields = decode_struct(body, RerankFields, "rerank request")
     if not fields.model:
         raise MissingModel("You must provide a `model` parameter.", param="model")
     if not bytes(fields.query) or bytes(fields.query) == b"null":
@@ -99,7 +92,7 @@ async def jina_rerank(gw: Gateway, request: Request, send: Send) -> None:
     """POST /v1/rerank: relayed to Jina-speaking instances, translated for TEI ones."""
     body, _, route = await _read(gw, request)
     if speaks_tei(route):
-        translated = _via_tei(gw, route, request.headers, orjson.loads(body))
+        translated = _via_tei(gw, route, request.headers, decode_json(body))
         await until_disconnect(request.receive, _answer(send, translated))
         return
     if route.renames_model:
@@ -114,7 +107,7 @@ async def jina_rerank(gw: Gateway, request: Request, send: Send) -> None:
 async def cohere_rerank(gw: Gateway, request: Request, send: Send) -> None:
     """POST /v2/rerank: Cohere's shape in and out, a Jina or TEI rerank behind."""
     body, fields, route = await _read(gw, request)
-    cohere = orjson.loads(body)
+    cohere = decode_json(body)
     jina = jina_request_from_cohere(cohere, upstream_model=route.upstream_model)
     via = _via_tei if speaks_tei(route) else _via_jina
     work = via(gw, route, request.headers, jina)

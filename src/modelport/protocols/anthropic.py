@@ -12,7 +12,10 @@ from typing import Annotated, Any, Literal, TypedDict
 import msgspec
 
 JSONObject = dict[str, Any]
-PositiveInt = Annotated[int, msgspec.Meta(gt=0)]
+INT64_MAX = 2**63 - 1
+#: Integer fields are bounded to 64 bits, so that re-encoding them for a backend (orjson) cannot fail.
+PositiveInt = Annotated[int, msgspec.Meta(gt=0, le=INT64_MAX)]
+Int64 = Annotated[int, msgspec.Meta(ge=-INT64_MAX - 1, le=INT64_MAX)]
 
 
 class _Block(msgspec.Struct, tag_field="type", kw_only=True, omit_defaults=True):
@@ -217,8 +220,16 @@ class MessagesRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
     thinking: ThinkingConfig | None = None
     tool_choice: ToolChoice | None = None
     tools: list[Tool] | None = None
-    top_k: int | None = None
+    top_k: Int64 | None = None
     top_p: float | None = None
+
+    def __post_init__(self) -> None:
+        """Anthropic's rule: every message has content, except that a final assistant one may be empty."""
+        for index, message in enumerate(self.messages):
+            final_assistant = index == len(self.messages) - 1 and message.role == "assistant"
+            if isinstance(message.content, list) and not message.content and not final_assistant:
+                raise ValueError(f"messages.{index}.content: all messages must have non-empty content except "
+                                 "for the optional final assistant message")
 
 
 # --- response side (built by translators as plain dicts) -----------------------------------------------
