@@ -98,6 +98,7 @@ async def dispatch(gw: Gateway, scope: dict[str, Any], receive: Receive, send: S
     path: str = scope["path"]
     endpoint, params = lookup(path)
     origins = gw.origins
+    plain_send = send
     if origins.active:
         origin = origins.allowed_origin(scope)
         if origin is not None:
@@ -113,7 +114,7 @@ async def dispatch(gw: Gateway, scope: dict[str, Any], receive: Receive, send: S
     try:
         if origins.active:
             origins.check_host(scope)
-            if await origins.answer_preflight(scope, send):
+            if await origins.answer_preflight(scope, plain_send):
                 return
         if endpoint is None:
             raise NotFound(f"Unknown route: {scope['method']} {path}", code="unknown_route")
