@@ -141,11 +141,11 @@ def test_usage() -> None:
     assert messages_response_from_chat(chat, model="m")["usage"]["output_tokens"] == 0
 
 
-def test_missing_ids_and_choices_do_not_crash() -> None:
-    response = messages_response_from_chat({"choices": [], "usage": None}, model="m")
-    assert response["id"].startswith("msg_") and response["content"] == []
+def test_missing_ids_do_not_crash() -> None:
+    """(No choices at all is a BadUpstreamResponse: test_anthropic_openai_broken.py.)"""
     response = messages_response_from_chat(
-        {"choices": [{"message": {"tool_calls": [{"function": {"name": "f", "arguments": None}}]}}]},
+        {"choices": [{"message": {"tool_calls": [{"function": {"name": "f", "arguments": None}}]}}], "usage": None},
         model="m",
     )
+    assert response["id"].startswith("msg_")
     assert response["content"][0]["id"].startswith("toolu_") and response["content"][0]["input"] == {}

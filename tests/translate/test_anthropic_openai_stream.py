@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from modelport.errors import UpstreamUnreachable
 from modelport.translate.anthropic_openai import MessagesStream, encode_event
 from tests.translate.anthropic_openai_helpers import (
     check_grammar,
@@ -172,9 +173,9 @@ def test_sequential_tool_calls_stream_live_until_second_call() -> None:
     assert first_tool_deltas == ['{"city": ', '"Paris"}']  # the open tool block streams fragment by fragment
 
 
-def test_finish_without_finish_reason_or_usage_still_closes() -> None:
+def test_done_without_finish_reason_or_usage_still_closes() -> None:
     stream = MessagesStream(model="m", message_id="msg_fixed")
-    events = stream.start() + stream.feed(parse_openai_sse(TEXT)[1]) + stream.finish()
+    events = stream.start() + stream.feed(parse_openai_sse(TEXT)[1]) + stream.feed_data(b"[DONE]")
     check_grammar(events)
     assert events[0][1]["message"]["id"] == "msg_fixed"
     assert events[-2][1]["delta"] == {"stop_reason": "end_turn", "stop_sequence": None}
@@ -184,7 +185,7 @@ def test_finish_without_finish_reason_or_usage_still_closes() -> None:
 def test_nothing_after_message_stop() -> None:
     stream = MessagesStream(model="m")
     stream.start()
-    stream.finish()
+    stream.feed_data(b"[DONE]")
     assert stream.done
     assert stream.feed(parse_openai_sse(TEXT)[1]) == [] and stream.finish() == [] and stream.start() == []
     assert stream.fail("late") == []
@@ -207,10 +208,9 @@ def test_fail_mid_stream_and_error_chunk() -> None:
     assert stream.finish() == []
     other = MessagesStream(model="m")
     other.start()
-    events = other.feed(
-        {"error": {"message": "CUDA out of memory", "type": "InternalServerError", "code": 500}}
-    )
-    assert events == [
+    with pytest.raises(UpstreamUnreachable, match="CUDA out of memory"):  # the caller renders it: status or event
+        other.feed({"error": {"message": "CUDA out of memory", "type": "InternalServerError", "code": 500}})
+    assert other.fail("CUDA out of memory") == [
         ("error", {"type": "error", "error": {"type": "api_error", "message": "CUDA out of memory"}})
     ]
 
@@ -232,7 +232,7 @@ def test_unknown_fields_and_other_choices_ignored() -> None:
             ],
         }
     )
-    events += stream.finish()
+    events += stream.feed_data(b"[DONE]")
     assert reassemble(events)["content"] == [{"type": "text", "text": "a"}]
 
 
@@ -260,7 +260,7 @@ def test_tool_name_arriving_after_arguments() -> None:
             ]
         }
     )
-    events += stream.finish()
+    events += stream.feed_data(b"[DONE]")
     check_grammar(events)
     assert _shape(reassemble(events)) == [_tool("search", '{"q": "x"}')]
     assert reassemble(events)["stop_reason"] == "tool_use"

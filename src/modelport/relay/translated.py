@@ -2,11 +2,22 @@
 
 The translation itself is pure (`translate.anthropic_openai`); this module only does the I/O: send the
 chat request, read the answer or its event stream, and frame the translated events for the client.
+
+An instance that fails is never passed off as an answer. Its error status keeps its status and message; an
+answer that is not a chat completion (HTML, invalid JSON, the wrong shape), a stream that breaks off or ends
+before it finished is a 502, a silent one a 504, all in Anthropic's error shape, as long as no byte went to
+the client. The client's response starts with the first translated events (or the first `ping`), so a stream
+broken from its first event still gets a status; after that, an `error` event ends the stream.
+
+The deployment's timeouts hold on time: `idle` (the longest wait for the instance's next bytes; a slow client
+does not count) and `total` (from the request on). While the instance is silent, the client gets a `ping`
+every `ping_seconds`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import orjson
@@ -14,6 +25,7 @@ import orjson
 from modelport.errors import (
     AuthenticationFailed,
     BadRequest,
+    BadUpstreamResponse,
     ModelportError,
     NoReadyInstance,
     NotFound,
@@ -24,16 +36,24 @@ from modelport.errors import (
     UpstreamUnreachable,
 )
 from modelport.protocols.anthropic import MessagesRequest
+from modelport.records import Timeouts
 from modelport.relay.http1 import Response, UpstreamError
 from modelport.relay.proxy import Relay, Send, UpstreamRequest
 from modelport.relay.sse import SseReader
 from modelport.routing.router import Route
-from modelport.translate.anthropic_openai import MessagesStream, encode_event, messages_response_from_chat
+from modelport.translate.anthropic_openai import (
+    Event,
+    MessagesStream,
+    chat_completion_from_json,
+    encode_event,
+    messages_response_from_chat,
+)
 
 _BY_STATUS: dict[int, type[ModelportError]] = {
     400: BadRequest, 401: AuthenticationFailed, 403: PermissionDenied, 404: NotFound, 413: PayloadTooLarge,
     422: BadRequest, 429: RateLimited, 503: NoReadyInstance, 504: UpstreamTimeout,
 }
+DRAIN_SECONDS = 1.0  # after [DONE], how long to wait for the end of the body (to keep the connection)
 
 
 def upstream_error(status: int, body: bytes) -> ModelportError:
@@ -43,7 +63,7 @@ def upstream_error(status: int, body: bytes) -> ModelportError:
         message = error.get("message") if isinstance(error, dict) else str(error)
     except (orjson.JSONDecodeError, AttributeError):
         message = None
-    result = _BY_STATUS.get(status, ModelportError)(message or f"The instance answered HTTP {status}.")
+    result = _BY_STATUS.get(status, ModelportError)(str(message or f"The instance answered HTTP {status}."))
     result.status = status
     return result
 
@@ -52,70 +72,142 @@ async def relay_translated_messages(
     relay: Relay, route: Route, client_headers: list[tuple[bytes, bytes]], chat: dict[str, Any],
     request: MessagesRequest, send: Send, ping_seconds: float = 10.0,
 ) -> None:
-    """Send `chat` to an instance of `route` and answer the client in Anthropic's format. While the
-    instance is silent mid-stream, a `ping` event goes out every `ping_seconds`."""
+    """Send `chat` to an instance of `route` and answer the client in Anthropic's format."""
+    clock = Clock(route.spec.timeouts, ping_seconds)
     body = orjson.dumps(chat)
     upstream = UpstreamRequest(method="POST", path="/chat/completions", query="", client_headers=client_headers,
                                body=body, content_length=len(body))
     response, instance = await relay.open(route, upstream)
     try:
         if response.status >= 400:
-            raise upstream_error(response.status, await response.read())
+            raise upstream_error(response.status, await clock.read_all(response))
         stop_sequences = request.stop_sequences or ()
         if chat.get("stream"):
             state = MessagesStream(model=route.name, stop_sequences=stop_sequences)
-            await _translate_stream(response, state, send, route.spec.timeouts.idle, ping_seconds)
-        else:
-            async with asyncio.timeout(route.spec.timeouts.idle):
-                data = orjson.loads(await response.read())
-            message = messages_response_from_chat(data, model=route.name, stop_sequences=stop_sequences)
-            payload = orjson.dumps(message)
-            await send({"type": "http.response.start", "status": 200, "headers": [
-                (b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]})
-            await send({"type": "http.response.body", "body": payload})
-    except TimeoutError:
-        raise UpstreamTimeout(f"The instance went silent for {route.spec.timeouts.idle:g} s.") from None
-    except UpstreamError as exc:
-        raise UpstreamUnreachable(f"The instance's response broke off: {exc}") from None
+            await TranslatedStream(response, state, send, clock).run()
+            return
+        answer = chat_completion_from_json(await clock.read_all(response))
+        payload = orjson.dumps(messages_response_from_chat(answer, model=route.name, stop_sequences=stop_sequences))
+        await send({"type": "http.response.start", "status": 200, "headers": [
+            (b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]})
+        await send({"type": "http.response.body", "body": payload})
     finally:
         response.close()
         instance.outstanding -= 1
 
 
-async def _translate_stream(
-    response: Response, state: MessagesStream, send: Send, idle: float, ping_seconds: float
-) -> None:
-    await send({"type": "http.response.start", "status": 200, "headers": [
-        (b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]})
-    await _send_events(send, state.start())
-    reader = SseReader()
-    loop = asyncio.get_running_loop()
-    silent_since = loop.time()
-    try:
-        while True:
-            try:
-                async with asyncio.timeout(ping_seconds):
-                    chunk = await response.readany()
-            except TimeoutError:
-                if loop.time() - silent_since >= idle:
-                    raise UpstreamTimeout(f"The instance went silent for {idle:g} s.") from None
-                await _send_events(send, [state.ping()])
+class Clock:
+    """The timeouts of one translated response: reads that end on time, and when the client needs a ping."""
+
+    def __init__(self, timeouts: Timeouts, ping_seconds: float) -> None:
+        self._loop = asyncio.get_running_loop()
+        self.idle = timeouts.idle
+        self.total = timeouts.total
+        self.deadline = self._loop.time() + timeouts.total
+        self.ping_seconds = ping_seconds
+        self._told = self._loop.time()  # when the client last got something
+        self._waiting_since: float | None = None  # when the wait for the instance's next bytes began
+
+    def told(self) -> None:
+        """The client just got something: the next ping is due `ping_seconds` from now."""
+        self._told = self._loop.time()
+
+    async def read(self, response: Response, *, ping: bool = False) -> bytes | None:
+        """The next piece of body (b"" at its end), or None when a ping is due first (only with `ping`).
+        Raises UpstreamTimeout when the instance is silent for `idle` or the response runs past `total`,
+        UpstreamUnreachable when it breaks off."""
+        if self._waiting_since is None:
+            self._waiting_since = self._loop.time()
+        wakes = [(self._waiting_since + self.idle, "idle"), (self.deadline, "total")]
+        if ping:
+            wakes.append((self._told + self.ping_seconds, "ping"))
+        at, reason = min(wakes)
+        try:
+            async with asyncio.timeout_at(at):
+                chunk = await response.readany()
+        except TimeoutError:
+            if reason == "ping":
+                return None
+            if reason == "total":
+                raise UpstreamTimeout(f"The response exceeded the deployment's total timeout ({self.total:g} s).") \
+                    from None
+            raise UpstreamTimeout(f"The instance went silent for {self.idle:g} s.") from None
+        except UpstreamError as exc:
+            raise UpstreamUnreachable(f"The instance's response broke off: {exc}") from None
+        self._waiting_since = None
+        return chunk
+
+    async def read_all(self, response: Response) -> bytes:
+        """The whole body, each wait for more bounded by `idle`, all of it by `total`."""
+        parts = []
+        while chunk := await self.read(response):
+            parts.append(chunk)
+        return b"".join(parts)
+
+
+class TranslatedStream:
+    """The I/O of one translated stream: read the instance's events, feed them to the state, frame its events.
+
+    The client's response starts with the first events to send, so a failure before them is raised (and
+    rendered with its status); a failure after them becomes the state's `error` event."""
+
+    def __init__(self, response: Response, state: MessagesStream, send: Send, clock: Clock) -> None:
+        self._response = response
+        self._state = state
+        self._send = send
+        self._clock = clock
+        self.started = False
+
+    async def run(self) -> None:
+        """Relay the whole stream; raises only while nothing went to the client yet."""
+        kind = self._response.header(b"content-type")
+        if kind is not None and not kind.startswith(b"text/event-stream"):
+            shown = kind.decode("latin-1")
+            raise BadUpstreamResponse(f"The instance answered a streamed request with {shown}, not an event stream.")
+        try:
+            await self._relay()
+        except ModelportError as error:
+            if not self.started:
+                raise
+            await self._events(self._state.fail(error.message, error_type=error.anthropic_type))
+            await self._send({"type": "http.response.body", "body": b""})
+            return
+        await self._send({"type": "http.response.body", "body": b""})
+        await self._drain()
+
+    async def _relay(self) -> None:
+        reader = SseReader()
+        while not self._state.done:
+            chunk = await self._clock.read(self._response, ping=True)
+            if chunk is None:
+                await self._events([*self._state.start(), self._state.ping()])
                 continue
-            silent_since = loop.time()
-            events = reader.feed(chunk) if chunk else reader.close()
-            for data in events:
-                if data.strip() != b"[DONE]":
-                    await _send_events(send, state.feed(orjson.loads(data)))
-            if not chunk:
-                break
-        await _send_events(send, state.finish())
-    except (ModelportError, UpstreamError, orjson.JSONDecodeError) as exc:
-        message = exc.message if isinstance(exc, ModelportError) else f"The instance's stream broke off: {exc}"
-        await _send_events(send, state.fail(message))
-    await send({"type": "http.response.body", "body": b""})
+            events: list[Event] = []
+            try:
+                for data in reader.feed(chunk) if chunk else reader.close():
+                    events += self._state.feed_data(data)
+                if not chunk:
+                    events += self._state.finish()
+            except ModelportError:
+                if self.started:  # what came before the failure still goes out, then its error event
+                    await self._events(events)
+                raise
+            await self._events(events)
 
-
-async def _send_events(send: Send, events: list[tuple[str, dict[str, Any]]]) -> None:
-    if events:
+    async def _events(self, events: list[Event]) -> None:
+        if not events:
+            return
+        if not self.started:
+            self.started = True
+            await self._send({"type": "http.response.start", "status": 200, "headers": [
+                (b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]})
         payload = b"".join(encode_event(name, data) for name, data in events)
-        await send({"type": "http.response.body", "body": payload, "more_body": True})
+        await self._send({"type": "http.response.body", "body": payload, "more_body": True})
+        self._clock.told()
+
+    async def _drain(self) -> None:
+        """Read what follows [DONE] (the body's end, normally at once), so the connection can be reused."""
+        with contextlib.suppress(TimeoutError, ModelportError):
+            async with asyncio.timeout(DRAIN_SECONDS):
+                while not self._response.is_eof() and await self._clock.read(self._response):
+                    pass

@@ -8,6 +8,7 @@
   ``choice.stop_reason``) which of the client's ``stop_sequences`` matched; ``length`` → ``max_tokens``;
   ``tool_calls``/``function_call`` (or any finish with tool calls present) → ``tool_use``;
   ``content_filter`` → ``refusal``.
+- A completion that can't be read (see ``shapes``) is a ``BadUpstreamResponse``, never an empty message.
 - Usage: ``input_tokens`` = prompt tokens minus cached ones, ``cache_read_input_tokens`` = cached tokens
   (``prompt_tokens_details.cached_tokens``), ``output_tokens`` = completion tokens.
 """
@@ -21,6 +22,7 @@ from typing import Any
 from modelport.protocols.anthropic import MessageResponse, Usage
 
 from .ids import anthropic_tool_id, message_id
+from .shapes import check_completion
 
 _FINISH_TO_STOP = {
     "stop": "end_turn",
@@ -34,10 +36,10 @@ _FINISH_TO_STOP = {
 def messages_response_from_chat(
     chat: Mapping[str, Any], *, model: str, stop_sequences: Sequence[str] = ()
 ) -> dict[str, Any]:
-    """Build the Anthropic message for a chat completion; ``model`` is the name the client asked for."""
-    choices = chat.get("choices") or [{}]
-    choice = choices[0] or {}
-    message = choice.get("message") or {}
+    """Build the Anthropic message for a chat completion; ``model`` is the name the client asked for.
+    One that can't be read (no choices, a choice without a message...) is a ``BadUpstreamResponse``."""
+    choice = check_completion(chat)["choices"][0]
+    message = choice["message"]
     content: list[dict[str, Any]] = []
     reasoning = reasoning_text(message)
     if reasoning:

@@ -20,6 +20,11 @@ reasoning) is buffered and emitted, in first-seen order, when the backend finish
 arguments, stop. Every tool block's concatenated ``partial_json`` is exactly the backend's arguments text.
 Whitespace-only text buffered after a tool call is dropped (some tool parsers emit a trailing newline).
 In practice engines send tool calls one after another, so only the first call is held back from nothing.
+
+Failures are raised, never turned into a finished message: a chunk that is not JSON or not shaped like a
+``chat.completion.chunk`` is a ``BadUpstreamResponse``, an ``{"error": ...}`` chunk an ``UpstreamUnreachable``
+with its message, and so is a stream that ends before a ``finish_reason`` or ``[DONE]`` (no invented
+``end_turn``). The caller answers with the error's status if nothing went out yet, else with :meth:`fail`.
 """
 
 from __future__ import annotations
@@ -28,18 +33,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
+from modelport.errors import BadUpstreamResponse, UpstreamUnreachable
 
+from .events import Event, block_delta, json_delta, skeleton, text_delta
 from .ids import anthropic_tool_id
 from .ids import message_id as derive_message_id
 from .response import reasoning_text, stop_reason, usage_from_chat
-
-Event = tuple[str, dict[str, Any]]
-
-
-def encode_event(name: str, data: Mapping[str, Any]) -> bytes:
-    """One SSE frame: ``event: NAME\\ndata: {json}\\n\\n``."""
-    return b"event: " + name.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
+from .shapes import check_chunk, error_message, parse_json
 
 
 @dataclass
@@ -63,7 +63,8 @@ class _OpenBlock:
 
 
 class MessagesStream:
-    """Translation state for one streamed response; ``start``/``feed``/``finish``/``fail`` return events."""
+    """Translation state for one streamed response; ``start``/``feed``/``feed_data``/``finish``/``fail`` return
+    events (or raise, see the module's docstring)."""
 
     def __init__(
         self,
@@ -79,6 +80,7 @@ class MessagesStream:
         self._input_tokens = input_tokens
         self._started = False
         self._done = False
+        self._ended = False  # the backend sent [DONE]
         self._next_index = 0
         self._open: _OpenBlock | None = None
         self._tools: dict[int, _ToolCall] = {}
@@ -100,13 +102,23 @@ class MessagesStream:
         """A keep-alive ``ping`` event (callers stop pinging once :attr:`done`)."""
         return ("ping", {"type": "ping"})
 
-    def feed(self, chunk: Mapping[str, Any]) -> list[Event]:
-        """Events for one backend chunk; an ``{"error": ...}`` chunk becomes an error event."""
+    def feed_data(self, data: bytes) -> list[Event]:
+        """Events for the ``data`` of one backend event: a JSON chunk, or ``[DONE]`` that finishes."""
+        data = data.strip()
+        if self._done or not data:
+            return []
+        if data == b"[DONE]":
+            self._ended = True
+            return self.finish()
+        return self.feed(parse_json(data, "stream event"))
+
+    def feed(self, chunk: Any) -> list[Event]:
+        """Events for one parsed backend chunk; raises on an ``{"error": ...}`` chunk or a malformed one."""
         if self._done:
             return []
-        events = self._ensure_started(chunk.get("id"))
-        if chunk.get("error") is not None:
-            return events + self.fail(_error_message(chunk["error"]))
+        if isinstance(chunk, Mapping) and chunk.get("error") is not None:
+            raise UpstreamUnreachable(f"The instance reported an error: {error_message(chunk['error'])}")
+        events = self._ensure_started(check_chunk(chunk).get("id"))
         if chunk.get("usage"):
             self._usage = chunk["usage"]
         for choice in chunk.get("choices") or []:
@@ -115,9 +127,12 @@ class MessagesStream:
         return events
 
     def finish(self) -> list[Event]:
-        """Close blocks, then ``message_delta`` and ``message_stop``; ``[]`` if already done."""
+        """The backend's stream ended: close blocks, then ``message_delta`` and ``message_stop``; ``[]`` if
+        already done. Raises when the backend never said it finished (no ``finish_reason``, no ``[DONE]``)."""
         if self._done:
             return []
+        if self._finish_reason is None and not self._ended:
+            raise BadUpstreamResponse("The instance's stream ended before it finished (no finish_reason, no [DONE]).")
         events = self._ensure_started(None) + self._flush()
         has_tools = any(call.block is not None for call in self._tools.values())
         reason, sequence = stop_reason(
@@ -185,9 +200,9 @@ class MessagesStream:
         events: list[Event] = []
         if self._open is None or self._open.kind != kind:
             events += self._close_open()
-            events.append(self._open_block(kind, _skeleton(kind)))
+            events.append(self._open_block(kind, skeleton(kind)))
         assert self._open is not None
-        events.append(_delta(self._open.index, _text_delta(kind, text)))
+        events.append(block_delta(self._open.index, text_delta(kind, text)))
         return events
 
     def _on_tool_fragment(self, fragment: Mapping[str, Any]) -> list[Event]:
@@ -198,7 +213,7 @@ class MessagesStream:
         call.name = call.name or function.get("name")
         arguments = function.get("arguments") or ""
         if self._open is not None and self._open.tool_key == key:
-            return [_delta(self._open.index, _json_delta(arguments))] if arguments else []
+            return [block_delta(self._open.index, json_delta(arguments))] if arguments else []
         if arguments:
             call.pending.append(arguments)
         if call.block is not None or call.deferred or not call.name:
@@ -228,7 +243,7 @@ class MessagesStream:
         events = [self._open_block("tool_use", skeleton, key)]
         call.block = self._open.index if self._open is not None else None
         if call.pending:
-            events.append(_delta(events[0][1]["index"], _json_delta("".join(call.pending))))
+            events.append(block_delta(events[0][1]["index"], json_delta("".join(call.pending))))
             call.pending.clear()
         return events
 
@@ -247,7 +262,7 @@ class MessagesStream:
         self._open = None
         events: list[Event] = []
         if kind == "thinking":
-            events.append(_delta(index, {"type": "signature_delta", "signature": ""}))
+            events.append(block_delta(index, {"type": "signature_delta", "signature": ""}))
         events.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
         return events
 
@@ -265,29 +280,3 @@ class MessagesStream:
                 events += self._on_text(kind, value)
             events += self._close_open()
         return events
-
-
-def _skeleton(kind: str) -> dict[str, Any]:
-    if kind == "thinking":
-        return {"type": "thinking", "thinking": "", "signature": ""}
-    return {"type": "text", "text": ""}
-
-
-def _text_delta(kind: str, text: str) -> dict[str, Any]:
-    if kind == "thinking":
-        return {"type": "thinking_delta", "thinking": text}
-    return {"type": "text_delta", "text": text}
-
-
-def _json_delta(partial_json: str) -> dict[str, Any]:
-    return {"type": "input_json_delta", "partial_json": partial_json}
-
-
-def _delta(index: int, delta: dict[str, Any]) -> Event:
-    return ("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta})
-
-
-def _error_message(error: Any) -> str:
-    if isinstance(error, Mapping):
-        return str(error.get("message") or "upstream error")
-    return str(error)
