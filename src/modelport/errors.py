@@ -17,7 +17,6 @@
     ├── RateLimited                    429 rate_limit_error
     ├── UpstreamUnreachable            502 api_error
     │   └── BadUpstreamResponse        (answered, but not in its protocol: not JSON, wrong shape, cut short)
-    │   └── BadUpstreamResponse        (answered, but not in its protocol: not JSON, wrong shape, cut short)
     ├── NoReadyInstance                503 overloaded_error (with Retry-After)
     └── UpstreamTimeout                504 api_error
 
@@ -169,13 +168,6 @@ class UpstreamUnreachable(ModelportError):
     openai_type = "api_error"
     anthropic_type = "api_error"
     code = "upstream_unreachable"
-
-
-class BadUpstreamResponse(UpstreamUnreachable):
-    """The instance answered, but not with what its protocol promises (HTML, invalid JSON, the wrong shape,
-    a stream that ended before it finished)."""
-
-    code = "bad_upstream_response"
 
 
 class BadUpstreamResponse(UpstreamUnreachable):
