@@ -1,12 +1,14 @@
-"""Reading multipart/form-data bodies (transcriptions, image edits) into plain fields and files."""
+"""Reading form bodies (transcriptions, image edits) into plain fields and files."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from urllib.parse import parse_qsl
 
 from aiohttp import web
 
 from modelport.errors import BadRequest
+from modelport.relay.multipart import MAX_PARTS, parse_form
 
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
@@ -46,14 +48,39 @@ class Form:
 
 
 async def read_form(request: web.Request) -> Form:
-    """The request's form; a body of another content type is a 400 naming what is expected."""
+    """The request's form, read by the gateway's bounded parser (`relay.multipart`); a body of another
+    content type, a malformed one, or a text field or name that is not UTF-8 is a 400."""
     if request.content_type not in FORM_TYPES:
         raise BadRequest(f"this endpoint takes multipart/form-data, not {request.content_type or 'an untyped body'}")
+    body = await request.read()  # bounded by the app's client_max_size (413)
+    if request.content_type == "application/x-www-form-urlencoded":
+        return _urlencoded(body)
     form = Form()
-    for name, value in (await request.post()).items():
-        if isinstance(value, web.FileField):
-            upload = Upload(filename=value.filename or "", data=value.file.read())
+    for part in parse_form(body, request.headers.get("Content-Type", "")):
+        name = _text(part.name, "a field name")
+        if part.filename is not None:
+            upload = Upload(filename=part.filename.decode("utf-8", "replace"), data=part.data)
             form.files.setdefault(name, []).append(upload)
-        elif isinstance(value, str):
-            form.fields.setdefault(name, []).append(value)
+        else:
+            form.fields.setdefault(name, []).append(_text(part.data, f"'{name}'"))
+    return form
+
+
+def _text(data: bytes, what: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest(f"{what} is not valid UTF-8") from None
+
+
+def _urlencoded(body: bytes) -> Form:
+    try:
+        pairs = parse_qsl(body.decode("ascii"), keep_blank_values=True, errors="strict", max_num_fields=MAX_PARTS)
+    except UnicodeDecodeError:
+        raise BadRequest("the form is not valid UTF-8 (or holds raw 8-bit bytes: percent-encode them)") from None
+    except ValueError:
+        raise BadRequest(f"the form has more than {MAX_PARTS} fields") from None
+    form = Form()
+    for name, value in pairs:
+        form.fields.setdefault(name, []).append(value)
     return form

@@ -85,6 +85,8 @@ def speech_call(body: dict[str, Any], engine: SpeechEngine) -> SpeechCall:
     text = body.get("input")
     if not isinstance(text, str) or not text.strip():
         raise BadRequest("'input' must be a non-empty string", param="input")
+    if "\0" in text:
+        raise BadRequest("'input' must not contain NUL characters", param="input")
     if len(text) > MAX_SPEECH_INPUT:
         raise BadRequest(f"'input' is {len(text)} characters; the maximum is {MAX_SPEECH_INPUT}", param="input")
     fmt = body.get("response_format") or "mp3"

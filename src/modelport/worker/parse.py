@@ -145,11 +145,10 @@ def _logprob_options(body: dict[str, Any], chat: bool) -> tuple[bool, int]:
 
 def _prompts(body: dict[str, Any]) -> list[str]:
     prompt = body.get("prompt")
-    if isinstance(prompt, str):
-        return [prompt]
-    if isinstance(prompt, list) and prompt and all(isinstance(p, str) for p in prompt):
-        return prompt
-    raise BadRequest("'prompt' must be a string or a non-empty list of strings", param="prompt")
+    prompts = [prompt] if isinstance(prompt, str) else prompt
+    if isinstance(prompts, list) and prompts and all(isinstance(p, str) and p for p in prompts):
+        return prompts
+    raise BadRequest("'prompt' must be a non-empty string or a non-empty list of them", param="prompt")
 
 
 def generation_call(body: dict[str, Any], *, chat: bool) -> GenerationCall:
