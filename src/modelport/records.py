@@ -113,6 +113,23 @@ class Deployment:
 
 
 @dataclass(frozen=True)
+class UnreadableDeployment:
+    """A stored deployment whose spec does not decode (written by an older or broken version, or by hand):
+    reported and skipped, never fatal. Replacing or removing it by name repairs the store."""
+
+    name: str
+    error: str
+
+
+@dataclass(frozen=True)
+class DeploymentListing:
+    """Every stored deployment: those that decode, and those that do not."""
+
+    deployments: list[Deployment]
+    unreadable: list[UnreadableDeployment]
+
+
+@dataclass(frozen=True)
 class InstanceRecord:
     """One instance of a deployment as last recorded: where it listens and how it is doing."""
 

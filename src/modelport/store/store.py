@@ -7,13 +7,21 @@ process or many, may use the same database.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from modelport.records import ApiKey, Deployment, DeploymentSpec, InstanceRecord
+from modelport.records import (
+    ApiKey,
+    Deployment,
+    DeploymentListing,
+    DeploymentSpec,
+    InstanceRecord,
+    UnreadableDeployment,
+)
 from modelport.store import deployments, instances, keys, revision
 from modelport.store.database import (
     create_engine,
@@ -22,6 +30,8 @@ from modelport.store.database import (
     read_transaction,
     write_transaction,
 )
+
+log = logging.getLogger(__name__)
 
 
 class Store:
@@ -37,6 +47,7 @@ class Store:
         """Wrap an engine whose database is already migrated; prefer `Store.open`."""
         self._engine = engine
         self.url = engine.url.render_as_string(hide_password=False)
+        self._reported: set[UnreadableDeployment] = set()
 
     @classmethod
     def open(cls, url: str) -> Store:
@@ -97,14 +108,25 @@ class Store:
             return updated
 
     def get_deployment(self, name: str) -> Deployment | None:
-        """The deployment with this name, or None."""
+        """The deployment with this name, or None; `deployments.UnreadableSpec` if its row does not decode."""
         with read_transaction(self._engine) as connection:
             return deployments.select(connection, name)
 
     def list_deployments(self) -> list[Deployment]:
-        """Every deployment, ordered by name."""
+        """Every deployment that can be read, ordered by name (an unreadable one is logged and skipped)."""
+        return self.read_deployments().deployments
+
+    def read_deployments(self) -> DeploymentListing:
+        """Every deployment, ordered by name: those that can be read and, apart, those that cannot (each
+        logged as a warning, once per problem for this `Store`)."""
         with read_transaction(self._engine) as connection:
-            return deployments.select_all(connection)
+            listing = deployments.select_all(connection)
+        for unreadable in listing.unreadable:
+            if unreadable not in self._reported:
+                self._reported.add(unreadable)
+                log.warning("Skipping deployment `%s`: its stored spec cannot be read (%s); replace or remove "
+                            "it to repair the store.", unreadable.name, unreadable.error)
+        return listing
 
     def remove_deployment(self, name: str) -> bool:
         """Remove a deployment and its instances; False if there was none."""
