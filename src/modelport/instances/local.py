@@ -19,6 +19,7 @@ import aiohttp
 from modelport.auth.instance_secrets import InstanceSecrets
 from modelport.config import MAX_REQUEST_BYTES
 from modelport.instances.launch import LaunchPlan, plan_launch
+from modelport.private_files import open_private_append, private_dir
 from modelport.records import DeploymentSpec, InstanceState
 
 log = logging.getLogger(__name__)
@@ -104,8 +105,8 @@ class LocalInstance:
         return await self._watch(plan), True
 
     async def _spawn(self, plan: LaunchPlan) -> asyncio.subprocess.Process:
-        plan.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(plan.log_path, "ab") as log_file:
+        private_dir(plan.log_path.parent)
+        with open_private_append(plan.log_path) as log_file:
             log_file.write(
                 f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} starting {plan.argv[0]} on port {plan.port}\n".encode()
             )

@@ -20,6 +20,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
+from modelport.private_files import private_file, tighten_if_present
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 5000
 # Any constant: held (per transaction) while migrating PostgreSQL so that two gateways starting
@@ -46,11 +48,21 @@ def create_engine(url: URL) -> Engine:
         return sa.create_engine(url, pool_pre_ping=True)
     database = url.database or ""
     if not database.startswith("file:"):
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        _private_sqlite_file(Path(database).expanduser())
     engine = sa.create_engine(url, connect_args={"check_same_thread": False})
     sa.event.listen(engine, "connect", _configure_sqlite_connection)
     sa.event.listen(engine, "begin", _begin_sqlite_transaction)
     return engine
+
+
+def _private_sqlite_file(path: Path) -> None:
+    """Create the store's folder (0700 when new; an existing one is the user's choice) and the file itself
+    0600, or tighten it and its -wal and -shm to 0600. SQLite gives new -wal and -shm files the mode of the
+    database file."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_file(path)
+    for suffix in ("-wal", "-shm"):
+        tighten_if_present(path.with_name(path.name + suffix))
 
 
 def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
