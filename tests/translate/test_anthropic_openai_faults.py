@@ -8,6 +8,8 @@ the stream, and in no case a made-up `end_turn`.
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -55,7 +57,7 @@ def assert_ends_with_error_event(response: httpx.Response) -> list[tuple[str, di
     names = [name for name, _ in events]
     assert names[0] == "message_start" and names[-1] == "error", names
     assert "message_stop" not in names and "message_delta" not in names and b"end_turn" not in response.content
-    assert events[-1][1]["type"] == "error" and events[-1][1]["error"]["type"] == "api_error"
+    assert events[-1][1]["type"] == "error" and events[-1][1]["error"]["type"] in ("api_error", "overloaded_error")
     return events
 
 
@@ -175,3 +177,22 @@ def test_renamed_model_answer_gone_wrong_is_relayed_not_a_500(gateway: LiveGatew
         assert relayed.content.startswith(b'{"id":"chatcmpl-') and len(relayed.content) == len(direct.content)
     else:
         assert f'"model":"{renamed}"' in relayed.text and "fake-model" not in relayed.text
+
+
+def test_a_translated_stream_outliving_the_drain_ends_with_an_error_event(tmp_path: Path, fake: FakeUpstream) -> None:
+    live = LiveGateway(tmp_path / "gw", "--drain-seconds", "2").start()
+    try:
+        live.deploy("fake-model", [fake.url])
+        result: dict[str, httpx.Response] = {}
+        trickle = {"x-fake-chunk-delay-ms": "400", "x-fake-chunks": "40"}
+        client = threading.Thread(target=lambda: result.update(response=messages(live, STREAM, 30, **trickle)))
+        client.start()
+        time.sleep(1.0)
+        assert live.process is not None
+        live.process.send_signal(signal.SIGTERM)
+        client.join(20)
+        events = assert_ends_with_error_event(result["response"])
+        assert events[-1][1]["error"]["type"] == "overloaded_error"
+        assert live.process.wait(15) in (0, -signal.SIGTERM)
+    finally:
+        live.stop()

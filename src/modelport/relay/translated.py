@@ -10,8 +10,9 @@ the client. The client's response starts with the first translated events (or th
 broken from its first event still gets a status; after that, an `error` event ends the stream.
 
 The deployment's timeouts hold on time: `idle` (the longest wait for the instance's next bytes; a slow client
-does not count) and `total` (from the request on). While the instance is silent, the client gets a `ping`
-every `ping_seconds`.
+does not count) and `total` (from the request on, the wait for the response head included), and so does the
+end of a drain (an `overloaded_error` event). While the instance is silent, the client gets a `ping` every
+`ping_seconds`.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from modelport.errors import (
 from modelport.protocols.anthropic import MessagesRequest
 from modelport.records import Timeouts
 from modelport.relay.http1 import Response, UpstreamError
-from modelport.relay.proxy import Relay, Send, UpstreamRequest
+from modelport.relay.proxy import Relay, Send, StreamCutoff, UpstreamRequest
 from modelport.relay.sse import SseReader
 from modelport.routing.router import Route
 from modelport.translate.anthropic_openai import (
@@ -73,11 +74,11 @@ async def relay_translated_messages(
     request: MessagesRequest, send: Send, ping_seconds: float = 10.0,
 ) -> None:
     """Send `chat` to an instance of `route` and answer the client in Anthropic's format."""
-    clock = Clock(route.spec.timeouts, ping_seconds)
+    clock = Clock(route.spec.timeouts, ping_seconds, relay.cutoff)
     body = orjson.dumps(chat)
     upstream = UpstreamRequest(method="POST", path="/chat/completions", query="", client_headers=client_headers,
                                body=body, content_length=len(body))
-    response, instance = await relay.open(route, upstream)
+    response, instance = await relay.open(route, upstream, clock.deadline)
     try:
         if response.status >= 400:
             raise upstream_error(response.status, await clock.read_all(response))
@@ -97,10 +98,12 @@ async def relay_translated_messages(
 
 
 class Clock:
-    """The timeouts of one translated response: reads that end on time, and when the client needs a ping."""
+    """The timeouts of one translated response: reads that end on time (a drain's cutoff included), and when
+    the client needs a ping."""
 
-    def __init__(self, timeouts: Timeouts, ping_seconds: float) -> None:
+    def __init__(self, timeouts: Timeouts, ping_seconds: float, cutoff: StreamCutoff) -> None:
         self._loop = asyncio.get_running_loop()
+        self._cutoff = cutoff
         self.idle = timeouts.idle
         self.total = timeouts.total
         self.deadline = self._loop.time() + timeouts.total
@@ -115,17 +118,24 @@ class Clock:
     async def read(self, response: Response, *, ping: bool = False) -> bytes | None:
         """The next piece of body (b"" at its end), or None when a ping is due first (only with `ping`).
         Raises UpstreamTimeout when the instance is silent for `idle` or the response runs past `total`,
-        UpstreamUnreachable when it breaks off."""
+        UpstreamUnreachable when it breaks off, NoReadyInstance when the gateway's drain ends."""
         if self._waiting_since is None:
             self._waiting_since = self._loop.time()
-        wakes = [(self._waiting_since + self.idle, "idle"), (self.deadline, "total")]
+        wakes = [(self._cutoff.at, "cutoff"), (self._waiting_since + self.idle, "idle"), (self.deadline, "total")]
         if ping:
             wakes.append((self._told + self.ping_seconds, "ping"))
         at, reason = min(wakes)
         try:
-            async with asyncio.timeout_at(at):
-                chunk = await response.readany()
+            async with asyncio.timeout_at(at) as timer:
+                self._cutoff.track(timer)  # a drain that begins now reschedules it
+                try:
+                    chunk = await response.readany()
+                finally:
+                    self._cutoff.untrack(timer)
         except TimeoutError:
+            if self._loop.time() >= self._cutoff.at:
+                raise NoReadyInstance("The gateway is shutting down; the stream was ended before it finished.",
+                                      code="shutting_down") from None
             if reason == "ping":
                 return None
             if reason == "total":
