@@ -80,13 +80,13 @@ class _Completion(msgspec.Struct):
 def check_chunk(chunk: Any) -> Mapping[str, Any]:
     """``chunk`` when it reads as a ``chat.completion.chunk``; otherwise a :class:`BadUpstreamResponse`."""
     _check(chunk, _Chunk, "chat.completion.chunk")
-    return chunk  # type: ignore[no-any-return]
+    return chunk
 
 
 def check_completion(chat: Any) -> Mapping[str, Any]:
     """``chat`` when it reads as a ``chat.completion``; otherwise a :class:`BadUpstreamResponse`."""
     _check(chat, _Completion, "chat completion")
-    return chat  # type: ignore[no-any-return]
+    return chat
 
 
 def parse_json(data: bytes, what: str) -> Any:
