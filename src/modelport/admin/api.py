@@ -7,56 +7,17 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import FastAPI, Query
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from pydantic import BaseModel, Field
 
 from modelport import __version__
+from modelport.admin.http_errors import install_error_handlers
+from modelport.admin.limits import MAX_REPLICAS
+from modelport.admin.openapi import error_responses, install_openapi
+from modelport.admin.schemas import DeploymentIn, KeyIn
 from modelport.admin.service import AdminService
-from modelport.admin.views import deployment_view, key_view
-from modelport.errors import BadRequest, ModelportError
-from modelport.records import Category, DeploymentSpec, Scope, Timeouts
-
-
-class KeyIn(BaseModel):
-    name: str
-    scope: Scope = Scope.INFERENCE
-    models: list[str] | None = Field(default=None, description="Allow-list of deployment names; omit for all.")
-    expires_in: str | None = Field(default=None, description="e.g. 30d, 12h, 15m")
-
-
-class TimeoutsIn(BaseModel):
-    connect: float = Timeouts.connect
-    first_byte: float = Timeouts.first_byte
-    idle: float = Timeouts.idle
-    total: float = Timeouts.total
-
-
-class DeploymentIn(BaseModel):
-    name: str
-    category: Category = Category.LLM
-    urls: list[str] = Field(default_factory=list, description="Remote OpenAI-compatible base URLs.")
-    upstream_key: str | None = None
-    upstream_model: str | None = None
-    health_path: str = "/models"
-    replicas: int = 1
-    engine: str | None = None
-    model: str | None = None
-    command: list[str] | None = None
-    engine_args: dict[str, str] = Field(default_factory=dict)
-    generic_proxy: bool = False
-    speaks_anthropic: bool = False
-    timeouts: TimeoutsIn = Field(default_factory=TimeoutsIn)
-    aliases: list[str] = Field(default_factory=list, description="More names clients may use as `model`.")
-
-    def to_spec(self) -> DeploymentSpec:
-        data = self.model_dump()
-        data["urls"] = tuple(data["urls"])
-        data["aliases"] = tuple(data["aliases"])
-        data["command"] = tuple(data["command"]) if data["command"] else None
-        data["timeouts"] = Timeouts(**data["timeouts"])
-        return DeploymentSpec(**data)
+from modelport.admin.views import deployment_view, key_view, unreadable_view
+from modelport.errors import BadRequest
 
 
 def create_admin_app(service: AdminService, on_change: Callable[[], Awaitable[None]] | None = None) -> FastAPI:
@@ -75,49 +36,63 @@ def create_admin_app(service: AdminService, on_change: Callable[[], Awaitable[No
         redoc_url=None,
     )
 
-    @app.exception_handler(ModelportError)
-    async def _modelport_error(request: Request, exc: ModelportError) -> Response:
-        return Response(exc.openai_body(), status_code=exc.status, media_type="application/json")
+    install_error_handlers(app)
+    install_openapi(app)
 
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
-        error = BadRequest(f"Invalid request: {exc.errors()}")
-        return Response(error.openai_body(), status_code=400, media_type="application/json")
-
-    @app.get("/api/keys", summary="List API keys (secrets are never shown)")
+    @app.get("/api/keys", summary="List API keys (secrets are never shown)", responses=error_responses())
     async def list_keys() -> dict[str, Any]:
         keys = await asyncio.to_thread(service.list_keys)
         return {"data": [key_view(k) for k in keys]}
 
-    @app.post("/api/keys", status_code=201, summary="Create a key; its secret is in the answer, once")
+    @app.post("/api/keys", status_code=201, summary="Create a key; its secret is in the answer, once",
+              responses=error_responses(400))
     async def create_key(body: KeyIn) -> dict[str, Any]:
         key, token = await asyncio.to_thread(service.create_key, body.name, body.scope, body.models, body.expires_in)
         return {**key_view(key), "key": token}
 
-    @app.delete("/api/keys/{key_id}", summary="Revoke a key (effective within a second)")
+    @app.delete("/api/keys/{key_id}", summary="Revoke a key (effective within a second)",
+                responses=error_responses(404))
     async def revoke_key(key_id: str) -> dict[str, Any]:
         return key_view(await asyncio.to_thread(service.revoke_key, key_id))
 
-    @app.get("/api/deployments", summary="Deployments with their instances and states")
+    @app.get(
+        "/api/deployments",
+        summary="Deployments with their instances and states; `unreadable` names stored ones that cannot be read",
+        responses=error_responses(),
+    )
     async def list_deployments() -> dict[str, Any]:
-        statuses = await asyncio.to_thread(service.deployments)
-        return {"data": [deployment_view(s) for s in statuses]}
+        overview = await asyncio.to_thread(service.deployments)
+        return {
+            "data": [deployment_view(s) for s in overview.statuses],
+            "unreadable": [unreadable_view(u) for u in overview.unreadable],
+        }
 
-    @app.get("/api/deployments/{name:path}", summary="One deployment")
+    @app.get("/api/deployments/{name:path}", summary="One deployment", responses=error_responses(404, 500))
     async def get_deployment(name: str) -> dict[str, Any]:
         return deployment_view(await asyncio.to_thread(service.deployment, name))
 
-    @app.get("/api/logs/{name:path}", summary="The tail of a managed instance's log", response_class=PlainTextResponse)
-    async def logs(name: str, ordinal: int = 0, lines: int = 200) -> str:
+    @app.get(
+        "/api/logs/{name:path}",
+        summary="The tail of a managed instance's log",
+        response_class=PlainTextResponse,
+        responses=error_responses(400, 404, 500),
+    )
+    async def logs(
+        name: str, ordinal: int = Query(0, ge=0, lt=MAX_REPLICAS), lines: int = Query(200, ge=1, le=100_000)
+    ) -> str:
         return await asyncio.to_thread(service.logs, name, ordinal, lines)
 
-    @app.post("/api/deployments", status_code=201, summary="Deploy a model")
+    @app.post("/api/deployments", status_code=201, summary="Deploy a model", responses=error_responses(400, 409))
     async def deploy(body: DeploymentIn) -> dict[str, Any]:
         deployment = await asyncio.to_thread(service.deploy, body.to_spec())
         await changed()
         return deployment_view(await asyncio.to_thread(service.deployment, deployment.name))
 
-    @app.put("/api/deployments/{name:path}", summary="Create or replace a deployment")
+    @app.put(
+        "/api/deployments/{name:path}",
+        summary="Create or replace a deployment (replacing one that cannot be read repairs it)",
+        responses=error_responses(400, 409),
+    )
     async def deploy_or_replace(name: str, body: DeploymentIn, response: Response) -> dict[str, Any]:
         if body.name != name:
             raise BadRequest(f"The body names `{body.name}` but the path `{name}`.", param="name")
@@ -126,7 +101,11 @@ def create_admin_app(service: AdminService, on_change: Callable[[], Awaitable[No
         response.status_code = 201 if created else 200
         return deployment_view(await asyncio.to_thread(service.deployment, name))
 
-    @app.delete("/api/deployments/{name:path}", summary="Remove a deployment and stop its instances")
+    @app.delete(
+        "/api/deployments/{name:path}",
+        summary="Remove a deployment and stop its instances",
+        responses=error_responses(404),
+    )
     async def undeploy(name: str) -> JSONResponse:
         await asyncio.to_thread(service.undeploy, name)
         await changed()

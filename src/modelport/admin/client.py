@@ -8,7 +8,7 @@ from typing import Any, Protocol
 import httpx
 
 from modelport.admin.service import AdminService
-from modelport.admin.views import deployment_view, key_view
+from modelport.admin.views import deployment_view, key_view, unreadable_view
 from modelport.errors import ModelportError
 from modelport.records import DeploymentSpec, Scope, spec_to_dict
 from modelport.store import Store
@@ -22,7 +22,7 @@ class AdminClient(Protocol):
     def revoke_key(self, key_id: str) -> dict[str, Any]: ...
     def deploy(self, spec: DeploymentSpec, replace: bool = False) -> dict[str, Any]: ...
     def undeploy(self, name: str) -> None: ...
-    def deployments(self) -> list[dict[str, Any]]: ...
+    def deployments(self) -> dict[str, Any]: ...  # as GET /api/deployments answers: data, unreadable
     def logs(self, name: str, ordinal: int, lines: int) -> str: ...
     def close(self) -> None: ...
 
@@ -54,8 +54,12 @@ class LocalAdmin:
     def undeploy(self, name: str) -> None:
         self.service.undeploy(name)
 
-    def deployments(self) -> list[dict[str, Any]]:
-        return [deployment_view(s) for s in self.service.deployments()]
+    def deployments(self) -> dict[str, Any]:
+        overview = self.service.deployments()
+        return {
+            "data": [deployment_view(s) for s in overview.statuses],
+            "unreadable": [unreadable_view(u) for u in overview.unreadable],
+        }
 
     def logs(self, name: str, ordinal: int, lines: int) -> str:
         return self.service.logs(name, ordinal, lines)
@@ -107,8 +111,8 @@ class RemoteAdmin:
     def undeploy(self, name: str) -> None:
         self._call("DELETE", f"/api/deployments/{name}")
 
-    def deployments(self) -> list[dict[str, Any]]:
-        return self._call("GET", "/api/deployments")["data"]  # type: ignore[no-any-return]
+    def deployments(self) -> dict[str, Any]:
+        return self._call("GET", "/api/deployments")  # type: ignore[no-any-return]
 
     def logs(self, name: str, ordinal: int, lines: int) -> str:
         return self._call("GET", f"/api/logs/{name}", params={"ordinal": ordinal, "lines": lines}, text=True)  # type: ignore[no-any-return]

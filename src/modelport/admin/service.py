@@ -8,13 +8,14 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from modelport.admin.limits import MAX_KEY_LIFETIME, check_key_bounds, check_spec_bounds
 from modelport.auth.keys import generate_key
 from modelport.errors import BadRequest, Conflict, NotFound
 from modelport.instances.launch import check_launchable, safe_name
-from modelport.records import ApiKey, Deployment, DeploymentSpec, InstanceRecord, Scope
+from modelport.records import ApiKey, Deployment, DeploymentSpec, InstanceRecord, Scope, UnreadableDeployment
 from modelport.store import Store
 
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_DURATION = re.compile(r"^\s*(\d{1,20})\s*([smhdw])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")
 
@@ -24,13 +25,22 @@ def parse_duration(text: str) -> timedelta:
     match = _DURATION.match(text)
     if not match:
         raise BadRequest(f"Invalid duration `{text}`: use a number and a unit, like 30d, 12h, 15m.", param="expires_in")
-    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+    seconds = int(match.group(1)) * _UNITS[match.group(2)]
+    return timedelta(seconds=min(seconds, int(MAX_KEY_LIFETIME.total_seconds()) + 1))
 
 
 @dataclass(frozen=True)
 class DeploymentStatus:
     deployment: Deployment
     instances: list[InstanceRecord]
+
+
+@dataclass(frozen=True)
+class DeploymentsOverview:
+    """Every deployment with its instances, and apart those whose stored spec cannot be read."""
+
+    statuses: list[DeploymentStatus]
+    unreadable: list[UnreadableDeployment]
 
 
 class AdminService:
@@ -45,6 +55,8 @@ class AdminService:
         """A new key and its token. The token is returned here once and stored nowhere."""
         if not name.strip():
             raise BadRequest("A key needs a name.", param="name")
+        lifetime = parse_duration(expires_in) if expires_in else None
+        check_key_bounds(name, models, lifetime)
         now = datetime.now(UTC)
         new = generate_key()
         key = ApiKey(
@@ -54,7 +66,7 @@ class AdminService:
             scope=scope,
             models=tuple(m.strip() for m in models if m.strip()) if models else None,
             created_at=now,
-            expires_at=now + parse_duration(expires_in) if expires_in else None,
+            expires_at=now + lifetime if lifetime is not None else None,
         )
         self.store.add_key(key)
         return key, new.token
@@ -84,12 +96,15 @@ class AdminService:
 
     def _save(self, spec: DeploymentSpec, *, replace: bool) -> tuple[Deployment, bool]:
         spec = validate_spec(spec)
-        existing = self.store.list_deployments()
-        taken = {name: d.name for d in existing if d.name != spec.name for name in (d.name, *d.spec.aliases)}
+        existing = self.store.read_deployments()
+        taken = {
+            name: d.name for d in existing.deployments if d.name != spec.name for name in (d.name, *d.spec.aliases)
+        }
         for name in (spec.name, *spec.aliases):
             if name in taken:
                 raise Conflict(f"`{name}` is already a name of deployment `{taken[name]}`.")
-        if replace and any(d.name == spec.name for d in existing):
+        stored = {d.name for d in existing.deployments} | {u.name for u in existing.unreadable}
+        if replace and spec.name in stored:  # replacing an unreadable one repairs it
             return self.store.update_deployment(spec), False
         return self.store.add_deployment(spec), True
 
@@ -115,15 +130,19 @@ class AdminService:
             raise NotFound(f"No log yet for `{name}` instance {ordinal}.")
         return tail(path, lines)
 
-    def deployments(self) -> list[DeploymentStatus]:
+    def deployments(self) -> DeploymentsOverview:
+        """Every deployment with its instances; those whose stored spec cannot be read, apart."""
         instances: dict[str, list[InstanceRecord]] = {}
         for record in self.store.list_instances():
             instances.setdefault(record.deployment, []).append(record)
-        return [DeploymentStatus(d, instances.get(d.name, [])) for d in self.store.list_deployments()]
+        listing = self.store.read_deployments()
+        statuses = [DeploymentStatus(d, instances.get(d.name, [])) for d in listing.deployments]
+        return DeploymentsOverview(statuses, listing.unreadable)
 
 
 def validate_spec(spec: DeploymentSpec) -> DeploymentSpec:
-    """Reject specs that could never serve; normalise the rest."""
+    """Reject specs that could never serve or exceed a bound; normalise the rest."""
+    check_spec_bounds(spec)
     if not _NAME.match(spec.name):
         raise BadRequest(
             f"Invalid deployment name `{spec.name}`: letters, digits and . _ : / - only.", param="name"
@@ -136,24 +155,19 @@ def validate_spec(spec: DeploymentSpec) -> DeploymentSpec:
             )
     if len(set(spec.aliases)) != len(spec.aliases):
         raise BadRequest("`aliases` lists a name twice.", param="aliases")
-    if spec.replicas < 1:
-        raise BadRequest("`replicas` must be at least 1.", param="replicas")
     if not spec.urls and not spec.engine and not spec.command:
-        raise BadRequest("A deployment needs a `url` (remote), an `engine` or a `command` to run.", param="url")
+        raise BadRequest("A deployment needs a `url` (remote), an `engine` or a `command` to run.", param="urls")
     if spec.urls and (spec.engine or spec.command):
-        raise BadRequest("Give either `url` (remote) or `engine`/`command` (run here), not both.", param="url")
+        raise BadRequest("Give either `url` (remote) or `engine`/`command` (run here), not both.", param="urls")
     check_launchable(spec)
     for url in spec.urls:
         if not url.startswith(("http://", "https://")):
-            raise BadRequest(f"Invalid URL `{url}`: it must start with http:// or https://.", param="url")
+            raise BadRequest(f"Invalid URL `{url}`: it must start with http:// or https://.", param="urls")
     if spec.urls and spec.replicas != 1:
         raise BadRequest(
             "`replicas` applies to engines modelport starts; for a remote deployment give each URL instead.",
             param="replicas",
         )
-    timeouts = spec.timeouts
-    if min(timeouts.connect, timeouts.first_byte, timeouts.idle, timeouts.total) <= 0:
-        raise BadRequest("Timeouts must be positive numbers of seconds.", param="timeouts")
     if not spec.health_path.startswith("/"):
         spec = replace(spec, health_path="/" + spec.health_path)
     return spec

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from modelport.admin.service import DeploymentStatus
-from modelport.records import ApiKey, InstanceRecord, spec_to_dict
+from modelport.records import ApiKey, InstanceRecord, UnreadableDeployment, spec_to_dict
 
 
 def _time(value: datetime | None) -> str | None:
@@ -45,3 +45,7 @@ def deployment_view(status: DeploymentStatus) -> dict[str, Any]:
         "updated_at": _time(status.deployment.updated_at),
         "instances": [instance_view(i) for i in status.instances],
     }
+
+
+def unreadable_view(unreadable: UnreadableDeployment) -> dict[str, Any]:
+    return {"name": unreadable.name, "error": unreadable.error}

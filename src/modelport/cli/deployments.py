@@ -8,6 +8,7 @@ import shlex
 import click
 
 from modelport.admin.client import AdminClient
+from modelport.admin.limits import check_timeouts
 from modelport.cli.common import pass_admin
 from modelport.engines.catalog import find_entry
 from modelport.records import Category, DeploymentSpec, Timeouts
@@ -137,7 +138,9 @@ def _timeouts(items: tuple[str, ...]) -> Timeouts:
             values[kind] = float(seconds)
         except ValueError:
             raise click.BadParameter(f"{item!r}: seconds must be a number", param_hint="--timeout") from None
-    return Timeouts(**values)
+    timeouts = Timeouts(**values)
+    check_timeouts(timeouts)  # before JSON, which has no infinity, carries it to a server
+    return timeouts
 
 
 def _key_value(item: str) -> tuple[str, str]:
@@ -171,7 +174,12 @@ def undeploy(admin: AdminClient, name: str) -> None:
 @pass_admin
 def deployments(admin: AdminClient, as_json: bool) -> None:
     """Each deployment with its instances and their states."""
-    items = admin.deployments()
+    listing = admin.deployments()
+    for unreadable in listing.get("unreadable", []):
+        name = unreadable["name"]
+        click.echo(f"warning: deployment {name} is unreadable in the store ({unreadable['error']}); it is skipped. "
+                   f"Repair it with `modelport deploy {name} ... --replace` or `modelport undeploy {name}`.", err=True)
+    items = listing["data"]
     if as_json:
         click.echo(json.dumps(items, indent=2))
         return
