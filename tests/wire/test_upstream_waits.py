@@ -3,14 +3,13 @@ connection an instance closes unanswered fails that request only, not the deploy
 
 from __future__ import annotations
 
-import asyncio
-import threading
 import time
 
 import httpx
 
 from modelport.testing import FakeUpstream
 from tests.harness import LiveGateway
+from tests.scripted import ScriptedUpstream, json_answer
 
 
 def test_total_bounds_the_wait_for_a_non_streaming_head(limited: LiveGateway, key: str, fake: FakeUpstream) -> None:
@@ -24,52 +23,12 @@ def test_total_bounds_the_wait_for_a_non_streaming_head(limited: LiveGateway, ke
     assert time.monotonic() - started < 6
 
 
-class ClosingUpstream:
-    """A minimal HTTP/1.1 upstream: closes the connection unanswered on requests carrying `x-drop`, and
-    answers everything else with an empty model list (enough for health probes and the relay)."""
-
-    def __init__(self) -> None:
-        self.port = 0
-        self._loop = asyncio.new_event_loop()
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self) -> ClosingUpstream:
-        self._thread.start()
-        self._ready.wait(10)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        server = self._loop.run_until_complete(asyncio.start_server(self._serve, "127.0.0.1", 0))
-        self.port = server.sockets[0].getsockname()[1]
-        self._ready.set()
-        self._loop.run_forever()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        body = b'{"object": "list", "data": []}'
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                for line in head.lower().split(b"\r\n"):
-                    if line.startswith(b"content-length:"):
-                        await reader.readexactly(int(line.split(b":")[1]))
-                if b"\r\nx-drop:" in head.lower():
-                    break
-                writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n%b"
-                             % (len(body), body))
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        writer.close()
+def _close_on_x_drop(head: bytes) -> bytes | None:
+    return None if b"\r\nx-drop:" in head.lower() else json_answer(b'{"object": "list", "data": []}')
 
 
 def test_one_connection_closed_unanswered_does_not_suspend_the_deployment(limited: LiveGateway, key: str) -> None:
-    with ClosingUpstream() as upstream:
+    with ScriptedUpstream(_close_on_x_drop) as upstream:
         limited.deploy("closing", [f"http://127.0.0.1:{upstream.port}/v1"])
         request = {"model": "closing", "messages": [{"role": "user", "content": "hi"}]}
         auth = {"Authorization": f"Bearer {key}"}

@@ -58,24 +58,41 @@ class Relay:
 
     async def _open(self, route: Route, request: UpstreamRequest,
                     deadline: float | None) -> tuple[Response, Instance]:
+        """Try instances in least-outstanding order: another one after a connection that carried nothing
+        (twice at most), and after a full instance's refusal (each once). A full instance is not an
+        unhealthy one: it is not suspended, and its refusal is the answer when no other could serve."""
         tried: list[Instance] = []
         failure: NotDelivered | None = None
-        for _ in range(2):
-            instance = route.pick(exclude=tried)
-            if instance is None:
-                break
+        refusal: tuple[Response, Instance] | None = None  # the latest "queue full" answer
+        undelivered = 0
+        while undelivered < 2 and (instance := route.pick(exclude=tried)) is not None:
             tried.append(instance)
             instance.outstanding += 1
             try:
-                return await self._send(instance, request, route.spec.timeouts, deadline), instance
+                response = await self._send(instance, request, route.spec.timeouts, deadline)
             except NotDelivered as exc:
                 instance.outstanding -= 1
                 if isinstance(exc, ConnectFailed):  # refused: restarting or gone, so others get the traffic
                     instance.suspend(self._router.retry_after)
                 failure = exc  # one connection closed unanswered says nothing about the instance's health
+                undelivered += 1
+                continue
+            except ModelportError:
+                instance.outstanding -= 1
+                if refusal is None:
+                    raise
+                return refusal  # e.g. a streamed body can't be sent twice: the full instance's answer stands
             except BaseException:
                 instance.outstanding -= 1
+                _release(refusal)
                 raise
+            if not is_refusal(response):
+                _release(refusal)
+                return response, instance
+            _release(refusal)
+            refusal = (response, instance)
+        if refusal is not None:
+            return refusal
         if failure is None or (isinstance(failure, ConnectFailed) and not route.spec.is_remote):
             # A managed instance that refuses connections is restarting: come back shortly.
             raise self._router.no_ready_instance(route)
@@ -104,6 +121,20 @@ class Relay:
             raise BadRequest(str(exc), code="unsafe_request") from None
         except UpstreamError as exc:
             raise UpstreamUnreachable(f"Upstream request failed: {exc}") from None
+
+
+REFUSED_HEADER = b"x-modelport-refused"  # a worker's 503 that means "full, try another replica"
+
+
+def is_refusal(response: Response) -> bool:
+    """A full instance's answer: 503 with `x-modelport-refused` (sent before the instance did any work)."""
+    return response.status == 503 and response.header(REFUSED_HEADER) is not None
+
+
+def _release(answer: tuple[Response, Instance] | None) -> None:
+    if answer is not None:
+        answer[0].close()
+        answer[1].outstanding -= 1
 
 
 async def stream_response(exchange: Exchange, send: Send) -> None:
