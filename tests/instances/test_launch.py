@@ -62,3 +62,25 @@ def test_custom_command_placeholders(tmp_path: Path) -> None:
 def test_unlaunchable_specs_are_400(spec: DeploymentSpec) -> None:
     with pytest.raises(BadRequest):
         check_launchable(spec)
+
+
+def test_built_in_engine_args_reach_the_worker(tmp_path: Path) -> None:
+    args = {"n_ctx": "16384", "threads": "2", "max_queue": "8", "startup_timeout": "30"}
+    spec = DeploymentSpec(name="chat", engine="llama.cpp", model="smollm2-135m-instruct", engine_args=args)
+    check_launchable(spec)
+    argv = plan_launch(spec, 0, 4321, "k", tmp_path).argv
+    passed = [argv[i + 1] for i, part in enumerate(argv) if part == "--engine-arg"]
+    assert passed == ["n_ctx=16384", "max_queue=8"]  # the gateway's own startup_timeout stays behind
+    assert argv[argv.index("--threads") + 1] == "2"
+
+
+@pytest.mark.parametrize("args", [{"n_ctx": "lots"}, {"batch_size": "64"}, {"contex": "4096"}])
+def test_built_in_engine_refuses_args_it_does_not_take(args: dict[str, str]) -> None:
+    spec = DeploymentSpec(name="x", engine="llama.cpp", model="smollm2-135m-instruct", engine_args=args)
+    with pytest.raises(BadRequest) as caught:
+        check_launchable(spec)
+    assert caught.value.param == "engine_args"
+
+
+def test_external_engines_take_any_args() -> None:
+    check_launchable(DeploymentSpec(name="x", engine="vllm", model="m", engine_args={"max-model-len": "8192"}))

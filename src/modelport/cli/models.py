@@ -6,11 +6,12 @@ import importlib.util
 
 import click
 
+from modelport.engines.args import ENGINE_ARGS
 from modelport.engines.catalog import load_catalog
 
 
 @click.command("models")
-@click.option("--verbose", "-v", is_flag=True, help="Also show each model's card and license.")
+@click.option("--verbose", "-v", is_flag=True, help="Also show each model's card and license, and engine args.")
 def models(verbose: bool) -> None:
     """List the catalog: name, engine, categories, ready here or not (and what to install)."""
     entries = load_catalog()
@@ -27,6 +28,17 @@ def models(verbose: bool) -> None:
         if verbose:
             click.echo(f"{'':<{width}}  {entry.card} [license: {entry.license}]")
     _explain_images()
+    if verbose:
+        _explain_engine_args()
+
+
+def _explain_engine_args() -> None:
+    """What `--engine-arg KEY=VALUE` each built-in engine takes (anything else is refused at deploy)."""
+    click.echo("\nengine args (modelport deploy ... --engine-arg KEY=VALUE):")
+    for engine, args in ENGINE_ARGS.items():
+        click.echo(f"  {engine}:")
+        for arg in args:
+            click.echo(f"    {arg.describe()}: {arg.help}")
 
 
 def _explain_images() -> None:

@@ -91,10 +91,12 @@ GenerationEvent = TextDelta | Finish
 
 @dataclass(frozen=True)
 class Embeddings:
-    """Vectors (a float32 numpy array, one row per input) and the tokens the inputs cost."""
+    """Vectors (a float32 numpy array, one row per input), the tokens the inputs cost, and (when the
+    engine counts them) each input's own tokens, which let a batch of several requests be split."""
 
     vectors: Any
     prompt_tokens: int
+    input_tokens: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -142,3 +144,11 @@ class Engine(Protocol):
 
     def tokenize(self, prompt: str | None, messages: Sequence[dict[str, Any]] | None) -> list[int]:
         """Token ids of a prompt, or of messages rendered with the chat template."""
+
+
+@runtime_checkable
+class BatchReranker(Protocol):
+    """An engine that scores several rerank requests in one pass (cheaper than one at a time)."""
+
+    def rerank_batch(self, requests: Sequence[tuple[str, Sequence[str]]]) -> list[RerankScores]:
+        """One `RerankScores` per (query, documents) request, in order."""

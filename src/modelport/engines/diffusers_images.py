@@ -20,6 +20,7 @@ import io
 import random
 from typing import Any
 
+from modelport.engines.args import parse_engine_args
 from modelport.engines.base import Capability, EngineOptions, EngineUnavailable, InvalidEngineInput
 from modelport.engines.catalog import load_model_path
 from modelport.engines.media import ImageRequest, TextlessEngine
@@ -81,13 +82,13 @@ class DiffusersEngine(TextlessEngine):
     def __init__(self, options: EngineOptions) -> None:
         self.model_id = options.model
         self.threads = options.threads
-        self.steps = int(options.extra.get("steps", "25"))
-        self.strength = float(options.extra.get("strength", "0.75"))
-        guidance = options.extra.get("guidance_scale")
-        self.guidance_scale = float(guidance) if guidance is not None else None
-        self._size = options.extra.get("size")
-        self._device = options.extra.get("device", "cpu")
-        self._dtype = options.extra.get("dtype")
+        args = parse_engine_args("diffusers", options.extra)
+        self.steps: int = args["steps"]
+        self.strength: float = args["strength"]
+        self.guidance_scale: float | None = args["guidance_scale"]
+        self._size: str | None = args["size"]
+        self._device: str = args["device"]
+        self._dtype: str | None = args["dtype"]
         self.default_size = (512, 512)
         self.multiple = 8
         self._pipelines: dict[str, Any] = {}

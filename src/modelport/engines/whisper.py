@@ -18,6 +18,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any, cast
 
+from modelport.engines.args import parse_engine_args
 from modelport.engines.base import Capability, EngineOptions, EngineUnavailable, InvalidEngineInput
 from modelport.engines.catalog import load_model_path
 from modelport.engines.media import Segment, TextlessEngine, Transcript, TranscriptionRequest, Word
@@ -77,8 +78,9 @@ class WhisperEngine(TextlessEngine):
     def __init__(self, options: EngineOptions) -> None:
         self.model_id = options.model
         self.threads = options.threads
-        self.compute_type = options.extra.get("compute_type", "int8")
-        self.beam_size = int(options.extra.get("beam_size", "5"))
+        args = parse_engine_args("faster-whisper", options.extra)
+        self.compute_type: str = args["compute_type"]
+        self.beam_size: int = args["beam_size"]
         self.languages: tuple[str, ...] = ()
         self._model: Any = None
 

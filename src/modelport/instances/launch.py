@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from modelport.config import MAX_REQUEST_BYTES
+from modelport.engines.args import validate_engine_args, worker_engine_args
 from modelport.engines.catalog import ENGINE_REQUIREMENTS
 from modelport.errors import BadRequest
 from modelport.records import DeploymentSpec
@@ -72,12 +73,14 @@ class LaunchPlan:
 
 
 def check_launchable(spec: DeploymentSpec) -> None:
-    """400 for an engine deployment that names nothing runnable."""
+    """400 for an engine deployment that names nothing runnable, or a built-in engine given an engine arg
+    it does not take (or a value of the wrong type or out of range)."""
     if spec.command or spec.urls:
         return
     if spec.engine in BUILT_IN_ENGINES:
         if not spec.model:
             raise BadRequest(f"Engine `{spec.engine}` needs a model: a catalog name or a file path.", param="model")
+        validate_engine_args(spec.engine, spec.engine_args)
         return
     if spec.engine in PRESETS:
         if not spec.model:
@@ -103,11 +106,14 @@ def plan_launch(
         if preset.secret_env:
             env[preset.secret_env] = secret
         return LaunchPlan(argv, env, port, secret, log_path, preset.health_path)
+    args = worker_engine_args(spec.engine_args)
     argv = [
         sys.executable, "-m", "modelport.worker", "--engine", spec.engine or "", "--model", spec.model or "",
-        "--port", str(port), "--served-name", spec.name, "--threads", spec.engine_args.get("threads", "1"),
+        "--port", str(port), "--served-name", spec.name, "--threads", args.pop("threads", "1"),
         "--max-upload-mb", str(-(-max_body_bytes // (1024 * 1024))),
     ]
+    for key, value in args.items():  # every other engine arg the engine takes (check_launchable checked them)
+        argv += ["--engine-arg", f"{key}={value}"]
     return LaunchPlan(argv, env, port, secret, log_path, "/health")
 
 
