@@ -18,6 +18,7 @@ from aiohttp import web
 
 from modelport.config import MAX_REQUEST_BYTES
 from modelport.engines import EngineOptions, create_engine
+from modelport.engines.args import parse_engine_args
 from modelport.engines.base import Capability, EngineUnavailable, InvalidEngineInput
 from modelport.errors import (
     AuthenticationFailed,
@@ -29,6 +30,7 @@ from modelport.errors import (
 )
 from modelport.heap import freeze_long_lived_objects
 from modelport.worker import generation, handlers, media
+from modelport.worker.batcher import BatchLimits, EngineBatchers
 from modelport.worker.gate import InferenceGate
 from modelport.worker.state import STATE, WorkerState
 
@@ -130,24 +132,32 @@ def serve_worker(
     threads: int = 1,
     served_name: str | None = None,
     secret: str | None = None,
-    max_queue: int = 16,
+    max_queue: int | None = None,
     max_body_bytes: int = MAX_REQUEST_BYTES,
     engine_args: dict[str, str] | None = None,
 ) -> None:
     """Host one engine over HTTP until SIGTERM/SIGINT. `secret` defaults to $MODELPORT_INSTANCE_SECRET.
 
-    Listens at once (so /health answers 503 while loading), loads the model, then serves. Exits with
-    status 1 when the engine cannot load.
+    `max_queue` (default: the engine arg `max_queue`, sized per engine) bounds the waiting line; the
+    engine args must be ones the engine takes (`engines.args`; BadRequest otherwise). Listens at once
+    (so /health answers 503 while loading), loads the model, then serves. Exits with status 1 when the
+    engine cannot load.
     """
+    args = parse_engine_args(engine, engine_args or {})
+    queue = args["max_queue"] if max_queue is None else max_queue
+    limits = BatchLimits.from_engine_args(args, queue)
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     os.environ["OMP_NUM_THREADS"] = str(threads)
     secret = secret if secret is not None else (os.environ.get(SECRET_ENV) or None)
     if secret is None:
         log.warning("%s is not set: this worker accepts requests without a secret", SECRET_ENV)
     options = EngineOptions(model=model, threads=threads, extra=dict(engine_args or {}))
+    gate = InferenceGate(max_queue=queue)
+    loaded = create_engine(engine, options)
     state = WorkerState(
-        engine=create_engine(engine, options),
-        gate=InferenceGate(max_queue=max_queue),
+        engine=loaded,
+        gate=gate,
+        batchers=EngineBatchers(loaded, gate, limits),
         served_name=served_name or model,
         secret=secret,
         max_body_bytes=max_body_bytes,

@@ -34,10 +34,10 @@ def _engine_args(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--served-name", default=None, help="The `model` name in responses (default: --model).")
 @click.option(
     "--max-queue",
-    default=16,
-    show_default=True,
+    default=None,
     type=click.IntRange(0, 100000),
-    help="Requests that may wait behind the running one; more get 503 + Retry-After.",
+    help="Requests that may wait; more get 503 + Retry-After [default: the engine arg max_queue: 512 for"
+    " embeddings and rerank, 32 for llama.cpp, piper and whisper, 8 for diffusers].",
 )
 @click.option(
     "--max-upload-mb",
@@ -52,7 +52,8 @@ def _engine_args(values: tuple[str, ...]) -> dict[str, str]:
     multiple=True,
     metavar="KEY=VALUE",
     help="Engine option, e.g. n_ctx=4096, embedding=true, pooling=rank (llama.cpp); beam_size=5,"
-    " compute_type=int8 (faster-whisper); steps=25, size=512x512, strength=0.75 (diffusers).",
+    " compute_type=int8 (faster-whisper); steps=25, size=512x512, strength=0.75 (diffusers);"
+    " max_batch_tokens=16384, batch_wait_ms=2 (embeddings, rerank). `modelport models -v` lists them all.",
 )
 @click.option(
     "--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning", "error"])
@@ -64,7 +65,7 @@ def worker(
     port: int,
     threads: int,
     served_name: str | None,
-    max_queue: int,
+    max_queue: int | None,
     max_upload_mb: int,
     engine_args: tuple[str, ...],
     log_level: str,
@@ -74,8 +75,15 @@ def worker(
     The instance secret is read from $MODELPORT_INSTANCE_SECRET (never a command-line argument: `ps`
     shows those). Every route except GET /health then needs `Authorization: Bearer <secret>`.
     """
+    from modelport.engines.args import validate_engine_args
+    from modelport.errors import BadRequest
     from modelport.worker.app import serve_worker
 
+    args = _engine_args(engine_args)
+    try:
+        validate_engine_args(engine, args)
+    except BadRequest as exc:
+        raise click.BadParameter(exc.message, param_hint="--engine-arg") from None
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     serve_worker(
         engine,
@@ -86,5 +94,5 @@ def worker(
         served_name=served_name,
         max_queue=max_queue,
         max_body_bytes=max_upload_mb * 1024 * 1024,
-        engine_args=_engine_args(engine_args),
+        engine_args=args,
     )

@@ -1,7 +1,8 @@
 """One inference at a time, a bounded line of waiters, and streaming from the engine thread.
 
 The engine is blocking and not re-entrant, so every call runs on one dedicated thread. Requests past
-`max_queue` waiters are refused at once (`NoReadyInstance`, 503 with Retry-After), never left hanging.
+`max_queue` waiters are refused at once (`QueueFull`: 503 with Retry-After and `x-modelport-refused:
+queue_full`, so the gateway can tell "full, try another replica" from "broken"), never left hanging.
 """
 
 from __future__ import annotations
@@ -19,6 +20,24 @@ T = TypeVar("T")
 
 _END = object()
 
+#: The response header that marks a refusal before any work began (the instance is healthy, only full).
+REFUSED_HEADER = "x-modelport-refused"
+
+
+class QueueFull(NoReadyInstance):
+    """503 + Retry-After + `x-modelport-refused: queue_full`: too many requests already wait here."""
+
+    code = "queue_full"
+
+    def __init__(self, waiting: int) -> None:
+        super().__init__(
+            f"this instance is busy ({waiting} requests already waiting); retry shortly", retry_after=1
+        )
+
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        """Retry-After, and the header that says nothing was started."""
+        return [*super().headers(), (REFUSED_HEADER.encode(), b"queue_full")]
+
 
 class _Failure:
     def __init__(self, exc: BaseException) -> None:
@@ -28,7 +47,7 @@ class _Failure:
 class InferenceGate:
     """Admission control plus the single engine thread."""
 
-    def __init__(self, max_queue: int = 16) -> None:
+    def __init__(self, max_queue: int = 32) -> None:
         self.max_queue = max_queue
         self._admitted = 0
         self._turn = asyncio.Lock()
@@ -38,17 +57,19 @@ class InferenceGate:
     async def slot(self) -> AsyncIterator[None]:
         """Hold the engine for one request; refuse immediately when the line is full."""
         if self._admitted >= 1 + self.max_queue:
-            raise NoReadyInstance(
-                f"this instance is busy ({self.max_queue} requests already waiting); retry shortly",
-                code="queue_full",
-                retry_after=1,
-            )
+            raise QueueFull(self.max_queue)
         self._admitted += 1
         try:
             async with self._turn:
                 yield
         finally:
             self._admitted -= 1
+
+    @asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        """Hold the engine without joining the line (a batcher admits its own requests)."""
+        async with self._turn:
+            yield
 
     async def call(self, fn: Callable[..., T], *args: Any, cancel: threading.Event | None = None) -> T:
         """Run `fn(*args)` on the engine thread; if this task is cancelled, set `cancel` and wait it out."""

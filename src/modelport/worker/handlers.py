@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from functools import partial
 
 from aiohttp import web
 
@@ -54,8 +53,7 @@ async def embeddings(request: web.Request) -> web.Response:
     input_type = body.get("input_type")
     if input_type is not None and not isinstance(input_type, str):
         raise BadRequest("'input_type' must be a string", param="input_type")
-    async with state.gate.slot():
-        result = await state.gate.call(partial(state.engine.embed, texts, input_type=input_type))
+    result = await state.batchers.embed(texts, input_type=input_type)
     return json_response(render.embedding_list(state.served_name, result.vectors, fmt, result.prompt_tokens))
 
 
@@ -65,8 +63,7 @@ async def tei_embed(request: web.Request) -> web.Response:
     body = parse.decode_body(await request.read())
     texts = parse.text_list(body.get("inputs"), "inputs")
     normalize = parse.flag(body, "normalize", True)
-    async with state.gate.slot():
-        result = await state.gate.call(partial(state.engine.embed, texts, normalize=normalize))
+    result = await state.batchers.embed(texts, normalize=normalize)
     return json_response(result.vectors)
 
 
@@ -78,8 +75,7 @@ async def rerank(request: web.Request) -> web.Response:
     documents = parse.rerank_documents(body.get("documents"))
     top_n = parse.positive_int(body, "top_n")
     with_docs = parse.flag(body, "return_documents", True)
-    async with state.gate.slot():
-        result = await state.gate.call(state.engine.rerank, query, documents)
+    result = await state.batchers.score(query, documents)
     return json_response(
         render.jina_rerank(
             state.served_name, documents, result.scores, top_n, with_docs, result.prompt_tokens
@@ -94,8 +90,7 @@ async def tei_rerank(request: web.Request) -> web.Response:
     query = parse.query_text(body)
     texts = parse.text_list(body.get("texts"), "texts")
     return_text = parse.flag(body, "return_text", False)
-    async with state.gate.slot():
-        result = await state.gate.call(state.engine.rerank, query, texts)
+    result = await state.batchers.score(query, texts)
     return json_response(render.tei_rerank(texts, result.scores, return_text))
 
 

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from modelport.config import MAX_REQUEST_BYTES
 from modelport.engines.base import Engine
+from modelport.worker.batcher import EngineBatchers
 from modelport.worker.gate import InferenceGate
 from modelport.worker.image_store import ImageStore
 
@@ -19,6 +20,7 @@ class WorkerState:
 
     engine: Engine
     gate: InferenceGate
+    batchers: EngineBatchers  # embeddings and rerank, batched across concurrent requests
     served_name: str
     secret: str | None
     max_body_bytes: int = MAX_REQUEST_BYTES
