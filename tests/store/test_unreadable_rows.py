@@ -8,6 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from modelport import errors
+from modelport.admin.service import AdminService
+from modelport.cli.serve import deploy_defaults
 from modelport.records import Timeouts
 from modelport.store import Store
 
@@ -67,3 +69,12 @@ def test_a_spec_that_would_not_read_back_is_never_written(store: Store, seconds:
         store.update_deployment(make_spec("odd", timeouts=Timeouts(total=seconds)))
     got = store.get_deployment("odd")
     assert got is not None and got.spec == make_spec("odd")
+
+
+def test_a_store_whose_only_row_is_unreadable_gets_no_defaults(store: Store) -> None:
+    """The defaults go only to an empty store; an unreadable row is still somebody's deployment."""
+    store.add_deployment(make_spec("bad"))
+    corrupt(store, "bad", "{not json")
+    deploy_defaults(AdminService(store))
+    listing = store.read_deployments()
+    assert listing.deployments == [] and [u.name for u in listing.unreadable] == ["bad"]

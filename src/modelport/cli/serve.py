@@ -38,7 +38,8 @@ def bootstrap(settings: Settings) -> str | None:
 
 def deploy_defaults(service: AdminService) -> None:
     """With no deployments yet, deploy the catalog's default models that can run here."""
-    if service.store.list_deployments():
+    listing = service.store.read_deployments()
+    if listing.deployments or listing.unreadable:  # an unreadable row is still a deployment someone made
         return
     for entry in default_entries():
         ready, why, hint = entry.readiness()
