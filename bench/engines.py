@@ -4,7 +4,10 @@ Both sides run the same work one request at a time for a fixed time and print a 
 - chat: SmolLM2-135M-Instruct (llama.cpp, 1 thread), one prompt, greedy, `max_tokens` tokens → tokens/s;
 - embed: all-MiniLM-L6-v2 (ONNX int8, 1 thread), 32 sentences per call → embeddings/s;
 - speech: piper (joe voice) speaking a paragraph as PCM → seconds of audio made per second (1 / real-time factor);
-- transcribe: Whisper tiny.en transcribing that paragraph's speech (WAV) → seconds of audio heard per second.
+- transcribe: Whisper tiny.en transcribing that paragraph's speech (WAV) → seconds of audio heard per second;
+- embed-concurrency: one sentence per request to all-MiniLM-L6-v2 through the gateway, at concurrency 1, 16
+  and 64 in turn (the worker batches concurrent requests) → sentences/s at 64 (`rate`) and at each level, and
+  failed requests; "direct" is the in-process batch-32 call of `embed`.
 
 Run: `python -m bench.engines direct --task chat` or
 `python -m bench.engines gateway --task chat --url http://127.0.0.1:8080/v1 --key KEY`.
@@ -13,6 +16,7 @@ Run: `python -m bench.engines direct --task chat` or
 from __future__ import annotations
 
 import argparse
+import asyncio
 import http.client
 import io
 import json
@@ -194,17 +198,64 @@ def gateway(task: str, seconds: float, url: str, key: str, audio: str | None = N
         conn.close()
 
 
+CONCURRENCY_LEVELS = (1, 16, 64)
+
+
+async def _single_sentences(url: str, key: str, concurrency: int, seconds: float) -> tuple[int, int]:
+    """(answered, failed) single-sentence embedding requests from `concurrency` clients for `seconds`."""
+    import aiohttp
+
+    headers = {"Authorization": f"Bearer {key}"}
+    done, failed = 0, 0
+    deadline = time.perf_counter() + seconds
+
+    async def client(http: aiohttp.ClientSession, who: int) -> None:
+        nonlocal done, failed
+        sent = 0
+        while time.perf_counter() < deadline:
+            body = {"model": EMBED_MODEL, "input": BATCH[(who + sent) % len(BATCH)]}
+            sent += 1
+            async with http.post(url + "/embeddings", json=body) as reply:
+                await reply.read()
+                if reply.status == 200:
+                    done += 1
+                else:
+                    failed += 1
+
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(headers=headers, connector=connector) as http:
+        await asyncio.gather(*(client(http, who) for who in range(concurrency)))
+    return done, failed
+
+
+def gateway_concurrency(seconds: float, url: str, key: str) -> dict[str, float]:
+    """Single-sentence embeddings at each of `CONCURRENCY_LEVELS`; `rate` and `errors` are those at 64."""
+    result: dict[str, float] = {}
+    asyncio.run(_single_sentences(url, key, 4, 1.0))  # warm-up
+    for level in CONCURRENCY_LEVELS:
+        started = time.perf_counter()
+        done, failed = asyncio.run(_single_sentences(url, key, level, seconds))
+        elapsed = time.perf_counter() - started
+        result[f"rate_c{level}"] = done / elapsed
+        result[f"failed_c{level}"] = failed
+    top = CONCURRENCY_LEVELS[-1]
+    return {**result, "rate": result[f"rate_c{top}"], "errors": result[f"failed_c{top}"], "seconds": seconds}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("mode", choices=["direct", "gateway"])
-    parser.add_argument("--task", choices=["chat", "embed", "speech", "transcribe"], required=True)
+    parser.add_argument("--task", choices=["chat", "embed", "speech", "transcribe", "embed-concurrency"],
+                        required=True)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--url", help="gateway base URL, ending in /v1")
     parser.add_argument("--key", help="gateway API key")
     parser.add_argument("--audio", help="transcribe: WAV to reuse (made by piper and saved there when missing)")
     args = parser.parse_args()
-    if args.mode == "direct":
-        result = direct(args.task, args.seconds, args.audio)
+    if args.mode == "direct":  # embed-concurrency's reference is the in-process batch-32 call
+        result = direct("embed" if args.task == "embed-concurrency" else args.task, args.seconds, args.audio)
+    elif args.task == "embed-concurrency":
+        result = gateway_concurrency(args.seconds, args.url, args.key)
     else:
         result = gateway(args.task, args.seconds, args.url, args.key, args.audio)
     print(json.dumps(result))

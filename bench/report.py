@@ -99,6 +99,8 @@ TARGETS = (
            lambda s: _ratio(_get(s, "engine-transcribe", "modelport", "rate"),
                             _get(s, "engine-transcribe", "direct", "rate")),
            lambda v: v >= 0.9, "ratio"),
+    Target("failed single-sentence embedding requests at c=64 (engine-concurrency)", "0",
+           lambda s: _get(s, "engine-concurrency", "modelport", "errors"), lambda v: v == 0, ""),
     Target("throughput with `--workers 2` vs 1 (c=64; the load generator shares the 2 cores)", "> 1x",
            lambda s: _ratio(_get(s, "chat-c64", "modelport-w2", "rps"), _get(s, "chat-c64", "modelport", "rps")),
            lambda v: v > 1.0, "x"),

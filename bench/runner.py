@@ -124,7 +124,8 @@ def _engine_json(argv: list[str], cpus: str | None, timeout: float) -> dict[str,
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-UNITS = {"chat": "tokens", "embed": "embeddings", "speech": "audio seconds", "transcribe": "audio seconds"}
+UNITS = {"chat": "tokens", "embed": "embeddings", "speech": "audio seconds", "transcribe": "audio seconds",
+         "embed-concurrency": "embeddings"}
 
 
 def run_engines(scenarios: list[EngineScenario], opts: RunOptions, log: Log) -> list[Row]:

@@ -70,6 +70,8 @@ ENGINE_SCENARIOS: tuple[EngineScenario, ...] = (
     EngineScenario("engine-embed", "ONNX all-MiniLM-L6-v2 embeddings, batch 32 (c=1)", "embed"),
     EngineScenario("engine-speech", "piper speech, seconds of audio per second (c=1)", "speech"),
     EngineScenario("engine-transcribe", "Whisper tiny.en, seconds of audio per second (c=1)", "transcribe"),
+    EngineScenario("engine-concurrency", "ONNX all-MiniLM-L6-v2, 1 sentence per request at c=64 (direct: batch 32)",
+                   "embed-concurrency"),
 )
 
 SMOKE = Scenario("smoke-chat-c1", "smoke: chat, non-streaming, concurrency 1", "/chat/completions", CHAT_BODY, 1,
