@@ -50,6 +50,7 @@ class Settings:
     retry_after_seconds: int = 2  # sent with 503s when no instance is ready
     image_url_seconds: float = 3600.0  # how long images answered as `url` stay downloadable
     ping_seconds: float = 10.0  # Anthropic streams: a `ping` event after this long without upstream data
+    responses_ttl_seconds: float = 30 * 86400.0  # /v1/responses kept (store: true) this long, then purged
     max_rerank_documents: int = 1000  # /v1/rerank and /v2/rerank: more documents than this is a 400
     log_level: str = "info"
     workers: int = 1  # gateway processes sharing the port

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from modelport.api import health, images, inference, messages, proxy, rerank
+from modelport.api import health, images, inference, messages, openai_responses, proxy, rerank
 from modelport.api.request import Request
 from modelport.api.responses import Send, send_error
 from modelport.auth.verifier import token_from_headers
@@ -69,12 +69,14 @@ EXACT: dict[str, Endpoint] = {
     "/v2/rerank": Endpoint(rerank.cohere_rerank, POST, Scope.INFERENCE),
     "/v1/messages": Endpoint(messages.messages, POST, Scope.INFERENCE, "anthropic"),
     "/v1/messages/count_tokens": Endpoint(messages.count_tokens, POST, Scope.INFERENCE, "anthropic"),
+    "/v1/responses": Endpoint(openai_responses.create, POST, Scope.INFERENCE),
 }
 
 # (prefix, endpoint, name of the path parameter holding the rest of the path)
 PREFIXED: list[tuple[str, Endpoint, str]] = [
     ("/v1/models/", Endpoint(inference.get_model, GET, Scope.INFERENCE), "model"),
     (images.FILES_PREFIX, Endpoint(images.files, GET, None), "name"),  # public: unguessable, expiring names
+    ("/v1/responses/", Endpoint(openai_responses.stored, frozenset({"GET", "DELETE"}), Scope.INFERENCE), "id"),
     ("/api/", Endpoint(_admin, ANY, Scope.ADMIN), "rest"),
     (proxy.PREFIX, Endpoint(proxy.proxy, ANY, Scope.INFERENCE), "path"),  # see api/proxy.py for its rule
 ]

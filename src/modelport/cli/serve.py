@@ -103,6 +103,8 @@ def _write_secret(key_file: Path, token: str) -> None:
     type=int,
     help="Most documents one rerank request may carry.",
 )
+@click.option("--responses-ttl-days", default=30.0, show_default=True, type=click.FloatRange(0.001, 3650),
+              help="Days a /v1/responses answer stays retrievable (and continuable) when stored.")
 @click.option(
     "--workers",
     default=1,
@@ -143,6 +145,7 @@ def serve(
     probe_seconds: float,
     ping_seconds: float,
     max_rerank_documents: int,
+    responses_ttl_days: float,
     workers: int,
     max_head_kb: int,
     head_timeout: float,
@@ -166,6 +169,7 @@ def serve(
         ping_seconds=ping_seconds,
         log_level=log_level,
         max_rerank_documents=max_rerank_documents,
+        responses_ttl_seconds=responses_ttl_days * 86400,
         workers=workers,
         listener=ListenerLimits(max_head_bytes=max_head_kb * 1024, head_seconds=head_timeout,
                                 body_seconds=body_timeout, write_seconds=write_timeout,

@@ -91,3 +91,14 @@ routing_state = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("revision", sa.BigInteger, nullable=False),
 )
+
+responses = sa.Table(
+    "responses",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("key_id", sa.String(64), nullable=False),  # only this key may read, continue or delete it
+    sa.Column("response", sa.Text, nullable=False),  # the `response` object as JSON
+    sa.Column("conversation", sa.Text, nullable=False),  # the items to continue from, as JSON
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False, index=True),
+)

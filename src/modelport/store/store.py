@@ -23,6 +23,7 @@ from modelport.records import (
     UnreadableDeployment,
 )
 from modelport.store import deployments, instances, keys, revision
+from modelport.store.responses import ResponseStore
 from modelport.store.database import (
     create_engine,
     migrate,
@@ -48,6 +49,7 @@ class Store:
         self._engine = engine
         self.url = engine.url.render_as_string(hide_password=False)
         self._reported: set[UnreadableDeployment] = set()
+        self.responses = ResponseStore(engine)  # stored Responses API answers (store/responses.py)
 
     @classmethod
     def open(cls, url: str) -> Store:
