@@ -13,10 +13,10 @@ import orjson
 
 from modelport.api.request import Request, until_disconnect
 from modelport.api.responses import Send, send_json
-from modelport.errors import BadRequest, UpstreamUnreachable
+from modelport.errors import BadRequest, BadUpstreamResponse
 from modelport.instances.launch import speaks_anthropic
 from modelport.relay.body import read_body, routing_fields
-from modelport.relay.proxy import UpstreamRequest, read_whole
+from modelport.relay.proxy import UpstreamRequest
 from modelport.relay.sse import anthropic_error_event
 from modelport.relay.translated import relay_translated_messages, upstream_error
 from modelport.routing.router import Route
@@ -61,6 +61,17 @@ async def _relay_native(gw: Gateway, request: Request, route: Route, body: bytes
     await gw.relay.forward(route, upstream, send)
 
 
+def token_count(answer: bytes) -> int:
+    """The `count` of an instance's `/tokenize` answer; 502 for anything else."""
+    try:
+        count = orjson.loads(answer)["count"]
+    except (orjson.JSONDecodeError, KeyError, TypeError, IndexError):
+        raise BadUpstreamResponse("The instance's /tokenize answer was not understood.") from None
+    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+        raise BadUpstreamResponse("The instance's /tokenize answer has no token count.")
+    return count
+
+
 async def count_tokens(gw: Gateway, request: Request, send: Send) -> None:
     """Counts with the deployment's own tokenizer, through the instance's `/tokenize` (built-in engines,
     vLLM, SGLang); says so plainly when the instance has none."""
@@ -76,19 +87,13 @@ async def count_tokens(gw: Gateway, request: Request, send: Send) -> None:
         upstream = UpstreamRequest(method="POST", path="/tokenize", query="", client_headers=[], body=encoded,
                                    content_length=len(encoded), from_root=from_root,
                                    extra_headers={b"content-type": b"application/json"})
-        response, instance = await gw.relay.open(route, upstream)
-        try:
-            if response.status == 404:
+        async with gw.relay.exchange(route, upstream) as exchange:
+            if exchange.status == 404:
                 continue
-            data = await read_whole(response, route.spec.timeouts.idle)
-            if response.status >= 400:
-                raise upstream_error(response.status, data)
-            await send_json(send, 200, {"input_tokens": int(orjson.loads(data)["count"])})
-            return
-        except (KeyError, ValueError, orjson.JSONDecodeError):
-            raise UpstreamUnreachable("The instance's /tokenize answer was not understood.") from None
-        finally:
-            response.close()
-            instance.outstanding -= 1
+            data = await exchange.read()
+        if exchange.status >= 400:
+            raise upstream_error(exchange.status, data)
+        await send_json(send, 200, {"input_tokens": token_count(data)})
+        return
     raise BadRequest(f"`{route.name}` has no tokenizer endpoint (/tokenize), so its tokens can't be counted.",
                      code="count_tokens_unavailable")

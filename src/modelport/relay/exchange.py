@@ -112,8 +112,8 @@ ObserverFactory = Callable[["Route", UpstreamRequest], ExchangeObserver | None]
 class Exchange:
     """One request to one instance of a route and its response. Use as `async with relay.exchange(...)`."""
 
-    __slots__ = ("_loop", "_observer", "_relay", "complete", "deadline", "instance", "received", "request",
-                 "response", "route", "started")
+    __slots__ = ("_loop", "_observer", "_relay", "_waiting_since", "complete", "deadline", "instance", "received",
+                 "request", "response", "route", "started")
 
     def __init__(self, relay: Relay, route: Route, request: UpstreamRequest,
                  observer: ExchangeObserver | None) -> None:
@@ -128,6 +128,7 @@ class Exchange:
         self.response: Response | None = None
         self.received = 0  # body bytes read from the instance
         self.complete = False  # the body was read to its end
+        self._waiting_since: float | None = None  # when next_chunk() began waiting for the next piece
 
     async def __aenter__(self) -> Exchange:
         try:
@@ -174,20 +175,28 @@ class Exchange:
 
     async def next_chunk(self, wait: float | None = None) -> bytes | None:
         """The next piece of body (b"" at its end). With `wait`, None when that many seconds pass first
-        (for callers that must do something else meanwhile, such as sending a ping)."""
+        (for callers that must do something else meanwhile, such as sending a ping); the idle clock keeps
+        running across such returns, until a piece arrives."""
         assert self.response is not None
-        idle = self.route.spec.timeouts.idle
-        limit = min(self._loop.time() + idle, self.deadline, self._relay.cutoff.at)
-        waited_until = math.inf if wait is None else self._loop.time() + wait
+        loop, cutoff, idle = self._loop, self._relay.cutoff, self.route.spec.timeouts.idle
+        if self._waiting_since is None:
+            self._waiting_since = loop.time()
+        limit = min(self._waiting_since + idle, self.deadline)
+        waited_until = math.inf if wait is None else loop.time() + wait
         try:
-            async with asyncio.timeout_at(min(limit, waited_until)):
-                chunk = await self.response.readany()
+            async with asyncio.timeout_at(min(limit, waited_until, cutoff.at)) as timer:
+                cutoff.track(timer)  # a drain that begins now reschedules it
+                try:
+                    chunk = await self.response.readany()
+                finally:
+                    cutoff.untrack(timer)
         except TimeoutError:
-            if waited_until < limit and self._loop.time() >= waited_until:
-                return None
+            if loop.time() < min(limit, cutoff.at):
+                return None  # `wait` passed first
             raise self._timed_out(idle) from None
         except UpstreamError as exc:
             raise UpstreamUnreachable(f"The instance's response broke off: {exc}") from None
+        self._waiting_since = None
         if chunk:
             self._got(chunk)
         else:

@@ -9,10 +9,10 @@ before it finished is a 502, a silent one a 504, all in Anthropic's error shape,
 the client. The client's response starts with the first translated events (or the first `ping`), so a stream
 broken from its first event still gets a status; after that, an `error` event ends the stream.
 
-The deployment's timeouts hold on time: `idle` (the longest wait for the instance's next bytes; a slow client
-does not count) and `total` (from the request on, the wait for the response head included), and so does the
-end of a drain (an `overloaded_error` event). While the instance is silent, the client gets a `ping` every
-`ping_seconds`.
+The deployment's timeouts hold on time, enforced by the exchange: `idle` (the longest wait for the instance's
+next bytes; a slow client does not count) and `total` (from the request on, the wait for the response head
+included), and so does the end of a drain (an `overloaded_error` event). While the instance is silent, the
+client gets a `ping` every `ping_seconds`.
 """
 
 from __future__ import annotations
@@ -34,12 +34,10 @@ from modelport.errors import (
     PermissionDenied,
     RateLimited,
     UpstreamTimeout,
-    UpstreamUnreachable,
 )
 from modelport.protocols.anthropic import MessagesRequest
-from modelport.records import Timeouts
-from modelport.relay.http1 import Response, UpstreamError
-from modelport.relay.proxy import Relay, Send, StreamCutoff, UpstreamRequest
+from modelport.relay.exchange import Exchange
+from modelport.relay.proxy import Relay, Send, UpstreamRequest
 from modelport.relay.sse import SseReader
 from modelport.routing.router import Route
 from modelport.translate.anthropic_openai import (
@@ -74,85 +72,22 @@ async def relay_translated_messages(
     request: MessagesRequest, send: Send, ping_seconds: float = 10.0,
 ) -> None:
     """Send `chat` to an instance of `route` and answer the client in Anthropic's format."""
-    clock = Clock(route.spec.timeouts, ping_seconds, relay.cutoff)
     body = orjson.dumps(chat)
     upstream = UpstreamRequest(method="POST", path="/chat/completions", query="", client_headers=client_headers,
                                body=body, content_length=len(body))
-    response, instance = await relay.open(route, upstream, clock.deadline)
-    try:
-        if response.status >= 400:
-            raise upstream_error(response.status, await clock.read_all(response))
+    async with relay.exchange(route, upstream) as exchange:
+        if exchange.status >= 400:
+            raise upstream_error(exchange.status, await exchange.read())
         stop_sequences = request.stop_sequences or ()
         if chat.get("stream"):
             state = MessagesStream(model=route.name, stop_sequences=stop_sequences)
-            await TranslatedStream(response, state, send, clock).run()
+            await TranslatedStream(exchange, state, send, ping_seconds).run()
             return
-        answer = chat_completion_from_json(await clock.read_all(response))
+        answer = chat_completion_from_json(await exchange.read())
         payload = orjson.dumps(messages_response_from_chat(answer, model=route.name, stop_sequences=stop_sequences))
         await send({"type": "http.response.start", "status": 200, "headers": [
             (b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]})
         await send({"type": "http.response.body", "body": payload})
-    finally:
-        response.close()
-        instance.outstanding -= 1
-
-
-class Clock:
-    """The timeouts of one translated response: reads that end on time (a drain's cutoff included), and when
-    the client needs a ping."""
-
-    def __init__(self, timeouts: Timeouts, ping_seconds: float, cutoff: StreamCutoff) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._cutoff = cutoff
-        self.idle = timeouts.idle
-        self.total = timeouts.total
-        self.deadline = self._loop.time() + timeouts.total
-        self.ping_seconds = ping_seconds
-        self._told = self._loop.time()  # when the client last got something
-        self._waiting_since: float | None = None  # when the wait for the instance's next bytes began
-
-    def told(self) -> None:
-        """The client just got something: the next ping is due `ping_seconds` from now."""
-        self._told = self._loop.time()
-
-    async def read(self, response: Response, *, ping: bool = False) -> bytes | None:
-        """The next piece of body (b"" at its end), or None when a ping is due first (only with `ping`).
-        Raises UpstreamTimeout when the instance is silent for `idle` or the response runs past `total`,
-        UpstreamUnreachable when it breaks off, NoReadyInstance when the gateway's drain ends."""
-        if self._waiting_since is None:
-            self._waiting_since = self._loop.time()
-        wakes = [(self._cutoff.at, "cutoff"), (self._waiting_since + self.idle, "idle"), (self.deadline, "total")]
-        if ping:
-            wakes.append((self._told + self.ping_seconds, "ping"))
-        at, reason = min(wakes)
-        try:
-            async with asyncio.timeout_at(at) as timer:
-                self._cutoff.track(timer)  # a drain that begins now reschedules it
-                try:
-                    chunk = await response.readany()
-                finally:
-                    self._cutoff.untrack(timer)
-        except TimeoutError:
-            if self._loop.time() >= self._cutoff.at:
-                raise NoReadyInstance("The gateway is shutting down; the stream was ended before it finished.",
-                                      code="shutting_down") from None
-            if reason == "ping":
-                return None
-            if reason == "total":
-                raise UpstreamTimeout(f"The response exceeded the deployment's total timeout ({self.total:g} s).") \
-                    from None
-            raise UpstreamTimeout(f"The instance went silent for {self.idle:g} s.") from None
-        except UpstreamError as exc:
-            raise UpstreamUnreachable(f"The instance's response broke off: {exc}") from None
-        self._waiting_since = None
-        return chunk
-
-    async def read_all(self, response: Response) -> bytes:
-        """The whole body, each wait for more bounded by `idle`, all of it by `total`."""
-        parts = []
-        while chunk := await self.read(response):
-            parts.append(chunk)
-        return b"".join(parts)
 
 
 class TranslatedStream:
@@ -161,16 +96,18 @@ class TranslatedStream:
     The client's response starts with the first events to send, so a failure before them is raised (and
     rendered with its status); a failure after them becomes the state's `error` event."""
 
-    def __init__(self, response: Response, state: MessagesStream, send: Send, clock: Clock) -> None:
-        self._response = response
+    def __init__(self, exchange: Exchange, state: MessagesStream, send: Send, ping_seconds: float) -> None:
+        self._exchange = exchange
         self._state = state
         self._send = send
-        self._clock = clock
+        self._ping_seconds = ping_seconds
+        self._loop = asyncio.get_running_loop()
+        self._told = self._loop.time()  # when the client last got something: the next ping is due from then
         self.started = False
 
     async def run(self) -> None:
         """Relay the whole stream; raises only while nothing went to the client yet."""
-        kind = self._response.header(b"content-type")
+        kind = self._exchange.header(b"content-type")
         if kind is not None and not kind.startswith(b"text/event-stream"):
             shown = kind.decode("latin-1")
             raise BadUpstreamResponse(f"The instance answered a streamed request with {shown}, not an event stream.")
@@ -188,7 +125,7 @@ class TranslatedStream:
     async def _relay(self) -> None:
         reader = SseReader()
         while not self._state.done:
-            chunk = await self._clock.read(self._response, ping=True)
+            chunk = await self._exchange.next_chunk(wait=self._told + self._ping_seconds - self._loop.time())
             if chunk is None:
                 await self._events([*self._state.start(), self._state.ping()])
                 continue
@@ -213,11 +150,11 @@ class TranslatedStream:
                 (b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]})
         payload = b"".join(encode_event(name, data) for name, data in events)
         await self._send({"type": "http.response.body", "body": payload, "more_body": True})
-        self._clock.told()
+        self._told = self._loop.time()
 
     async def _drain(self) -> None:
         """Read what follows [DONE] (the body's end, normally at once), so the connection can be reused."""
         with contextlib.suppress(TimeoutError, ModelportError):
             async with asyncio.timeout(DRAIN_SECONDS):
-                while not self._response.is_eof() and await self._clock.read(self._response):
+                while await self._exchange.next_chunk():
                     pass
