@@ -1,7 +1,9 @@
-"""Engine args reach built-in engines: a deployment's `n_ctx` sets the chat context; unknown args are 400s."""
+"""Engine args reach built-in engines (`n_ctx` sets the chat context; unknown args are 400s), and an
+embeddings instance admits and batches many concurrent requests through the gateway."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
 import openai
@@ -11,6 +13,7 @@ from tests.harness import LiveGateway
 from tests.worker.live import require_ready
 
 CHAT_MODEL = "smollm2-135m-instruct"
+EMBED_MODEL = "all-minilm-l6-v2"
 CONTEXT = 10240  # more than the default (8,192: SmolLM2's training context)
 
 
@@ -70,3 +73,20 @@ def test_the_cli_says_which_arg_is_wrong(gateway: LiveGateway) -> None:
     result = gateway.cli("deploy", "bad-cli", "--model", "all-minilm-l6-v2", "--engine-arg", "n_ctx=4096",
                          check=False)
     assert result.returncode != 0 and "n_ctx" in result.stderr and "max_batch_tokens" in result.stderr
+
+
+async def test_100_concurrent_embedding_requests_through_the_gateway_all_succeed(gateway: LiveGateway) -> None:
+    """One instance, 100 clients at once: admitted (the line holds 512) and batched, none refused."""
+    require_ready(EMBED_MODEL)
+    gateway.cli("deploy", "busy-embed", "--model", EMBED_MODEL, "--engine-arg", "max_batch_requests=32")
+    try:
+        gateway.wait_ready("busy-embed", timeout=120)
+        client = openai.AsyncOpenAI(base_url=gateway.v1, api_key=gateway.admin_key, max_retries=0, timeout=120)
+        sentences = [f"Request {i} asks about topic {i % 13}." for i in range(100)]
+        answers = await asyncio.gather(*(client.embeddings.create(model="busy-embed", input=s) for s in sentences))
+        alone = await client.embeddings.create(model="busy-embed", input=sentences[7])
+        assert answers[7].data[0].embedding == pytest.approx(alone.data[0].embedding, abs=1e-4)
+        assert all(len(a.data) == 1 and a.usage.prompt_tokens > 0 for a in answers)
+        await client.close()
+    finally:
+        gateway.cli("undeploy", "busy-embed")

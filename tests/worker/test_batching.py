@@ -134,6 +134,35 @@ async def test_a_full_line_is_refused_with_the_refusal_header(minilm: Engine) ->
     gate.close()
 
 
+@pytest.mark.parametrize("extra", [{"embedding": "true"}, {"pooling": "mean"}], ids=["token-level", "pooled"])
+async def test_llama_cpp_embeddings_batch_across_requests(extra: dict[str, str]) -> None:
+    require_ready("smollm2-135m-instruct")
+    engine = create_engine("llama.cpp", EngineOptions("smollm2-135m-instruct", extra=extra))
+    engine.load()
+    gate = InferenceGate()
+    batchers = EngineBatchers(engine, gate, BatchLimits())
+    texts = SENTENCES[:6]
+    results = await asyncio.gather(*(batchers.embed([text]) for text in texts))
+    for text, result in zip(texts, results, strict=True):
+        alone = engine.embed([text])
+        # llama.cpp's kernels differ slightly with the batch's shape: the same vector to a cosine of 0.9999
+        assert float(result.vectors[0] @ alone.vectors[0]) > 0.9999
+        assert result.prompt_tokens == alone.prompt_tokens > 0
+    gate.close()
+
+
+async def test_the_gate_refuses_past_its_line_with_the_refusal_header() -> None:
+    gate = InferenceGate(max_queue=0)
+    async with gate.slot():  # the one running request; no one may wait
+        with pytest.raises(QueueFull) as caught:
+            async with gate.slot():
+                pass
+    assert (REFUSED_HEADER.encode(), b"queue_full") in caught.value.headers()
+    async with gate.slot():  # free again
+        pass
+    gate.close()
+
+
 # ---- through a live worker ----------------------------------------------------------------------
 
 

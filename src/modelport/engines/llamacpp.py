@@ -226,11 +226,20 @@ class LlamaCppEngine:
     def embed(
         self, texts: Sequence[str], *, normalize: bool = True, input_type: str | None = None
     ) -> Embeddings:
-        """Pooled embeddings of an embedding GGUF (loaded with `embedding=true`)."""
+        """Pooled embeddings of an embedding GGUF (loaded with `embedding=true`).
+
+        A GGUF without pooling gives one vector per token, which we mean-pool; llama-cpp-python returns
+        wrong token rows for every sequence but the first of a multi-sequence batch then, so such a model
+        embeds one text per call (a pooled one, e.g. `pooling=mean`, embeds them all in one).
+        """
+        import llama_cpp
         import numpy as np
 
         llama = self._llama
-        vectors, count = llama.embed(list(texts), normalize=False, return_count=True)
+        if llama_cpp.llama_pooling_type(llama._ctx.ctx) == llama_cpp.LLAMA_POOLING_TYPE_NONE:
+            vectors = [llama.embed([text], normalize=False)[0] for text in texts]
+        else:
+            vectors = llama.embed(list(texts), normalize=False)
         counts = tuple(min(len(llama.tokenize(t.encode("utf-8"))), llama.n_batch) for t in texts)
         rows = []
         for vector in vectors:
@@ -240,7 +249,7 @@ class LlamaCppEngine:
             if normalize:
                 row = row / max(float(np.linalg.norm(row)), 1e-12)
             rows.append(row)
-        return Embeddings(vectors=np.stack(rows), prompt_tokens=int(count), input_tokens=counts)
+        return Embeddings(vectors=np.stack(rows), prompt_tokens=sum(counts), input_tokens=counts)
 
     def rerank(self, query: str, documents: Sequence[str]) -> RerankScores:
         """Cross-encoder scores from a reranker GGUF (rank pooling), one pair per sequence."""
