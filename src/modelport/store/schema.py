@@ -102,3 +102,49 @@ responses = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("expires_at", UTCDateTime, nullable=False, index=True),
 )
+
+# One row per request (no prompt or completion text), kept for the usage retention; `id` is made by the
+# gateway that served the request, so a batch written twice adds nothing.
+usage_records = sa.Table(
+    "usage_records",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("started_at", UTCDateTime, nullable=False, index=True),
+    sa.Column("duration_ms", sa.Float, nullable=False),
+    sa.Column("first_byte_ms", sa.Float, nullable=True),
+    sa.Column("key_id", sa.String(64), nullable=True),
+    sa.Column("deployment", sa.String(200), nullable=True),
+    sa.Column("instance", sa.String(220), nullable=True),
+    sa.Column("endpoint", sa.String(64), nullable=False),
+    sa.Column("status", sa.Integer, nullable=False),
+    sa.Column("streamed", sa.Boolean, nullable=False),
+    sa.Column("client_gone", sa.Boolean, nullable=False),
+    sa.Column("outcome", sa.String(32), nullable=False),
+    sa.Column("bytes_out", sa.BigInteger, nullable=False),
+    sa.Column("input_tokens", sa.BigInteger, nullable=False),
+    sa.Column("output_tokens", sa.BigInteger, nullable=False),
+    sa.Column("documents", sa.BigInteger, nullable=False),
+    sa.Column("images", sa.BigInteger, nullable=False),
+    sa.Column("characters", sa.BigInteger, nullable=False),
+    sa.Column("audio_seconds", sa.Float, nullable=False),
+)
+
+# The same counts summed per UTC day, key, deployment and endpoint ('' for none), added to in the
+# transaction that inserts the raw rows; kept for good.
+usage_daily = sa.Table(
+    "usage_daily",
+    metadata,
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("key_id", sa.String(64), primary_key=True),
+    sa.Column("deployment", sa.String(200), primary_key=True),
+    sa.Column("endpoint", sa.String(64), primary_key=True),
+    sa.Column("requests", sa.BigInteger, nullable=False),
+    sa.Column("errors", sa.BigInteger, nullable=False),
+    sa.Column("bytes_out", sa.BigInteger, nullable=False),
+    sa.Column("input_tokens", sa.BigInteger, nullable=False),
+    sa.Column("output_tokens", sa.BigInteger, nullable=False),
+    sa.Column("documents", sa.BigInteger, nullable=False),
+    sa.Column("images", sa.BigInteger, nullable=False),
+    sa.Column("characters", sa.BigInteger, nullable=False),
+    sa.Column("audio_seconds", sa.Float, nullable=False),
+)

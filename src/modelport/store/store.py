@@ -23,7 +23,6 @@ from modelport.records import (
     UnreadableDeployment,
 )
 from modelport.store import deployments, instances, keys, revision
-from modelport.store.responses import ResponseStore
 from modelport.store.database import (
     create_engine,
     migrate,
@@ -31,6 +30,8 @@ from modelport.store.database import (
     read_transaction,
     write_transaction,
 )
+from modelport.store.responses import ResponseStore
+from modelport.store.usage import UsageStore
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ class Store:
         self.url = engine.url.render_as_string(hide_password=False)
         self._reported: set[UnreadableDeployment] = set()
         self.responses = ResponseStore(engine)  # stored Responses API answers (store/responses.py)
+        self.usage = UsageStore(engine)  # the usage ledger (store/usage.py)
 
     @classmethod
     def open(cls, url: str) -> Store:

@@ -1,0 +1,167 @@
+"""The usage ledger's tables: `usage_records` (one row per request, kept for a retention) and `usage_daily`
+(sums per UTC day, key, deployment and endpoint, kept for good, so a year of reports stays fast).
+
+`UsageStore.write(rows)` runs one transaction per batch: the raw rows are inserted with ON CONFLICT DO
+NOTHING ... RETURNING id, and only the rows that went in are added to the daily sums (an upsert that adds).
+Each gateway writes the rows it made under their unique ids, so with several workers or gateways on one
+store nothing is counted twice, and a batch retried after a commit whose answer was lost adds nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+
+from modelport.store.database import read_transaction, write_transaction
+from modelport.store.schema import usage_daily, usage_records
+
+SUMS = ("requests", "errors", "bytes_out", "input_tokens", "output_tokens", "documents", "images",
+        "characters", "audio_seconds")
+GROUPS = ("day", "hour", "key", "deployment", "endpoint")
+_DAILY_KEY = ("day", "key_id", "deployment", "endpoint")
+
+
+@dataclass(frozen=True)
+class UsageQuery:
+    """A report's filters (None: any) and its grouping (one of `GROUPS`, or None for one total row).
+    Grouped by hour, the raw rows answer (within their retention); otherwise the daily sums do, and
+    `since`/`until` count by whole UTC days."""
+
+    key_id: str | None = None
+    deployment: str | None = None
+    endpoint: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    group: str | None = None
+
+
+class UsageStore:
+    """The usage ledger on one engine (SQLite or PostgreSQL)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def write(self, rows: Sequence[dict[str, Any]]) -> int:
+        """Insert a batch of raw rows and add them to the daily sums, in one transaction; returns how many
+        were new (rows whose id is already stored are skipped)."""
+        if not rows:
+            return 0
+        with write_transaction(self._engine) as connection:
+            inserted = _insert_new(connection, rows)
+            if inserted:
+                _add_to_daily(connection, [row for row in rows if row["id"] in inserted])
+            return len(inserted)
+
+    def report(self, query: UsageQuery) -> list[dict[str, Any]]:
+        """Sums per group, ordered by group; each row holds `group` (absent without grouping) and `SUMS`."""
+        with read_transaction(self._engine) as connection:
+            if query.group == "hour":
+                return _hourly(connection, query)
+            return _daily(connection, query)
+
+    def prune(self, before: datetime) -> int:
+        """Delete the raw rows of requests started before `before`; the daily sums stay."""
+        with write_transaction(self._engine) as connection:
+            result = connection.execute(usage_records.delete().where(usage_records.c.started_at < before))
+            return int(result.rowcount or 0)
+
+    def count_raw(self) -> int:
+        """How many raw rows there are (for tests and diagnostics)."""
+        with read_transaction(self._engine) as connection:
+            return int(connection.execute(sa.select(sa.func.count()).select_from(usage_records)).scalar_one())
+
+
+def _insert(connection: Connection, table: sa.Table) -> Any:
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+def _insert_new(connection: Connection, rows: Sequence[dict[str, Any]]) -> set[str]:
+    statement = _insert(connection, usage_records).on_conflict_do_nothing(index_elements=["id"])
+    result = connection.execute(statement.returning(usage_records.c.id), list(rows))
+    return set(result.scalars())
+
+
+def _add_to_daily(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    sums: dict[tuple[date, str, str, str], dict[str, Any]] = {}
+    for row in rows:
+        key = (row["started_at"].date(), row["key_id"] or "", row["deployment"] or "", row["endpoint"])
+        total = sums.setdefault(key, dict.fromkeys(SUMS, 0))
+        total["requests"] += 1
+        total["errors"] += 1 if row["status"] >= 400 or row["status"] == 0 else 0
+        for name in SUMS[2:]:
+            total[name] += row[name]
+    values = [dict(zip(_DAILY_KEY, key, strict=True)) | total for key, total in sorted(sums.items())]
+    statement = _insert(connection, usage_daily)
+    statement = statement.on_conflict_do_update(
+        index_elements=list(_DAILY_KEY),
+        set_={name: usage_daily.c[name] + statement.excluded[name] for name in SUMS},
+    )
+    connection.execute(statement, values)  # sorted: concurrent writers lock rows in one order
+
+
+def _filters(table: sa.Table, query: UsageQuery) -> list[Any]:
+    conditions = []
+    for column, value in (("key_id", query.key_id), ("deployment", query.deployment),
+                          ("endpoint", query.endpoint)):
+        if value is not None:
+            conditions.append(table.c[column] == value)
+    return conditions
+
+
+def _daily(connection: Connection, query: UsageQuery) -> list[dict[str, Any]]:
+    table = usage_daily
+    conditions = _filters(table, query)
+    if query.since is not None:
+        conditions.append(table.c.day >= query.since.date())
+    if query.until is not None:
+        conditions.append(table.c.day <= query.until.date())
+    column = {"day": table.c.day, "key": table.c.key_id, "deployment": table.c.deployment,
+              "endpoint": table.c.endpoint}.get(query.group or "")
+    sums = [sa.func.sum(table.c[name]).label(name) for name in SUMS]
+    return _run(connection, table, column, sums, conditions)
+
+
+def _hourly(connection: Connection, query: UsageQuery) -> list[dict[str, Any]]:
+    table = usage_records
+    conditions = _filters(table, query)
+    if query.since is not None:
+        conditions.append(table.c.started_at >= query.since)
+    if query.until is not None:
+        conditions.append(table.c.started_at < query.until)
+    if connection.dialect.name == "postgresql":
+        hour = sa.func.to_char(sa.func.timezone("UTC", table.c.started_at), 'YYYY-MM-DD"T"HH24":00Z"')
+    else:
+        hour = sa.func.strftime("%Y-%m-%dT%H:00Z", table.c.started_at)
+    errors = sa.func.sum(sa.case((sa.or_(table.c.status >= 400, table.c.status == 0), 1), else_=0))
+    sums = [sa.func.count().label("requests"), errors.label("errors"),
+            *(sa.func.sum(table.c[name]).label(name) for name in SUMS[2:])]
+    return _run(connection, table, hour, sums, conditions)
+
+
+def _run(connection: Connection, table: sa.Table, group: Any, sums: list[Any],
+         conditions: list[Any]) -> list[dict[str, Any]]:
+    columns = [group.label("group"), *sums] if group is not None else sums
+    statement = sa.select(*columns).select_from(table).where(*conditions)
+    if group is not None:
+        statement = statement.group_by(group).order_by(group)
+    rows = []
+    for row in connection.execute(statement).mappings():
+        if group is None and row["requests"] is None:
+            continue  # no rows at all
+        values = {name: (row[name] or 0) for name in SUMS}
+        values["audio_seconds"] = float(values["audio_seconds"])
+        for name in SUMS[:-1]:
+            values[name] = int(values[name])
+        entry: dict[str, Any] = {}
+        if group is not None:
+            value = row["group"]
+            entry["group"] = value.isoformat() if isinstance(value, date) else value
+        rows.append(entry | values)
+    return rows
