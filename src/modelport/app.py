@@ -28,6 +28,8 @@ from modelport.relay.proxy import Relay, Send
 from modelport.relay.upstream import create_pool, create_session
 from modelport.routing.router import Router
 from modelport.store import Store
+from modelport.usage.observer import observer_factory
+from modelport.usage.tracker import build_tracker
 
 log = logging.getLogger(__name__)
 
@@ -59,14 +61,19 @@ class Gateway:
         self.admin_app = create_admin_app(AdminService(store, settings.logs_dir), on_change=self.routing_changed)
         self.images = ImageStore(settings.data_dir / "images", settings.image_url_seconds)
         self.origins = OriginPolicy(settings.allowed_hosts, settings.cors_origins)
+        self.usage = build_tracker(settings, store)  # usage records, metrics, access log (modelport.usage)
+        self.relay.observe = observer_factory()
         self.draining = False
         self.loop: asyncio.AbstractEventLoop | None = None  # set by start()
         self._tasks: list[asyncio.Task[None]] = []
+        self._ledger: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
         await self.router.refresh(force=True)
-        self._tasks = [asyncio.create_task(self.router.follow(self.settings.reload_seconds), name="routes")]
+        self._tasks = [asyncio.create_task(self.router.follow(self.settings.reload_seconds), name="routes"),
+                       asyncio.create_task(self.usage.follow_outstanding(self.router), name="outstanding")]
+        self._ledger = asyncio.create_task(self.usage.ledger.run(), name="usage")
         if self.settings.supervise:
             self._tasks.append(asyncio.create_task(self.supervisor.run(self.settings.reload_seconds)))
         if self.settings.parent_pid is not None:
@@ -94,6 +101,7 @@ class Gateway:
         await self.supervisor.stop()
         await self.pool.close()
         await self.session.close()
+        await self.usage.ledger.close(self._ledger)  # after the drain: every finished request is written
         await asyncio.to_thread(self.store.close)
 
 

@@ -59,6 +59,12 @@ class Settings:
     listener: ListenerLimits = field(default_factory=ListenerLimits)
     cors_origins: tuple[str, ...] = ()  # browser origins allowed to call the API ("*": any); none: CORS off
     allowed_hosts: tuple[str, ...] = ()  # Host header values accepted; none: any
+    access_log: str = "text"  # one line per request: "json", "text" or "off"
+    metrics_token: str | None = None  # a bearer token for /metrics besides admin keys
+    metrics_public: bool = False  # /metrics needs no token from loopback and private addresses
+    usage_flush_seconds: float = 2.0  # usage records are written to the store this often
+    usage_buffer_records: int = 100_000  # records held while the store is slow or down; more are dropped
+    usage_retention_days: float = 90.0  # raw usage rows are kept this long (daily sums for good)
 
     @property
     def store_url(self) -> str:

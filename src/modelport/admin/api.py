@@ -16,6 +16,7 @@ from modelport.admin.limits import MAX_REPLICAS
 from modelport.admin.openapi import error_responses, install_openapi
 from modelport.admin.schemas import DeploymentIn, KeyIn
 from modelport.admin.service import AdminService
+from modelport.admin.usage_api import add_usage_routes
 from modelport.admin.views import deployment_view, key_view, unreadable_view
 from modelport.errors import BadRequest
 
@@ -38,6 +39,7 @@ def create_admin_app(service: AdminService, on_change: Callable[[], Awaitable[No
 
     install_error_handlers(app)
     install_openapi(app)
+    add_usage_routes(app, service.store.usage)
 
     @app.get("/api/keys", summary="List API keys (secrets are never shown)", responses=error_responses())
     async def list_keys() -> dict[str, Any]:

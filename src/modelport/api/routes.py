@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from modelport.api import health, images, inference, messages, openai_responses, proxy, rerank
+from modelport.api import health, images, inference, messages, metrics, openai_responses, proxy, rerank
 from modelport.api.request import Request
 from modelport.api.responses import Send, send_error
 from modelport.auth.verifier import token_from_headers
@@ -20,6 +20,7 @@ from modelport.errors import MethodNotAllowed, ModelportError, NotFound
 from modelport.records import Scope
 from modelport.relay.body import ClientGone, Receive
 from modelport.relay.headers import header
+from modelport.usage.record import UsageRecord
 
 if TYPE_CHECKING:
     from modelport.app import Gateway
@@ -51,11 +52,12 @@ async def _admin(gw: Gateway, request: Request, send: Send) -> None:
     await gw.admin_app(request.scope, request.receive, send)  # type: ignore[arg-type]
 
 
-PUBLIC = frozenset({"/healthz", "/readyz"})
+PUBLIC = frozenset({"/healthz", "/readyz", "/metrics"})  # /metrics checks its own token (api/metrics.py)
 
 EXACT: dict[str, Endpoint] = {
     "/healthz": Endpoint(health.healthz, GET, None),
     "/readyz": Endpoint(health.readyz, GET, None),
+    "/metrics": Endpoint(metrics.metrics, GET, None),
     "/v1/models": Endpoint(inference.list_models, GET, Scope.INFERENCE),
     "/v1/completions": _json("/completions"),
     "/v1/chat/completions": _json("/chat/completions"),
@@ -95,10 +97,39 @@ def lookup(path: str) -> tuple[Endpoint | None, dict[str, str]]:
     return None, {}
 
 
+def endpoint_label(path: str, endpoint: Endpoint | None, params: dict[str, str]) -> str:
+    """The route-table name of a request's endpoint, for usage and metrics (never the client's raw path)."""
+    if endpoint is None:
+        return "unknown"
+    if not params:
+        return path
+    return path[: len(path) - len(next(iter(params.values())))].rstrip("/")
+
+
 async def dispatch(gw: Gateway, scope: dict[str, Any], receive: Receive, send: Send) -> None:
-    """Find the endpoint, check the key, run the handler, and render any error in the route's protocol."""
+    """Find the endpoint, check the key, run the handler, and render any error in the route's protocol.
+    Each request gets a usage record (`modelport.usage`) that sees what is sent and whether the client left."""
     path: str = scope["path"]
     endpoint, params = lookup(path)
+    begun = gw.usage.begin(scope["method"], endpoint_label(path, endpoint, params))
+    if begun is None:
+        await _dispatch(gw, scope, receive, send, endpoint, params, None)
+        return
+    record, token = begun
+
+    async def recorded_send(message: dict[str, Any]) -> None:
+        record.sent(message)
+        await send(message)
+
+    try:
+        await _dispatch(gw, scope, gw.usage.watching(record, receive), recorded_send, endpoint, params, record)
+    finally:
+        gw.usage.finish(record, token)
+
+
+async def _dispatch(gw: Gateway, scope: dict[str, Any], receive: Receive, send: Send, endpoint: Endpoint | None,
+                    params: dict[str, str], record: UsageRecord | None) -> None:
+    path: str = scope["path"]
     origins = gw.origins
     plain_send = send
     if origins.active:
@@ -127,8 +158,12 @@ async def dispatch(gw: Gateway, scope: dict[str, Any], receive: Receive, send: S
             headers = scope["headers"]
             token = token_from_headers(header(headers, b"authorization"), header(headers, b"x-api-key"))
             key = await gw.verifier.verify(token, endpoint.scope)
+            if record is not None:
+                record.key_id = key.id
         await endpoint.handler(gw, Request(scope, receive, key, params), tracked_send)
     except ClientGone:
+        if record is not None:
+            record.client_gone = True
         return
     except ModelportError as error:
         if not started:

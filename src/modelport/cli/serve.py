@@ -16,6 +16,7 @@ from modelport.private_files import private_dir
 from modelport.records import Category, DeploymentSpec, Scope
 from modelport.serving import run_gateway, run_workers
 from modelport.store import Store
+from modelport.usage.metrics import prepare_multiprocess_dir
 
 
 def bootstrap(settings: Settings) -> str | None:
@@ -128,6 +129,16 @@ def _write_secret(key_file: Path, token: str) -> None:
 @click.option("--allowed-host", "allowed_hosts", multiple=True, metavar="HOST",
               help="A Host header value to accept (e.g. models.example.com or models.example.com:8080); "
                    "others get a 400. Repeatable; none: any.")
+@click.option("--access-log", type=click.Choice(["text", "json", "off"]), default="text", show_default=True,
+              help="One line per request on stderr (key id, deployment, status, bytes, timings; never a secret).")
+@click.option("--metrics-token", envvar="MODELPORT_METRICS_TOKEN",
+              help="A bearer token that may read /metrics (admin keys always may).")
+@click.option("--metrics-public", is_flag=True,
+              help="/metrics needs no token from loopback and private (internal) addresses.")
+@click.option("--usage-flush-seconds", default=2.0, show_default=True, type=click.FloatRange(0.05, 3600),
+              help="How often usage records are written to the store (a crash loses at most this much).")
+@click.option("--usage-retention-days", default=90.0, show_default=True, type=click.FloatRange(0.01),
+              help="How long one row per request is kept (daily sums are kept for good).")
 @click.option(
     "--log-level",
     default="info",
@@ -154,6 +165,11 @@ def serve(
     max_connections: int,
     cors_origins: tuple[str, ...],
     allowed_hosts: tuple[str, ...],
+    access_log: str,
+    metrics_token: str | None,
+    metrics_public: bool,
+    usage_flush_seconds: float,
+    usage_retention_days: float,
     log_level: str,
 ) -> None:
     """Run the gateway and the supervisor of its instances."""
@@ -176,6 +192,11 @@ def serve(
                                 max_connections=max_connections),
         cors_origins=cors_origins,
         allowed_hosts=allowed_hosts,
+        access_log=access_log,
+        metrics_token=metrics_token,
+        metrics_public=metrics_public,
+        usage_flush_seconds=usage_flush_seconds,
+        usage_retention_days=usage_retention_days,
     )
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     token = bootstrap(settings)
@@ -183,6 +204,7 @@ def serve(
         click.echo(f"Admin API key (shown once; also saved to {settings.admin_key_file}, mode 0600):\n  {token}")
     click.echo(f"modelport listening on http://{host}:{port}", err=True)
     if workers > 1:
+        prepare_multiprocess_dir(settings.data_dir)  # the workers' metrics are summed (modelport.usage.metrics)
         run_workers(settings)
     else:
         run_gateway(settings)

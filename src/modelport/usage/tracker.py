@@ -1,0 +1,83 @@
+"""`UsageTracker`: what the dispatcher calls around each request, and what it hands each finished record to
+(the ledger, the metrics, the access log)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from contextvars import Token
+from typing import TYPE_CHECKING, Any
+
+from modelport.usage.access_log import AccessLog
+from modelport.usage.ledger import UsageLedger
+from modelport.usage.metrics import Metrics
+from modelport.usage.record import CURRENT, UsageRecord
+
+if TYPE_CHECKING:
+    from modelport.config import Settings
+    from modelport.relay.body import Receive
+    from modelport.routing.router import Router
+    from modelport.store import Store
+
+log = logging.getLogger(__name__)
+UNRECORDED = frozenset({"/healthz", "/readyz", "/metrics"})  # probes and scrapes: no record, no log line
+
+
+class UsageTracker:
+    """Begins a record per request (`begin`), ends it (`finish`); keeps the outstanding-requests gauge."""
+
+    def __init__(self, ledger: UsageLedger, metrics: Metrics, access_log: AccessLog | None) -> None:
+        self.ledger = ledger
+        self.metrics = metrics
+        self.access_log = access_log
+
+    def begin(self, method: str, endpoint: str) -> tuple[UsageRecord, Token[UsageRecord | None]] | None:
+        """A record for a request to `endpoint` (a route-table label, never the client's raw path), made the
+        current one for the exchanges of this task; None for probes and scrapes."""
+        if endpoint in UNRECORDED:
+            return None
+        record = UsageRecord(endpoint=endpoint, method=method)
+        return record, CURRENT.set(record)
+
+    def finish(self, record: UsageRecord, token: Token[UsageRecord | None]) -> None:
+        """The request is over: hand its record on. Never raises."""
+        record.ended = time.perf_counter()
+        CURRENT.reset(token)
+        try:
+            self.ledger.add(record)
+            self.metrics.observe(record)
+            if self.access_log is not None:
+                self.access_log.write(record)
+        except Exception:
+            log.exception("recording the usage of a request failed")
+
+    @staticmethod
+    def watching(record: UsageRecord, receive: Receive) -> Receive:
+        """`receive`, noting on `record` a client that hangs up before its answer is complete."""
+
+        async def watched() -> dict[str, Any]:
+            message = await receive()
+            if message["type"] == "http.disconnect" and not record.complete:
+                record.client_gone = True
+            return message
+
+        return watched
+
+    async def follow_outstanding(self, router: Router, interval: float = 1.0) -> None:
+        """Keep `modelport_instance_outstanding_requests` current for this process's instances."""
+        while True:
+            counts = [(route.name, f"{instance.id[0]}/{instance.id[1]}", instance.outstanding)
+                      for name, route in router.routes.items() if name == route.name
+                      for instance in route.instances]
+            self.metrics.set_outstanding(counts)
+            await asyncio.sleep(interval)
+
+
+def build_tracker(settings: Settings, store: Store) -> UsageTracker:
+    """The tracker `settings` ask for, on `store`."""
+    metrics = Metrics(lambda: [(i.deployment, str(i.state.value)) for i in store.list_instances()])
+    ledger = UsageLedger(store.usage, settings.usage_flush_seconds, settings.usage_buffer_records,
+                         settings.usage_retention_days, on_drop=metrics.dropped.inc)
+    access_log = None if settings.access_log == "off" else AccessLog(settings.access_log)
+    return UsageTracker(ledger, metrics, access_log)
