@@ -208,3 +208,19 @@ def test_on_the_builtin_chat_model(builtin_gateway: LiveGateway) -> None:
     streamed = "".join(event.delta for event in events if event.type == "response.output_text.delta")
     assert streamed == events[-1].response.output_text
     assert client.responses.retrieve(whole.id).id == whole.id
+
+
+def test_input_items_lists_what_the_response_followed(client: openai.OpenAI, other: openai.OpenAI) -> None:
+    first = client.responses.create(model="fake-model", input=[{"role": "user", "content": "one"}])
+    second = client.responses.create(model="fake-model", previous_response_id=first.id,
+                                     input=[{"role": "user", "content": [{"type": "input_text", "text": "two"}]}])
+    items = list(client.responses.input_items.list(second.id, order="asc"))
+    assert [item.type for item in items] == ["message", "message", "message"]
+    texts = [item.content[0].text for item in items]  # type: ignore[union-attr,index]
+    assert texts == ["one", "Echo: one", "two"]
+    assert items[1].id == first.output[0].id and all(item.id for item in items)
+    page = client.responses.input_items.list(second.id, limit=2)  # newest first
+    assert [item.content[0].text for item in page.data] == ["two", "Echo: one"]  # type: ignore[union-attr,index]
+    assert page.has_more is True
+    with pytest.raises(openai.NotFoundError):
+        other.responses.input_items.list(second.id)

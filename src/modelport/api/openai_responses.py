@@ -1,4 +1,5 @@
-"""OpenAI's Responses API: `POST /v1/responses`, `GET` and `DELETE /v1/responses/{id}`.
+"""OpenAI's Responses API: `POST /v1/responses`, `GET` and `DELETE /v1/responses/{id}`, and
+`GET /v1/responses/{id}/input_items`.
 
 Our backends serve chat completions, so a request is translated to one (`translate.responses_openai`) and
 the answer, streamed or not, translated back. An instance that fails is never passed off as an answer: its
@@ -19,8 +20,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
 
-import msgspec
 import orjson
 
 from modelport.api.request import Request, until_disconnect
@@ -39,9 +40,11 @@ from modelport.translate.responses_openai import (
     ResponsesStream,
     Turn,
     chat_request_from_responses,
+    conversation_items,
     decode_responses_request,
     encode_event,
     input_items,
+    input_items_page,
     items_from_json,
     new_turn,
     response_from_chat,
@@ -69,9 +72,12 @@ async def create(gw: Gateway, request: Request, send: Send) -> None:
 
 
 async def stored(gw: Gateway, request: Request, send: Send) -> None:
-    """`GET /v1/responses/{id}` (the response) and `DELETE /v1/responses/{id}`."""
-    response_id = request.path_params["id"]
+    """`GET /v1/responses/{id}` (the response), `GET /v1/responses/{id}/input_items` (a page of its input
+    items) and `DELETE /v1/responses/{id}`."""
+    response_id, _, rest = request.path_params["id"].partition("/")
     now, owner = datetime.now(UTC), _owner(request)
+    if rest not in ("", "input_items") or (rest and request.scope["method"] != "GET"):
+        raise NotFound(f"Unknown route: {request.scope['method']} {request.scope['path']}", code="unknown_route")
     if request.scope["method"] == "DELETE":
         if not await asyncio.to_thread(gw.store.responses.delete, response_id, owner):
             raise _not_found(response_id)
@@ -80,7 +86,16 @@ async def stored(gw: Gateway, request: Request, send: Send) -> None:
     found = await asyncio.to_thread(gw.store.responses.get, response_id, owner, now)
     if found is None:
         raise _not_found(response_id)
-    await send_json(send, 200, found.response)
+    if not rest:
+        await send_json(send, 200, found.response)
+        return
+    query = parse_qs(request.query)
+    limit = query.get("limit", ["20"])[0]
+    if not limit.isdigit():
+        raise BadRequest("limit: must be an integer", param="limit")
+    inputs = found.conversation[:len(found.conversation) - len(found.response.get("output") or [])]
+    await send_json(send, 200, input_items_page(inputs, order=query.get("order", ["desc"])[0], limit=int(limit),
+                                                after=query.get("after", [None])[0]))
 
 
 def _owner(request: Request) -> str:
@@ -104,7 +119,7 @@ async def _history(gw: Gateway, previous_id: str | None, owner: str) -> list[Inp
 
 def _keeper(gw: Gateway, owner: str, turn: Turn, request: ResponsesRequest, history: list[InputItem]) -> Keep:
     """Checks now that the conversation can be stored, and returns what stores the finished response."""
-    items: list[dict[str, Any]] = msgspec.to_builtins([*history, *input_items(request)])
+    items = conversation_items([*history, *input_items(request)])
     if len(orjson.dumps(items)) > MAX_STORED_BYTES:
         raise BadRequest(f"The conversation is over {MAX_STORED_BYTES} bytes, too large to store; send it with "
                          "`store: false`.", param="store")

@@ -6,10 +6,12 @@
   ``anthropic_openai.shapes`` parses and checks the backend's answer first).
 - :class:`ResponsesStream`: chat completion chunks → Responses streaming events (state object, small pure
   steps); :func:`encode_event` frames one event.
+- :func:`conversation_items` / :func:`input_items_page`: the stored conversation and its listing.
 """
 
 from modelport.translate.anthropic_openai.events import encode_event
 
+from .history import conversation_items, input_items_page
 from .objects import Turn, new_turn
 from .request import chat_request_from_responses, decode_responses_request, input_items, items_from_json
 from .response import response_from_chat
@@ -20,9 +22,11 @@ __all__ = [
     "ResponsesStream",
     "Turn",
     "chat_request_from_responses",
+    "conversation_items",
     "decode_responses_request",
     "encode_event",
     "input_items",
+    "input_items_page",
     "items_from_json",
     "new_turn",
     "response_from_chat",
