@@ -4,11 +4,17 @@ once on the built-in model): create, stream, a function tool round trip, `text.f
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import httpx
 import openai
+import orjson
 import pytest
+import sqlalchemy as sa
 
+from modelport.config import sqlite_url
+from modelport.store import Store
+from modelport.store.schema import responses
 from modelport.testing import FakeUpstream
 from tests.harness import LiveGateway, last_request
 
@@ -224,3 +230,19 @@ def test_input_items_lists_what_the_response_followed(client: openai.OpenAI, oth
     assert page.has_more is True
     with pytest.raises(openai.NotFoundError):
         other.responses.input_items.list(second.id)
+
+
+def test_responses_ttl_days_sets_when_a_stored_response_expires(tmp_path: Path, fake: FakeUpstream) -> None:
+    with LiveGateway(tmp_path / "ttl", "--responses-ttl-days", "0.5") as live:
+        live.deploy("fake-model", [fake.url])
+        client = openai.OpenAI(base_url=live.v1, api_key=live.admin_key, max_retries=0)
+        made = client.responses.create(model="fake-model", input="short-lived")
+        store = Store.open(sqlite_url(live.data_dir))
+        try:
+            with store.engine.connect() as connection:
+                row = connection.execute(sa.select(responses).where(responses.c.id == made.id)).one()
+        finally:
+            store.close()
+    lifetime = row.expires_at - row.created_at
+    assert abs(lifetime.total_seconds() - 43200) < 1
+    assert orjson.loads(row.response)["id"] == made.id
