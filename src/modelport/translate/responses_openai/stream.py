@@ -16,11 +16,10 @@ between reasoning and text, or a tool call starting, completes the open text ite
 new one. Whitespace-only text outside a message is held back, and dropped when tool calls were made (tool
 parsers often leave a newline behind).
 
-Failures are raised, never turned into a finished response: a chunk that is not JSON or not shaped like a
-``chat.completion.chunk`` is a ``BadUpstreamResponse``, an ``{"error": ...}`` chunk an ``UpstreamUnreachable``,
-and so is a stream that ends before a ``finish_reason`` or ``[DONE]``. The caller answers with the error's
-status if nothing went out yet, else with :meth:`ResponsesStream.fail` (which also returns the events made
-before the failure).
+Failures are raised, never turned into a finished response: a chunk not JSON or not shaped like a chunk, or
+a stream ending before a ``finish_reason`` or ``[DONE]``, is a ``BadUpstreamResponse``; an ``{"error": ...}``
+chunk an ``UpstreamUnreachable``. The caller answers with the error's status if nothing went out yet, else
+with :meth:`ResponsesStream.fail` (which also returns the events made before the failure).
 """
 
 from __future__ import annotations
@@ -197,9 +196,12 @@ class ResponsesStream:
         if self._open is None or self._open.kind != kind:
             self._close_open("completed")
             self._open = self._add_item(kind)
-        self._keep(self._open, text)
-        self._emit(f"{_TEXT_EVENTS[kind]}.delta", item_id=self._open.id, output_index=self._open.index,
-                   content_index=0, delta=text, **({"logprobs": []} if kind == "message" else {}))
+        self._text_delta(self._open, text)
+
+    def _text_delta(self, item: _Item, text: str) -> None:
+        self._keep(item, text)
+        self._emit(f"{_TEXT_EVENTS[item.kind]}.delta", item_id=item.id, output_index=item.index, content_index=0,
+                   delta=text, **({"logprobs": []} if item.kind == "message" else {}))
 
     def _add_item(self, kind: str) -> _Item:
         item = _Item(index=len(self._items), id=new_id("msg" if kind == "message" else "rs"), kind=kind)
@@ -215,7 +217,10 @@ class ResponsesStream:
         return item
 
     def _on_fragment(self, fragment: Mapping[str, Any]) -> None:
-        call = self._calls.setdefault(self._call_key(fragment), _Call())
+        key = self._call_key(fragment)
+        if key not in self._calls and len(self._calls) >= MAX_CALLS:
+            raise BadUpstreamResponse(f"The instance's answer has more than {MAX_CALLS} tool calls.")
+        call = self._calls.setdefault(key, _Call())
         function = fragment.get("function") or {}
         call.id = call.id or fragment.get("id")
         call.name = call.name or function.get("name")
@@ -236,12 +241,6 @@ class ResponsesStream:
         item.parts.append(text)
 
     def _call_key(self, fragment: Mapping[str, Any]) -> int:
-        key = self._fragment_key(fragment)
-        if key not in self._calls and len(self._calls) >= MAX_CALLS:
-            raise BadUpstreamResponse(f"The instance's answer has more than {MAX_CALLS} tool calls.")
-        return key
-
-    def _fragment_key(self, fragment: Mapping[str, Any]) -> int:
         index = fragment.get("index")
         if isinstance(index, int):
             return index
@@ -283,20 +282,16 @@ class ResponsesStream:
         self._emit("response.output_item.done", output_index=item.index, item=item.final)
 
     def _close_all(self, status: str) -> None:
-        has_calls = bool(self._calls)
-        if self._whitespace and not has_calls and not any(item.kind == "message" for item in self._items):
-            self._close_open("completed")
+        if self._whitespace and not self._calls and not any(item.kind == "message" for item in self._items):
+            self._close_open("completed")  # a reply of only whitespace is still a reply
             self._open = self._add_item("message")
-            self._keep(self._open, self._whitespace)
-            self._emit("response.output_text.delta", item_id=self._open.id, output_index=self._open.index,
-                       content_index=0, delta=self._whitespace, logprobs=[])
+            self._text_delta(self._open, self._whitespace)
         self._close_open(status)
         for call in self._calls.values():
             if call.item is None:
                 self._open_call(call)
             item = call.item
-            assert item is not None
-            if item.final is None:
+            if item is not None and item.final is None:
                 arguments = "".join(item.parts)
                 self._emit("response.function_call_arguments.done", item_id=item.id, output_index=item.index,
                            arguments=arguments, name=item.name)
