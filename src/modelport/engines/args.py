@@ -48,8 +48,9 @@ class EngineArg:
         else:
             kind = self.type.__name__
             if self.low is not None and self.high is not None:
-                kind += f" {self.low:g}-{self.high:g}"
-        default = "" if self.default is None else f", default {self.default}"
+                kind += f" {_number(self.low)}-{_number(self.high)}"
+        shown = str(self.default).lower() if isinstance(self.default, bool) else self.default
+        default = "" if self.default is None else f", default {shown}"
         return f"{self.name} ({kind}{default})"
 
     def parse(self, raw: str) -> Any:
@@ -74,8 +75,13 @@ class EngineArg:
         except ValueError:
             raise ValueError(f"expected {'an integer' if self.type is int else 'a number'}") from None
         if (self.low is not None and value < self.low) or (self.high is not None and value > self.high):
-            raise ValueError(f"expected {self.low:g} to {self.high:g}")
+            raise ValueError(f"expected {_number(self.low)} to {_number(self.high)}")
         return value
+
+
+def _number(value: float | None) -> str:
+    """1000000 as "1000000", 0.01 as "0.01" (never 1e+06)."""
+    return str(int(value)) if value is not None and float(value).is_integer() else str(value)
 
 
 def _threads() -> EngineArg:
