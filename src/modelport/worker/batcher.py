@@ -3,8 +3,8 @@
 A request becomes a job in a line. When the engine is free, the batcher takes the oldest job and every
 later one that can share its engine call (same options), up to `max_requests` jobs and `max_tokens`
 estimated tokens, and runs them as one call on the engine thread; each job gets its own rows back, in
-order, with its own token count. An idle engine waits `wait_s` for companions first; a busy one batches
-whatever queued while it worked. More than `max_queue` jobs in line are refused (`QueueFull`, 503).
+order, with its own token count. A busy engine batches whatever queued while it worked; an idle one waits
+`wait_s` for companions when its last batch held several jobs (so a lone client waits for nothing). More than `max_queue` jobs in line are refused (`QueueFull`, 503).
 When a batch fails, its jobs are retried one by one, so one bad input fails only its own request.
 """
 
@@ -73,6 +73,7 @@ class Batcher(Generic[J, R]):
         self._gate, self._run, self._key, self._cost, self.limits = gate, run, key, cost, limits
         self._line: deque[_Pending[J, R]] = deque()
         self._runner: asyncio.Task[None] | None = None
+        self._last_size = 0  # jobs in the latest batch
 
     @property
     def waiting(self) -> int:
@@ -91,12 +92,16 @@ class Batcher(Generic[J, R]):
         return await future  # a client that hangs up cancels this future; its job is then skipped
 
     async def _drain(self) -> None:
-        if self.limits.wait_s > 0 and len(self._line) < self.limits.max_requests:
-            await asyncio.sleep(self.limits.wait_s)  # an idle engine: let concurrent requests join
+        # An idle engine lets requests that are already on their way join: those ready to run at once, and,
+        # when the last batch shows that requests come together, those arriving within `wait_s`.
+        await asyncio.sleep(0)
+        if self._last_size > 1 and len(self._line) < self.limits.max_requests:
+            await asyncio.sleep(self.limits.wait_s)
         while self._line:
             async with self._gate.turn():
                 batch = self._take()
                 if batch:
+                    self._last_size = len(batch)
                     await self._execute(batch)
 
     def _take(self) -> list[_Pending[J, R]]:
