@@ -4,8 +4,9 @@ A request becomes a job in a line. When the engine is free, the batcher takes th
 later one that can share its engine call (same options), up to `max_requests` jobs and `max_tokens`
 estimated tokens, and runs them as one call on the engine thread; each job gets its own rows back, in
 order, with its own token count. A busy engine batches whatever queued while it worked; an idle one waits
-`wait_s` for companions when its last batch held several jobs (so a lone client waits for nothing). More than `max_queue` jobs in line are refused (`QueueFull`, 503).
-When a batch fails, its jobs are retried one by one, so one bad input fails only its own request.
+`wait_s` for companions when its last batch held several jobs (so a lone client waits for nothing).
+More than `max_queue` jobs in line while the engine works are refused (`QueueFull`, 503). When a batch
+fails, its jobs are retried one by one, so one bad input fails only its own request.
 """
 
 from __future__ import annotations
