@@ -118,6 +118,23 @@ async def test_a_bad_input_fails_only_its_own_request(e5: Engine) -> None:
     gate.close()
 
 
+async def test_requests_whose_clients_left_are_skipped(minilm: Engine) -> None:
+    gate = InferenceGate()
+    recorder = _Recorder(minilm)
+    batcher = Batcher(gate, recorder, key=lambda job: None, cost=lambda job: 16, limits=BatchLimits())
+    async with gate.turn():  # the engine is busy while three of ten clients hang up
+        tasks = [asyncio.create_task(batcher.submit(EmbedJob((text,)))) for text in SENTENCES[:10]]
+        await asyncio.sleep(0.05)
+        for task in tasks[:3]:
+            task.cancel()
+    kept = await asyncio.gather(*tasks[3:])
+    assert recorder.sizes == [7]  # the three that left cost the engine nothing
+    for result, text in zip(kept, SENTENCES[3:10], strict=True):
+        assert np.allclose(result.vectors, minilm.embed([text]).vectors, atol=1e-4)
+    assert all(task.cancelled() for task in tasks[:3])
+    gate.close()
+
+
 async def test_a_full_line_is_refused_with_the_refusal_header(minilm: Engine) -> None:
     gate = InferenceGate()
     batchers = EngineBatchers(minilm, gate, BatchLimits(max_queue=2))
