@@ -19,8 +19,9 @@ def json_answer(body: bytes, status: str = "200 OK", extra: bytes = b"") -> byte
 class ScriptedUpstream:
     """Serves on 127.0.0.1 from a thread of its own; `script` answers each request; `heads` records them."""
 
-    def __init__(self, script: Script) -> None:
+    def __init__(self, script: Script, *, close_after_answer: bool = False) -> None:
         self.script = script
+        self.close_after_answer = close_after_answer  # hang up after each answer (e.g. one cut short)
         self.port = 0
         self.heads: list[bytes] = []
         self._loop = asyncio.new_event_loop()
@@ -68,6 +69,8 @@ class ScriptedUpstream:
                     break
                 writer.write(answer)
                 await writer.drain()
+                if self.close_after_answer:
+                    break
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         writer.close()
