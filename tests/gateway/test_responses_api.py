@@ -246,3 +246,23 @@ def test_responses_ttl_days_sets_when_a_stored_response_expires(tmp_path: Path, 
     lifetime = row.expires_at - row.created_at
     assert abs(lifetime.total_seconds() - 43200) < 1
     assert orjson.loads(row.response)["id"] == made.id
+
+
+def test_item_references_stand_for_stored_output_items(client: openai.OpenAI, other: openai.OpenAI,
+                                                       fake: FakeUpstream) -> None:
+    asked = [{"role": "user", "content": "Please call tool for Paris"}]
+    first = client.responses.create(model="fake-model", input=asked, tools=[WEATHER])  # type: ignore[arg-type,list-item]
+    (call,) = [item for item in first.output if item.type == "function_call"]
+    assert call.id is not None and first.id.removeprefix("resp_") in call.id
+    follow_up = [*asked, {"type": "item_reference", "id": call.id},
+                 {"type": "function_call_output", "call_id": call.call_id, "output": "cloudy"}]
+    second = client.responses.create(model="fake-model", input=follow_up,  # type: ignore[arg-type]
+                                     tools=[WEATHER])  # type: ignore[list-item]
+    assert second.output_text == "Tool said: cloudy"
+    messages = last_request(fake, "/v1/chat/completions").json()["messages"]
+    assert messages[1]["tool_calls"] == [{"id": call.call_id, "type": "function",
+                                          "function": {"name": "get_weather", "arguments": call.arguments}}]
+    with pytest.raises(openai.BadRequestError) as caught:
+        other.responses.create(model="fake-model", input=follow_up,  # type: ignore[arg-type]
+                               tools=[WEATHER])  # type: ignore[list-item]
+    assert caught.value.body["param"] == "input.1.id"  # type: ignore[index]

@@ -6,7 +6,14 @@ import pytest
 
 from modelport import errors
 from modelport.protocols import openai_responses as rs
-from modelport.translate.responses_openai import conversation_items, input_items_page, items_from_json
+from modelport.translate.responses_openai import (
+    conversation_items,
+    input_items_page,
+    items_from_json,
+    new_turn,
+    referenced_responses,
+    resolve_references,
+)
 
 
 def test_items_get_ids_status_and_list_content_and_read_back() -> None:
@@ -39,3 +46,32 @@ def test_bad_page_requests(order: str, limit: int, after: str | None, param: str
     with pytest.raises(errors.BadRequest) as caught:
         input_items_page([{"id": "a"}], order=order, limit=limit, after=after)
     assert caught.value.param == param
+
+
+def test_item_references_resolve_to_stored_output_items() -> None:
+    turn = new_turn(rs.ResponsesRequest(model="m", input="x"), "m")
+    call = {"id": turn.item_id("fc", 1), "type": "function_call", "status": "completed", "arguments": "{}",
+            "call_id": "call_1", "name": "f"}
+    outputs = {turn.id: [{"id": turn.item_id("msg", 0), "type": "message"}, call]}
+    items = [rs.Message(role="user", content="hi"), rs.ItemReference(id=call["id"])]
+    assert referenced_responses(items) == {turn.id}
+    resolved = resolve_references(items, outputs)
+    assert resolved[0] == items[0]
+    assert resolved[1] == rs.FunctionCall(call_id="call_1", name="f", arguments="{}", id=call["id"], status="completed")
+
+
+@pytest.mark.parametrize("item_id", ["msg_nothing", "msg_a_b", "fc_abc_1", "fc_abc_7"])
+def test_a_reference_to_nothing_we_have_is_a_400(item_id: str) -> None:
+    turn_id = "resp_abc"
+    outputs = {turn_id: [{"id": "fc_abc_0"}, {"id": "fc_other_1"}]}
+    with pytest.raises(errors.BadRequest) as caught:
+        items = [rs.ItemReference(id=item_id)]
+        referenced_responses(items)
+        resolve_references(items, outputs)
+    assert caught.value.param == "input.0.id"
+
+
+def test_references_to_too_many_responses_are_refused() -> None:
+    items = [rs.ItemReference(id=f"msg_r{n}_0") for n in range(101)]
+    with pytest.raises(errors.BadRequest, match="at most 100"):
+        referenced_responses(items)

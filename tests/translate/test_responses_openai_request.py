@@ -114,7 +114,8 @@ def test_history_comes_before_the_new_input_and_round_trips_through_json() -> No
 
 
 @pytest.mark.parametrize(("body", "param"), [
-    ({"input": [{"type": "item_reference", "id": "x"}]}, "input.0.type"),
+    ({"input": [{"type": "file_search_call", "id": "x"}]}, "input.0.type"),
+    ({"input": [{"type": "item_reference", "id": "msg_1_0"}]}, "input.0"),  # references are resolved before
     ({"input": [{"role": "tool", "content": "x"}]}, "input.0.role"),
     ({"input": "x", "tools": [{"type": "file_search"}]}, "tools.0.type"),
     ({"input": [{"role": "user", "content": [{"type": "input_image", "file_id": "file_1"}]}]}, "input.0.content.0"),

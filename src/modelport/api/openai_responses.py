@@ -47,6 +47,8 @@ from modelport.translate.responses_openai import (
     input_items_page,
     items_from_json,
     new_turn,
+    referenced_responses,
+    resolve_references,
     response_from_chat,
 )
 
@@ -65,6 +67,8 @@ async def create(gw: Gateway, request: Request, send: Send) -> None:
     decoded = decode_responses_request(await read_body(request.receive, gw.settings.max_request_bytes))
     route = await gw.router.resolve_current(decoded.model, request.key)
     history = await _history(gw, decoded.previous_response_id, _owner(request))
+    if isinstance(decoded.input, list):
+        decoded.input = await _resolve(gw, decoded.input, _owner(request))
     chat = chat_request_from_responses(decoded, history, upstream_model=route.upstream_model)
     turn = new_turn(decoded, route.name)
     keep = _keeper(gw, _owner(request), turn, decoded, history) if decoded.store else None
@@ -115,6 +119,16 @@ async def _history(gw: Gateway, previous_id: str | None, owner: str) -> list[Inp
         raise BadRequest(f"Previous response with id '{previous_id}' not found.", param="previous_response_id",
                          code="previous_response_not_found")
     return items_from_json(found.conversation)
+
+
+async def _resolve(gw: Gateway, items: list[InputItem], owner: str) -> list[InputItem]:
+    """The input with each `item_reference` replaced by the stored output item it names."""
+    outputs: dict[str, list[Any]] = {}
+    for response_id in referenced_responses(items):
+        found = await asyncio.to_thread(gw.store.responses.get, response_id, owner, datetime.now(UTC))
+        if found is not None:
+            outputs[response_id] = found.response.get("output") or []
+    return resolve_references(items, outputs)
 
 
 def _keeper(gw: Gateway, owner: str, turn: Turn, request: ResponsesRequest, history: list[InputItem]) -> Keep:

@@ -108,7 +108,13 @@ class ReasoningItem(_Tagged, tag="reasoning"):
     status: str | None = None
 
 
-InputItem = Message | FunctionCall | FunctionCallOutput | ReasoningItem
+class ItemReference(_Tagged, tag="item_reference"):
+    """An output item of an earlier stored response, by id (the gateway puts the item in its place)."""
+
+    id: str
+
+
+InputItem = Message | FunctionCall | FunctionCallOutput | ReasoningItem | ItemReference
 
 
 # --- tools, text format, reasoning ---------------------------------------------------------------------

@@ -30,6 +30,8 @@ def chat_messages(instructions: str | None, items: Sequence[rs.InputItem]) -> li
     reasoning: list[str] = []
     for index, item in enumerate(items):
         path = f"input.{index}"
+        if isinstance(item, rs.ItemReference):
+            raise errors.BadRequest(f"{path}: item references must be resolved first", param=path)
         if isinstance(item, rs.ReasoningItem):
             reasoning.append(reasoning_text(item))
         elif isinstance(item, rs.FunctionCall):

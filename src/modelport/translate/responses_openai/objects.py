@@ -34,6 +34,22 @@ class Turn:
     created_at: int = field(default_factory=lambda: int(time.time()))
     echo: Mapping[str, Any] = field(default_factory=dict)
 
+    def item_id(self, prefix: str, output_index: int) -> str:
+        """The id of output item ``output_index``: it names the response, so an ``item_reference`` to it
+        can be resolved (``msg_<response>_<index>``)."""
+        return f"{prefix}_{self.id.removeprefix(RESPONSE_PREFIX)}_{output_index}"
+
+
+RESPONSE_PREFIX = "resp_"
+
+
+def output_position(item_id: str) -> tuple[str, int] | None:
+    """``(response id, output index)`` named by an output item id made by :meth:`Turn.item_id`, else None."""
+    parts = item_id.split("_")
+    if len(parts) != 3 or not parts[2].isdigit() or len(parts[2]) > 6:
+        return None
+    return RESPONSE_PREFIX + parts[1], int(parts[2])
+
 
 def new_turn(request: rs.ResponsesRequest, model: str) -> Turn:
     """A turn for ``request`` answered as ``model`` (the deployment's name)."""

@@ -35,23 +35,23 @@ def response_from_chat(chat: Mapping[str, Any], turn: Turn) -> dict[str, Any]:
     """The ``response`` object of ``turn`` for a chat completion (checked first)."""
     choice = check_completion(chat)["choices"][0]
     status, reason = status_of(choice.get("finish_reason"))
-    output = output_items(choice["message"], "incomplete" if status == "incomplete" else "completed")
+    output = output_items(choice["message"], "incomplete" if status == "incomplete" else "completed", turn)
     return response_object(turn, status=status, output=output, usage=usage_from_chat(chat.get("usage")),
                            incomplete_reason=reason)
 
 
-def output_items(message: Mapping[str, Any], status: str) -> list[dict[str, Any]]:
-    """The output items for a chat completion's message."""
+def output_items(message: Mapping[str, Any], status: str, turn: Turn) -> list[dict[str, Any]]:
+    """The output items of ``turn`` for a chat completion's message."""
     output: list[dict[str, Any]] = []
     reasoning = reasoning_text(message)
     if reasoning:
-        output.append(reasoning_item(new_id("rs"), reasoning, status))
+        output.append(reasoning_item(turn.item_id("rs", len(output)), reasoning, status))
     content = message.get("content")
     if isinstance(content, str) and content:
-        output.append(message_item(new_id("msg"), content, status))
+        output.append(message_item(turn.item_id("msg", len(output)), content, status))
     for call in message.get("tool_calls") or []:
         function = call.get("function") or {}
-        output.append(function_call_item(new_id("fc"), str(call.get("id") or new_id("call")),
+        output.append(function_call_item(turn.item_id("fc", len(output)), str(call.get("id") or new_id("call")),
                                          str(function.get("name") or ""), arguments_text(function.get("arguments")),
                                          "completed"))
     return output

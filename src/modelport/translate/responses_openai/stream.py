@@ -1,7 +1,7 @@
 """OpenAI ``chat.completion.chunk`` stream → Responses streaming events, as a state object.
 
-:class:`ResponsesStream` takes the ``data`` of backend events and returns ``(event type, data)`` tuples, each
-``data`` carrying its ``type`` and ``sequence_number`` (0, 1, 2... in the order returned); it does no I/O.
+:class:`ResponsesStream` takes the ``data`` of backend events and returns ``(event type, data)`` tuples (each
+``data`` with its ``type`` and a ``sequence_number``: 0, 1, 2... in the order returned). It does no I/O.
 
 Order: ``response.created``, ``response.in_progress``; per output item ``response.output_item.added`` →
 (``response.content_part.added`` → text deltas → ``….done`` → ``response.content_part.done``, or
@@ -13,8 +13,8 @@ Items: reasoning deltas form a ``reasoning`` item (``response.reasoning_text.*``
 ``message`` item, each backend tool call (by its ``index``) a ``function_call`` item whose arguments stream as
 they come (every event names its ``output_index``, so a call's late fragments need no buffering). Switching
 between reasoning and text, or a tool call starting, completes the open text item; text after that opens a
-new one. Whitespace-only text outside a message is held back, and dropped when tool calls were made (tool
-parsers often leave a newline behind).
+new one. Whitespace-only text outside a message is held back, dropped when tool calls were made.
+Output item ids name the response and the item's index (:meth:`Turn.item_id`).
 
 Failures are raised, never turned into a finished response: a chunk not JSON or not shaped like a chunk, or
 a stream ending before a ``finish_reason`` or ``[DONE]``, is a ``BadUpstreamResponse``; an ``{"error": ...}``
@@ -108,10 +108,8 @@ class ResponsesStream:
         data = data.strip()
         if self._done or not data:
             return []
-        if data == b"[DONE]":
-            self._ended = True
-            return self.finish()
-        return self.feed(parse_json(data, "stream event"))
+        self._ended = data == b"[DONE]"
+        return self.finish() if self._ended else self.feed(parse_json(data, "stream event"))
 
     def feed(self, chunk: Any) -> list[Event]:
         """Events for one parsed backend chunk; raises on an ``{"error": ...}`` chunk or a malformed one."""
@@ -204,7 +202,7 @@ class ResponsesStream:
                    delta=text, **({"logprobs": []} if item.kind == "message" else {}))
 
     def _add_item(self, kind: str) -> _Item:
-        item = _Item(index=len(self._items), id=new_id("msg" if kind == "message" else "rs"), kind=kind)
+        item = _Item(len(self._items), self._turn.item_id("msg" if kind == "message" else "rs", len(self._items)), kind)
         self._items.append(item)
         if kind == "message":
             skeleton, part = {**message_item(item.id, "", "in_progress"), "content": []}, text_part("")
@@ -253,8 +251,9 @@ class ResponsesStream:
 
     def _open_call(self, call: _Call) -> None:
         self._close_open("completed")
-        item = _Item(index=len(self._items), id=new_id("fc"), kind="function_call",
-                     call_id=str(call.id or new_id("call")), name=str(call.name or ""))
+        index = len(self._items)
+        item = _Item(index, self._turn.item_id("fc", index), "function_call", call_id=str(call.id or new_id("call")),
+                     name=str(call.name or ""))
         self._items.append(item)
         call.item = item
         self._emit("response.output_item.added", output_index=item.index,
