@@ -53,7 +53,7 @@ def test_item_references_resolve_to_stored_output_items() -> None:
     call = {"id": turn.item_id("fc", 1), "type": "function_call", "status": "completed", "arguments": "{}",
             "call_id": "call_1", "name": "f"}
     outputs = {turn.id: [{"id": turn.item_id("msg", 0), "type": "message"}, call]}
-    items = [rs.Message(role="user", content="hi"), rs.ItemReference(id=call["id"])]
+    items: list[rs.InputItem] = [rs.Message(role="user", content="hi"), rs.ItemReference(id=call["id"])]
     assert referenced_responses(items) == {turn.id}
     resolved = resolve_references(items, outputs)
     assert resolved[0] == items[0]

@@ -48,8 +48,9 @@ def test_text_stream_events_in_order_with_sequence_numbers() -> None:
     item_id = events[2][1]["item"]["id"]
     assert events[6][1] == {"type": "response.output_text.done", "sequence_number": 6, "item_id": item_id,
                             "output_index": 0, "content_index": 0, "text": "Hello", "logprobs": []}
-    final = events[-1][1]["response"]
-    assert final is stream.final and final["status"] == "completed" and final["id"] == created["id"]
+    final = stream.final
+    assert final is not None and final is events[-1][1]["response"]
+    assert final["status"] == "completed" and final["id"] == created["id"]
     assert final["output"][0]["content"][0]["text"] == "Hello" and final["output"][0]["status"] == "completed"
     assert final["usage"]["input_tokens"] == 3 and final["usage"]["total_tokens"] == 5
     assert stream.done and stream.feed_data(chunk({"content": "more"})) == []
