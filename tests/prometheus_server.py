@@ -14,7 +14,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import httpx
 
@@ -44,9 +44,10 @@ class PrometheusServer:
             f"    static_configs:\n      - targets: [{', '.join(repr(t) for t in targets)}]\n"
         )
         self.process: subprocess.Popen[bytes] | None = None
+        self._log: BinaryIO | None = None
 
     def __enter__(self) -> PrometheusServer:
-        log = open(self.folder / "prometheus.log", "ab")  # noqa: SIM115 - closed with the process
+        self._log = log = open(self.folder / "prometheus.log", "ab")
         self.process = subprocess.Popen(
             [self.binary, f"--config.file={self.config}", f"--storage.tsdb.path={self.folder / 'data'}",
              f"--web.listen-address=127.0.0.1:{self.port}"], stdout=log, stderr=subprocess.STDOUT)
@@ -69,6 +70,8 @@ class PrometheusServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self._log is not None:
+            self._log.close()
 
     def query(self, promql: str) -> list[dict[str, Any]]:
         """An instant PromQL query's result vector."""

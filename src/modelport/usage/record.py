@@ -89,6 +89,8 @@ class UsageRecord:
         """One word for the log and the ledger."""
         if self.client_gone:
             return "client_gone"
+        if self.outcome == "abandoned" and self.streamed:  # the relay ended the stream before its end
+            return "aborted"
         if self.outcome not in ("", "completed", "abandoned"):  # abandoned: the caller had what it needed
             return self.outcome
         if self.status == 0 or not self.complete:
