@@ -116,3 +116,24 @@ def test_each_request_gets_one_access_log_line_without_secrets(ledgered: LiveGat
     assert '"endpoint":"/v1/chat/completions"' in lines[0] and '"deployment":"fake-model"' in lines[0]
     assert '"status":200' in lines[0] and '"instance":"fake-model/0"' in lines[0]
     assert secret not in log and "secret prompt" not in log
+
+
+def test_reports_through_the_api_and_the_cli(ledgered: LiveGateway) -> None:
+    key_id, secret = new_key(ledgered, "reported")
+    client = openai.OpenAI(base_url=ledgered.v1, api_key=secret, max_retries=0)
+    for _ in range(3):
+        client.embeddings.create(model="fake-model", input="four words right here")
+    written(ledgered, key_id, 3)
+    (hour,) = usage(ledgered, key=key_id, group="hour", **{"from": "1h"})
+    (day,) = usage(ledgered, key=key_id, group="day", **{"from": "2d", "to": "0s"})
+    assert hour["requests"] == day["requests"] == 3 and hour["input_tokens"] == day["input_tokens"] > 0
+    assert usage(ledgered, key=key_id, **{"from": "2000-01-01", "to": "2000-01-02"}) == []
+    bad = httpx.get(ledgered.url + "/api/usage", params={"from": "yesterday"}, timeout=10,
+                    headers={"authorization": f"Bearer {ledgered.admin_key}"})
+    assert bad.status_code == 400 and bad.json()["error"]["param"] == "from"
+    for remote in (False, True):
+        table = ledgered.cli("usage", "--by", "endpoint", "--key-id", key_id, remote=remote).stdout.splitlines()
+        assert table[0].split()[:3] == ["endpoint", "requests", "errors"]
+        row = table[1].split()
+        assert row[:3] == ["/v1/embeddings", "3", "0"] and row[3] == str(day["input_tokens"])
+        assert table[-1].split()[:2] == ["total", "3"]
