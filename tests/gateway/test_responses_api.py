@@ -266,3 +266,15 @@ def test_item_references_stand_for_stored_output_items(client: openai.OpenAI, ot
         other.responses.create(model="fake-model", input=follow_up,  # type: ignore[arg-type]
                                tools=[WEATHER])  # type: ignore[list-item]
     assert caught.value.body["param"] == "input.1.id"  # type: ignore[index]
+
+
+def test_a_streamed_reasoning_item_accumulates_in_the_sdk(client: openai.OpenAI) -> None:
+    with client.responses.stream(model="fake-model", input="think about it", reasoning={"effort": "high"}) as stream:
+        kinds = [event.type for event in stream]
+        final = stream.get_final_response()
+    assert "response.reasoning_text.delta" in kinds and "response.reasoning_text.done" in kinds
+    assert [item.type for item in final.output] == ["reasoning", "message"]
+    reasoning = final.output[0]
+    assert reasoning.type == "reasoning" and reasoning.content is not None
+    assert reasoning.content[0].text == "Thinking about: think about it"
+    assert final.output_text == "Echo: think about it"
