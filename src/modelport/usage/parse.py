@@ -23,6 +23,7 @@ TAIL_BYTES = 16 * 1024  # of a larger body, what is kept to find `usage` in
 LINE_LIMIT = 1024 * 1024  # an unfinished SSE line longer than this is given up on
 _USAGE = b'"usage"'
 _IMAGE_FIELDS = (b'"b64_json"', b'"url"')
+_EDGE = max(len(name) for name in _IMAGE_FIELDS) - 1
 
 
 class UsageParser(Protocol):
@@ -123,10 +124,10 @@ class JsonUsage:
 
     def feed(self, chunk: bytes) -> None:
         self._size += len(chunk)
-        if self._count_images:
-            window = self._edge + chunk
-            self._images += sum(window.count(name) for name in _IMAGE_FIELDS)
-            self._edge = chunk[-9:]
+        if self._count_images:  # each field counted once, when its last byte arrives
+            edge, window = self._edge, self._edge + chunk
+            self._images += sum(window.count(name) - edge.count(name) for name in _IMAGE_FIELDS)
+            self._edge = window[-_EDGE:]
         self._parts.append(chunk)
         if self._size > WHOLE_LIMIT:
             tail = b"".join(self._parts)[-TAIL_BYTES:]
