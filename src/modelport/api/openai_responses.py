@@ -90,16 +90,18 @@ async def stored(gw: Gateway, request: Request, send: Send) -> None:
     found = await asyncio.to_thread(gw.store.responses.get, response_id, owner, now)
     if found is None:
         raise _not_found(response_id)
-    if not rest:
-        await send_json(send, 200, found.response)
-        return
-    query = parse_qs(request.query)
+    await send_json(send, 200, _input_items(found, request.query) if rest else found.response)
+
+
+def _input_items(found: StoredResponse, query_string: str) -> dict[str, Any]:
+    """The page of `found`'s input items that the query (`order`, `limit`, `after`) asks for."""
+    query = parse_qs(query_string)
     limit = query.get("limit", ["20"])[0]
     if not limit.isdigit():
         raise BadRequest("limit: must be an integer", param="limit")
     inputs = found.conversation[:len(found.conversation) - len(found.response.get("output") or [])]
-    await send_json(send, 200, input_items_page(inputs, order=query.get("order", ["desc"])[0], limit=int(limit),
-                                                after=query.get("after", [None])[0]))
+    return input_items_page(inputs, order=query.get("order", ["desc"])[0], limit=int(limit),
+                            after=query.get("after", [None])[0])
 
 
 def _owner(request: Request) -> str:
