@@ -143,3 +143,16 @@ def test_too_many_items_and_not_json() -> None:
         decode_responses_request(b"{nope")
     with pytest.raises(errors.BadRequest):
         decode_responses_request(b"[]")
+
+
+def test_images_in_tool_outputs_follow_the_tool_messages_in_a_user_message() -> None:
+    image = {"type": "input_image", "image_url": "https://example.com/a.png"}
+    items = [{"role": "user", "content": "look"},
+             {"type": "function_call", "call_id": "c1", "name": "shot", "arguments": "{}"},
+             {"type": "function_call", "call_id": "c2", "name": "shot", "arguments": "{}"},
+             {"type": "function_call_output", "call_id": "c1", "output": [{"type": "input_text", "text": "one"}, image]},
+             {"type": "function_call_output", "call_id": "c2", "output": [image]}]
+    messages = chat({"input": items})["messages"]
+    assert [m["role"] for m in messages] == ["user", "assistant", "tool", "tool", "user"]
+    assert messages[2]["content"] == "one" and messages[3]["content"] == ""
+    assert messages[4]["content"] == [{"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}] * 2

@@ -8,7 +8,8 @@
 - An assistant message's ``output_text`` (and ``refusal``) parts are joined into its content.
 - ``function_call`` items become ``tool_calls`` of an assistant message: consecutive calls (and the assistant
   message just before them) form one message, as chat completions expect. ``function_call_output`` items
-  become ``tool`` messages. ``call_id`` travels unchanged both ways.
+  become ``tool`` messages (their text; images they carry follow the tool messages in a user message, as a
+  tool message can hold none). ``call_id`` travels unchanged both ways.
 - ``reasoning`` items are replayed as ``reasoning_content`` on the next assistant message (templates that
   replay reasoning use it, others ignore it).
 """
@@ -28,22 +29,29 @@ def chat_messages(instructions: str | None, items: Sequence[rs.InputItem]) -> li
     if instructions:
         out.append({"role": "system", "content": instructions})
     reasoning: list[str] = []
+    images: list[ContentPart] = []  # from tool outputs: they follow the tool messages in a user message
     for index, item in enumerate(items):
         path = f"input.{index}"
         if isinstance(item, rs.ItemReference):
             raise errors.BadRequest(f"{path}: item references must be resolved first", param=path)
+        if isinstance(item, rs.FunctionCallOutput):
+            out.append(_tool_message(item, path + ".output", images))
+            continue
+        if images:
+            out.append({"role": "user", "content": images})
+            images = []
         if isinstance(item, rs.ReasoningItem):
             reasoning.append(reasoning_text(item))
         elif isinstance(item, rs.FunctionCall):
             _add_call(out, item, reasoning)
-        elif isinstance(item, rs.FunctionCallOutput):
-            out.append({"role": "tool", "tool_call_id": item.call_id, "content": _plain(item.output, path + ".output")})
         elif item.role == "assistant":
             out.append(_assistant(_plain(item.content, path + ".content"), reasoning))
         elif item.role == "user":
             out.append({"role": "user", "content": user_content(item.content, path + ".content")})
         else:
             out.append({"role": "system", "content": _plain(item.content, path + ".content")})
+    if images:
+        out.append({"role": "user", "content": images})
     if len(out) == (1 if instructions else 0):
         raise errors.BadRequest("input: at least one message or item is required", param="input")
     return out
@@ -53,6 +61,18 @@ def reasoning_text(item: rs.ReasoningItem) -> str:
     """The text of a reasoning item: its ``reasoning_text`` content, else its summary."""
     parts = item.content if item.content else item.summary
     return "".join(str(part.get("text") or "") for part in parts if isinstance(part, dict))
+
+
+def _tool_message(item: rs.FunctionCallOutput, path: str, images: list[ContentPart]) -> ChatMessage:
+    """The ``tool`` message for a function call's output; its images go to ``images``."""
+    if isinstance(item.output, str):
+        return {"role": "tool", "tool_call_id": item.call_id, "content": item.output}
+    parts = user_content(item.output, path)
+    if isinstance(parts, str):
+        return {"role": "tool", "tool_call_id": item.call_id, "content": parts}
+    images.extend(part for part in parts if part["type"] == "image_url")
+    text = "\n".join(part["text"] for part in parts if part["type"] == "text")
+    return {"role": "tool", "tool_call_id": item.call_id, "content": text}
 
 
 def _assistant(content: str, reasoning: list[str]) -> ChatMessage:
