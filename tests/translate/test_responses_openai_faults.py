@@ -63,7 +63,9 @@ def test_a_silent_instance_gets_pings_then_response_failed_on_time(quick: LiveGa
     assert time.monotonic() - started < 8
     assert ": ping" in response.text
     events = events_of(response)
-    assert [event["type"] for event in events] == ["response.created", "response.in_progress", "response.failed"]
+    assert [event["type"] for event in events] == ["response.created", "response.in_progress", "error",
+                                                   "response.failed"]
+    assert events[2]["code"] == "server_error" and "1.5 s" in events[2]["message"]
     failed = events[-1]["response"]
     assert failed["status"] == "failed" and "1.5 s" in failed["error"]["message"]
 

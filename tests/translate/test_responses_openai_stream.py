@@ -118,15 +118,17 @@ def test_an_unfinished_stream_raises_and_fail_ends_it() -> None:
     with pytest.raises(errors.BadUpstreamResponse):
         stream.finish()
     events = stream.fail("broke off")
-    assert kinds(events) == ["response.failed"]
-    failed = events[0][1]["response"]
+    assert kinds(events) == ["error", "response.failed"]
+    assert events[0][1] == {"type": "error", "sequence_number": 5, "code": "server_error", "message": "broke off",
+                            "param": None}
+    failed = events[1][1]["response"]
     assert failed["status"] == "failed" and failed["error"] == {"code": "server_error", "message": "broke off"}
-    assert events[0][1]["sequence_number"] == 5 and stream.done and stream.fail("again") == []
+    assert events[1][1]["sequence_number"] == 6 and stream.done and stream.fail("again") == []
 
 
 def test_fail_before_anything_still_starts_the_response() -> None:
     assert kinds(state().fail("x", code="rate_limit_exceeded")) == [
-        "response.created", "response.in_progress", "response.failed"]
+        "response.created", "response.in_progress", "error", "response.failed"]
 
 
 def test_too_many_tool_calls_is_a_bad_answer() -> None:

@@ -7,14 +7,14 @@ Order: ``response.created``, ``response.in_progress``; per output item ``respons
 (``response.content_part.added`` → text deltas → ``….done`` → ``response.content_part.done``, or
 ``response.function_call_arguments.delta``… → ``….done``) → ``response.output_item.done``; then
 ``response.completed`` (or ``response.incomplete`` when the backend stopped at ``max_output_tokens`` or a
-content filter) carrying the whole response with its usage. Nothing follows it, nor ``response.failed``.
+content filter) carrying the whole response with its usage. Nothing follows it, nor the ``error`` and
+``response.failed`` pair that ends a failed stream.
 
 Items: reasoning deltas form a ``reasoning`` item (``response.reasoning_text.*`` events), content deltas a
-``message`` item, each backend tool call (by its ``index``) a ``function_call`` item whose arguments stream as
-they come (every event names its ``output_index``, so a call's late fragments need no buffering). Switching
-between reasoning and text, or a tool call starting, completes the open text item; text after that opens a
-new one. Whitespace-only text outside a message is held back, dropped when tool calls were made.
-Output item ids name the response and the item's index (:meth:`Turn.item_id`).
+``message`` item, each backend tool call (by ``index``) a ``function_call`` item whose arguments stream as
+they come (events name their ``output_index``: late fragments need no buffering). A switch between reasoning
+and text, or a tool call starting, completes the open text item. Whitespace-only text outside a message is
+held back (dropped when tools were called). Item ids name the response and index (:meth:`Turn.item_id`).
 
 Failures are raised, never turned into a finished response: a chunk not JSON or not shaped like a chunk, or
 a stream ending before a ``finish_reason`` or ``[DONE]``, is a ``BadUpstreamResponse``; an ``{"error": ...}``
@@ -144,14 +144,15 @@ class ResponsesStream:
         return self._take()
 
     def fail(self, message: str, *, code: str = "server_error") -> list[Event]:
-        """The events made before a failure, then ``response.failed`` ending the stream; ``[]`` if done."""
+        """The events made before a failure, then ``error`` and ``response.failed`` ending the stream; ``[]``
+        if done."""
         if self._done:
             return []
         self._ensure_started()
         self._done = True
         output = [item.final for item in self._items if item.final is not None]
-        failed = response_object(self._turn, status="failed", output=output,
-                                 error={"code": code, "message": message})
+        self._emit("error", code=code, message=message, param=None)
+        failed = response_object(self._turn, status="failed", output=output, error={"code": code, "message": message})
         self._emit("response.failed", response=failed)
         return self._take()
 
