@@ -51,7 +51,7 @@ def test_expired_responses_are_hidden_then_purged(store: Store) -> None:
 
 
 def test_a_response_over_the_size_limit_is_refused(store: Store) -> None:
-    huge = StoredResponse(id="resp_big", key_id="k1", response={}, conversation=["x" * MAX_STORED_BYTES],
+    huge = StoredResponse(id="resp_big", key_id="k1", response={}, conversation=[{"text": "x" * MAX_STORED_BYTES}],
                           created_at=BASE_TIME, expires_at=BASE_TIME + timedelta(days=1))
     with pytest.raises(ValueError):
         store.responses.put(huge, BASE_TIME)
