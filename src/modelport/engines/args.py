@@ -112,6 +112,8 @@ ENGINE_ARGS: Mapping[str, tuple[EngineArg, ...]] = MappingProxyType(
             EngineArg("embedding", bool, False, "serve /v1/embeddings from an embedding GGUF"),
             EngineArg("pooling", str, None, "pooling of embedding GGUFs (rank: reranker GGUFs)",
                       choices=("mean", "cls", "last", "rank")),
+            EngineArg("prompt_cache_mb", int, 256, "MB of saved prompt states for prefix reuse (0: off)",
+                      0, 1_048_576),
             *_batching(16_384),
         ),
         "onnx-embeddings": (

@@ -56,6 +56,14 @@ class GenerationRequest:
     logprobs: bool = False
     top_logprobs: int = 0
     response_format: dict[str, Any] | None = None
+    #: OpenAI function tools ({"type": "function", "function": {name, description, parameters}}).
+    tools: tuple[dict[str, Any], ...] = ()
+    #: "auto" | "none" | "required" | "function" (then `tool_name` is the one to call).
+    tool_choice: str = "auto"
+    tool_name: str | None = None
+    #: Continue a final assistant message (prefill) instead of opening a new turn; None: continue
+    #: exactly when the last message is an assistant message without tool calls.
+    continue_final: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -78,15 +86,26 @@ class TextDelta:
 
 
 @dataclass(frozen=True)
-class Finish:
-    """The last item of a generation: why it stopped and the token counts."""
+class ToolCallDelta:
+    """A piece of the `index`-th tool call: the first carries its id and name, later ones arguments."""
 
-    finish_reason: str  # "stop" | "length" | "cancelled"
+    index: int
+    arguments: str
+    id: str | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Finish:
+    """The last item of a generation: why it stopped, the stop string that matched, the token counts."""
+
+    finish_reason: str  # "stop" | "length" | "tool_calls" | "cancelled"
     prompt_tokens: int
     completion_tokens: int
+    stop_reason: str | None = None  # the stop string that ended the text (vLLM's `stop_reason`)
 
 
-GenerationEvent = TextDelta | Finish
+GenerationEvent = TextDelta | ToolCallDelta | Finish
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,15 @@ context, at most `DEFAULT_MAX_CONTEXT`; 0: the training context whatever its siz
 `embedding=true` for embedding GGUFs, `pooling=mean|cls|last` for those, `pooling=rank` for reranker
 GGUFs (cross-encoders such as bge-reranker-v2-m3 converted to GGUF: the query/document pair goes through
 the model and its classification head gives the score). The rank path cannot be tested here: no reranker
-GGUF is installable on this machine.
+GGUF is installable on this machine. `prompt_cache_mb` (default 256, 0 off) keeps saved states of recent
+prompts so a long shared prefix is not recomputed (`engines.prompt_cache`).
+
+Tools, tool-call history and prefill are rendered by `engines.chat_prompt`; a forced `tool_choice` is
+generated under a grammar and turned into tool-call events by `engines.tool_calls`.
 """
 
 from __future__ import annotations
 
-import json
 import random
 import threading
 from collections.abc import Iterator, Sequence
@@ -34,7 +37,11 @@ from modelport.engines.base import (
     TextDelta,
 )
 from modelport.engines.catalog import load_model_path
+from modelport.engines.chat_prompt import ChatTemplate
+from modelport.engines.grammars import response_grammar, tool_grammar
+from modelport.engines.prompt_cache import PromptCache
 from modelport.engines.textgen import StopBuffer, token_logprob
+from modelport.engines.tool_calls import auto_events, forced_events
 
 INSTALL_HINT = (
     "engine 'llama.cpp' needs llama-cpp-python: run scripts/install-engines (it builds with the CPU flags"
@@ -57,8 +64,9 @@ class LlamaCppEngine:
         self.capabilities: frozenset[Capability] = frozenset()
         self.max_model_len = self.n_ctx or DEFAULT_MAX_CONTEXT
         self.dimensions = 0
+        self.prompt_cache = PromptCache(int(args["prompt_cache_mb"]) << 20)
         self._llama: Any = None
-        self._formatter: Any = None
+        self._template: ChatTemplate | None = None
 
     def load(self) -> None:
         """Load the GGUF with `threads` threads and set capabilities from what the file offers."""
@@ -102,82 +110,73 @@ class LlamaCppEngine:
         caps = {Capability.COMPLETIONS, Capability.TOKENIZE}
         template = self._llama.metadata.get("tokenizer.chat_template")
         if template:
-            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-
             model = self._llama._model
-            self._formatter = Jinja2ChatFormatter(
-                template=template,
-                eos_token=model.token_get_text(self._llama.token_eos()),
+            self._template = ChatTemplate(
+                template,
                 bos_token=model.token_get_text(self._llama.token_bos()),
+                eos_token=model.token_get_text(self._llama.token_eos()),
             )
             caps.add(Capability.CHAT)
         return frozenset(caps)
 
     # ---- tokens ---------------------------------------------------------------------------------
 
-    def _chat_tokens(self, messages: Sequence[dict[str, Any]]) -> list[int]:
-        try:
-            rendered = self._formatter(messages=list(messages))
-        except Exception as exc:  # jinja raises many kinds, all meaning "these messages don't fit"
-            raise InvalidEngineInput(f"chat template rejected the messages: {exc}", "messages") from exc
-        return list(self._llama.tokenize(rendered.prompt.encode("utf-8"), add_bos=False, special=True))
+    def _chat_tokens(self, messages: Sequence[dict[str, Any]], request: GenerationRequest | None = None) -> list[int]:
+        if self._template is None:
+            raise InvalidEngineInput("this model has no chat template", "messages")
+        tools = request.tools if request is not None and request.tool_choice != "none" else ()
+        rendered = self._template.render(
+            messages, tools,
+            forced=request.tool_name if request is not None else None,
+            continue_final=request.continue_final if request is not None else None,
+        )  # fmt: skip
+        return list(self._llama.tokenize(rendered.encode("utf-8"), add_bos=False, special=True))
 
     def tokenize(self, prompt: str | None, messages: Sequence[dict[str, Any]] | None) -> list[int]:
         """Prompt tokens (with BOS as generation adds it), or chat messages through the template."""
         if messages is not None:
-            if self._formatter is None:
-                raise InvalidEngineInput("this model has no chat template", "messages")
             return self._chat_tokens(messages)
         return list(self._llama.tokenize((prompt or "").encode("utf-8"), add_bos=True, special=False))
 
     # ---- generation -----------------------------------------------------------------------------
 
     def chat(self, request: GenerationRequest, cancel: threading.Event) -> Iterator[GenerationEvent]:
-        """Chat through the GGUF's chat template."""
-        return self._generate(self._chat_tokens(request.messages or ()), request, cancel)
+        """Chat through the GGUF's chat template, with tools, tool-call history and prefill."""
+        prompt = self._chat_tokens(request.messages or (), request)
+        names = [t["function"]["name"] for t in request.tools]
+        if not request.tools or request.tool_choice == "none":
+            return self._generate(prompt, request, cancel, response_grammar(request.response_format))
+        if request.tool_choice in ("required", "function"):
+            grammar = tool_grammar(request.tools, request.tool_name)
+            return forced_events(self._generate(prompt, request, cancel, grammar, stops=False), names)
+        return auto_events(self._generate(prompt, request, cancel, response_grammar(request.response_format)), names)
 
     def complete(self, request: GenerationRequest, cancel: threading.Event) -> Iterator[GenerationEvent]:
         """Raw completion of `request.prompt`."""
-        return self._generate(self.tokenize(request.prompt or "", None), request, cancel)
-
-    def _grammar(self, response_format: dict[str, Any] | None) -> Any:
-        if not response_format or response_format.get("type") == "text":
-            return None
-        from llama_cpp.llama_grammar import JSON_GBNF, LlamaGrammar
-
-        kind = response_format.get("type")
-        if kind == "json_object":
-            return LlamaGrammar.from_string(JSON_GBNF, verbose=False)
-        if kind == "json_schema":
-            schema = (response_format.get("json_schema") or {}).get("schema")
-            if not isinstance(schema, dict):
-                raise InvalidEngineInput(
-                    "response_format.json_schema.schema must be an object", "response_format"
-                )
-            try:
-                return LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
-            except Exception as exc:
-                raise InvalidEngineInput(f"unsupported JSON schema: {exc}", "response_format") from exc
-        raise InvalidEngineInput(f"unsupported response_format type {kind!r}", "response_format")
+        grammar = response_grammar(request.response_format)
+        return self._generate(self.tokenize(request.prompt or "", None), request, cancel, grammar)
 
     def _generate(
-        self, prompt: list[int], request: GenerationRequest, cancel: threading.Event
-    ) -> Iterator[GenerationEvent]:
+        self, prompt: list[int], request: GenerationRequest, cancel: threading.Event, grammar: Any,
+        stops: bool = True,
+    ) -> Iterator[GenerationEvent]:  # fmt: skip
         budget = self.max_model_len - len(prompt)
         if budget <= 0:
             raise InvalidEngineInput(
                 f"the prompt has {len(prompt)} tokens; this model's context holds {self.max_model_len}"
                 " (the deployment's engine arg n_ctx)"
             )
-        grammar = self._grammar(request.response_format)
-        return self._token_loop(prompt, request, cancel, grammar, min(request.max_tokens or budget, budget))
+        limit = min(request.max_tokens or budget, budget)
+        return self._token_loop(prompt, request, cancel, grammar, limit, request.stop if stops else ())
 
     def _token_loop(
-        self, prompt: list[int], request: GenerationRequest, cancel: threading.Event, grammar: Any, limit: int
-    ) -> Iterator[GenerationEvent]:
+        self, prompt: list[int], request: GenerationRequest, cancel: threading.Event, grammar: Any, limit: int,
+        stop: Sequence[str],
+    ) -> Iterator[GenerationEvent]:  # fmt: skip
         llama = self._llama
         llama.set_seed(request.seed if request.seed is not None else random.getrandbits(31))
-        stops = StopBuffer(request.stop)
+        stops = StopBuffer(stop)
+        self.prompt_cache.restore(llama, prompt)
         tokens = llama.generate(
             prompt, top_k=40, top_p=request.top_p, min_p=0.05, temp=request.temperature,
             repeat_penalty=1.0, frequency_penalty=request.frequency_penalty,
@@ -204,10 +203,11 @@ class LlamaCppEngine:
                     break
         finally:
             tokens.close()
+            self.prompt_cache.save(llama)
         rest = "" if hit_stop or reason == "cancelled" else stops.flush()
         if rest:
             yield TextDelta(text=rest, n_tokens=0)
-        yield Finish(finish_reason=reason, prompt_tokens=len(prompt), completion_tokens=count)
+        yield Finish(reason, len(prompt), count, stop_reason=stops.matched)
 
     def _eog(self, token: int) -> bool:
         import llama_cpp

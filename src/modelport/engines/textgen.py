@@ -13,12 +13,14 @@ class StopBuffer:
     """Releases generated text, holding back any tail that could still grow into a stop string.
 
     `push(text)` returns (text safe to emit, stopped); once a stop string appears, the text before it
-    is released and everything from the stop string on is dropped (OpenAI semantics).
+    is released and everything from the stop string on is dropped (OpenAI semantics). `matched` is then
+    the stop string found (the one that starts first; the longest of those starting there).
     """
 
     def __init__(self, stops: Sequence[str]) -> None:
         self._stops = tuple(s for s in stops if s)
         self._held = ""
+        self.matched: str | None = None
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
 
     def push_bytes(self, piece: bytes) -> tuple[str, bool]:
@@ -31,9 +33,10 @@ class StopBuffer:
         if not self._stops:
             out, self._held = self._held, ""
             return out, False
-        hits = [i for i in (self._held.find(s) for s in self._stops) if i >= 0]
+        hits = [(i, -len(s), s) for s in self._stops if (i := self._held.find(s)) >= 0]
         if hits:
-            out = self._held[: min(hits)]
+            at, _, self.matched = min(hits)
+            out = self._held[:at]
             self._held = ""
             return out, True
         keep = self._longest_stop_prefix_suffix()

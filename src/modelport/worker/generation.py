@@ -10,7 +10,7 @@ from contextlib import aclosing
 
 from aiohttp import web
 
-from modelport.engines.base import Finish, GenerationEvent, GenerationRequest, TextDelta
+from modelport.engines.base import Finish, GenerationEvent, GenerationRequest, TextDelta, ToolCallDelta
 from modelport.worker import parse, render
 from modelport.worker.events import DONE, SSE_HEADERS, error_event, sse, write_quietly
 from modelport.worker.state import STATE, WorkerState, json_response
@@ -67,8 +67,10 @@ async def _full(
                 if isinstance(event, TextDelta):
                     choice.text += event.text
                     choice.logprobs.extend(event.logprobs)
+                elif isinstance(event, ToolCallDelta):
+                    choice.add_tool_delta(event.index, event.arguments, event.id, event.name)
                 else:
-                    choice.finish_reason = event.finish_reason
+                    choice.finish_reason, choice.stop_reason = event.finish_reason, event.stop_reason
                     prompt_tokens += event.prompt_tokens if j == 0 else 0
                     completion_tokens += event.completion_tokens
             choices.append(choice)
@@ -128,7 +130,10 @@ async def _stream_choice(
         async for event in stream:
             if isinstance(event, TextDelta):
                 await response.write(sse(maker.delta(index, event.text, list(event.logprobs))))
+            elif isinstance(event, ToolCallDelta):
+                await response.write(sse(maker.tool_delta(index, event.index, event.arguments, event.id, event.name)))
             elif isinstance(event, Finish):
                 totals[0] += event.prompt_tokens if count_prompt else 0
                 totals[1] += event.completion_tokens
-                await response.write(sse(maker.delta(index, "", [], finish=event.finish_reason)))
+                finish = maker.delta(index, "", [], finish=event.finish_reason, stop_reason=event.stop_reason)
+                await response.write(sse(finish))

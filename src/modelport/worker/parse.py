@@ -12,9 +12,11 @@ import orjson
 
 from modelport.engines.base import GenerationRequest
 from modelport.errors import BadRequest, InvalidJSON
+from modelport.worker import chat_parse
 
 MAX_N = 16
-MAX_STOPS = 4
+MAX_STOPS = 64  # Anthropic clients send several stop_sequences; OpenAI's own limit of 4 is not ours
+MAX_STOP_CHARS = 256
 
 
 @dataclass(frozen=True)
@@ -69,45 +71,26 @@ def _stops(body: dict[str, Any]) -> tuple[str, ...]:
     stop = body.get("stop")
     if stop is None:
         return ()
-    if isinstance(stop, str):
-        return (stop,)
-    if isinstance(stop, list) and len(stop) <= MAX_STOPS and all(isinstance(s, str) for s in stop):
-        return tuple(stop)
-    raise BadRequest(f"'stop' must be a string or a list of at most {MAX_STOPS} strings", param="stop")
-
-
-def _message_text(content: Any, index: int) -> str:
-    if isinstance(content, str):
-        return content
-    if content is None:
-        return ""
-    if isinstance(content, list):
-        parts = []
-        for part in content:
-            if (
-                not isinstance(part, dict)
-                or part.get("type") != "text"
-                or not isinstance(part.get("text"), str)
-            ):
-                raise BadRequest("only text content parts are supported", param=f"messages[{index}].content")
-            parts.append(part["text"])
-        return "".join(parts)
+    stops = [stop] if isinstance(stop, str) else stop
+    if (
+        isinstance(stops, list)
+        and len(stops) <= MAX_STOPS
+        and all(isinstance(s, str) and len(s) <= MAX_STOP_CHARS for s in stops)
+    ):
+        return tuple(stops)
     raise BadRequest(
-        "message content must be a string or a list of text parts", param=f"messages[{index}].content"
+        f"'stop' must be a string or a list of at most {MAX_STOPS} strings of at most {MAX_STOP_CHARS}"
+        " characters",
+        param="stop",
     )
 
 
 def chat_messages(body: dict[str, Any]) -> tuple[dict[str, Any], ...]:
-    """`messages` as {role, content-string} dicts (text parts joined)."""
+    """`messages` as {role, content-string} dicts (text parts joined), with tool calls and tool ids kept."""
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         raise BadRequest("'messages' must be a non-empty list", param="messages")
-    out = []
-    for i, message in enumerate(messages):
-        if not isinstance(message, dict) or not isinstance(message.get("role"), str):
-            raise BadRequest("each message needs a 'role'", param=f"messages[{i}]")
-        out.append({"role": message["role"], "content": _message_text(message.get("content"), i)})
-    return tuple(out)
+    return tuple(chat_parse.chat_message(message, i) for i, message in enumerate(messages))
 
 
 def _response_format(body: dict[str, Any]) -> dict[str, Any] | None:
@@ -173,7 +156,15 @@ def generation_call(body: dict[str, Any], *, chat: bool) -> GenerationCall:
         common["seed"] &= 0x7FFFFFFF
     requests: tuple[GenerationRequest, ...]
     if chat:
-        requests = (GenerationRequest(messages=chat_messages(body), **common),)
+        messages = chat_messages(body)
+        tools = chat_parse.tools(body)
+        choice, name = chat_parse.tool_choice(body, tools)
+        requests = (
+            GenerationRequest(
+                messages=messages, tools=tools, tool_choice=choice, tool_name=name,
+                continue_final=chat_parse.continue_final(body, messages), **common,
+            ),
+        )  # fmt: skip
     else:
         requests = tuple(GenerationRequest(prompt=p, **common) for p in _prompts(body))
     n = _integer(body, "n", 1, 1, MAX_N) or 1

@@ -29,17 +29,36 @@ def usage(prompt_tokens: int, completion_tokens: int | None = None) -> dict[str,
 
 def public_reason(reason: str) -> str:
     """OpenAI finish reasons: a cancelled generation never reaches a client, but say "stop"."""
-    return "length" if reason == "length" else "stop"
+    return reason if reason in ("length", "tool_calls") else "stop"
 
 
 @dataclass
 class ChoiceText:
-    """One finished choice: accumulated text, logprobs and why it ended."""
+    """One finished choice: accumulated text, tool calls, logprobs, why it ended, the stop string hit."""
 
     index: int
     text: str = ""
     logprobs: list[TokenLogprob] = field(default_factory=list)
     finish_reason: str = "stop"
+    stop_reason: str | None = None
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+
+    def add_tool_delta(self, index: int, arguments: str, call_id: str | None, name: str | None) -> None:
+        """Fold one streamed tool-call piece into the finished `tool_calls`."""
+        if call_id is not None:
+            self.tool_calls.append(
+                {"id": call_id, "type": "function", "function": {"name": name or "", "arguments": ""}}
+            )
+        self.tool_calls[index]["function"]["arguments"] += arguments
+
+
+def chat_message(choice: ChoiceText) -> dict[str, Any]:
+    """The assistant `message` of a finished chat choice (content null when it is only tool calls)."""
+    message: dict[str, Any] = {"role": "assistant", "content": choice.text}
+    if choice.tool_calls:
+        message["content"] = choice.text or None
+        message["tool_calls"] = choice.tool_calls
+    return message
 
 
 def chat_logprobs(items: list[TokenLogprob]) -> dict[str, Any]:
@@ -84,9 +103,10 @@ def chat_completion(
         "choices": [
             {
                 "index": c.index,
-                "message": {"role": "assistant", "content": c.text},
+                "message": chat_message(c),
                 "logprobs": chat_logprobs(c.logprobs) if logprobs else None,
                 "finish_reason": public_reason(c.finish_reason),
+                "stop_reason": c.stop_reason,
             }
             for c in choices
         ],
@@ -110,6 +130,7 @@ def text_completion(
                 "text": c.text,
                 "logprobs": completion_logprobs(c.logprobs) if logprobs else None,
                 "finish_reason": public_reason(c.finish_reason),
+                "stop_reason": c.stop_reason,
             }
             for c in choices
         ],
@@ -137,9 +158,22 @@ class ChunkMaker:
             "system_fingerprint": None,
         }
 
-    def delta(
-        self, index: int, text: str, items: list[TokenLogprob], finish: str | None = None, role: bool = False
+    def tool_delta(
+        self, index: int, call: int, arguments: str, call_id: str | None, name: str | None
     ) -> dict[str, Any]:
+        """A chunk carrying a piece of tool call `call`: the first has its id, type and name."""
+        piece: dict[str, Any] = {"index": call}
+        if call_id is not None:
+            piece.update(id=call_id, type="function", function={"name": name, "arguments": arguments})
+        else:
+            piece["function"] = {"arguments": arguments}
+        choice = {"index": index, "delta": {"tool_calls": [piece]}, "logprobs": None, "finish_reason": None}
+        return {**self._base(), "choices": [choice]}
+
+    def delta(
+        self, index: int, text: str, items: list[TokenLogprob], finish: str | None = None, role: bool = False,
+        stop_reason: str | None = None,
+    ) -> dict[str, Any]:  # fmt: skip
         """A chunk carrying new text (or the role, or the finish reason) for one choice."""
         choice: dict[str, Any] = {"index": index}
         if self.chat:
@@ -152,6 +186,8 @@ class ChunkMaker:
             choice["text"] = text
             choice["logprobs"] = completion_logprobs(items) if self.logprobs and items else None
         choice["finish_reason"] = public_reason(finish) if finish else None
+        if finish:
+            choice["stop_reason"] = stop_reason
         return {**self._base(), "choices": [choice]}
 
     def usage_chunk(self, prompt_tokens: int, completion_tokens: int) -> dict[str, Any]:
