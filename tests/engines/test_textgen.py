@@ -52,3 +52,11 @@ def test_token_logprob_is_a_log_softmax() -> None:
     assert abs(lp.logprob - expected) < 1e-9
     assert [t for t, _, _ in lp.top] == ["t2", "t1"]
     assert lp.token == "t2" and lp.token_bytes == b"t2"
+
+
+def test_the_matched_stop_is_reported() -> None:
+    buf = StopBuffer(["@@", "zz", " the end", " is ", "<END>", "###"])
+    assert buf.push("Paris is") == ("Paris", False)
+    assert buf.push(" the end") == ("", True)  # " is " begins before " the end" does
+    assert buf.matched == " is "
+    assert StopBuffer(["x"]).matched is None
