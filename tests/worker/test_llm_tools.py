@@ -90,7 +90,7 @@ def test_required_tool_choice_streams_argument_deltas(client: openai.OpenAI) -> 
 
 
 def test_tool_round_trip_history_is_accepted_and_rendered(client: openai.OpenAI) -> None:
-    call = {"id": "call_1", "type": "function",
+    call: dict[str, Any] = {"id": "call_1", "type": "function",
             "function": {"name": "get_weather", "arguments": '{"city": "Paris", "unit": "celsius"}'}}  # fmt: skip
     history = [*ASK, {"role": "assistant", "content": None, "tool_calls": [call]},
                {"role": "tool", "tool_call_id": "call_1", "content": "18 degrees and sunny"}]  # fmt: skip
