@@ -183,17 +183,19 @@ class Exchange:
             self._waiting_since = loop.time()
         limit = min(self._waiting_since + idle, self.deadline)
         waited_until = math.inf if wait is None else loop.time() + wait
+        timer = asyncio.timeout_at(min(limit, waited_until, cutoff.at))
         try:
-            async with asyncio.timeout_at(min(limit, waited_until, cutoff.at)) as timer:
+            async with timer:
                 cutoff.track(timer)  # a drain that begins now reschedules it
                 try:
                     chunk = await self.response.readany()
                 finally:
                     cutoff.untrack(timer)
         except TimeoutError:
-            if loop.time() < min(limit, cutoff.at):
+            when = timer.when() or loop.time()
+            if when < min(limit, cutoff.at):
                 return None  # `wait` passed first
-            raise self._timed_out(idle) from None
+            raise self._timed_out(when, idle) from None
         except UpstreamError as exc:
             raise UpstreamUnreachable(f"The instance's response broke off: {exc}") from None
         self._waiting_since = None
@@ -227,16 +229,17 @@ class Exchange:
                 finally:
                     cutoff.untrack(timer)
         except TimeoutError:
-            raise self._timed_out(idle) from None
+            raise self._timed_out(timer.when() or loop.time(), idle) from None
         except UpstreamError as exc:
             raise UpstreamUnreachable(f"The instance's response broke off: {exc}") from None
 
-    def _timed_out(self, idle: float) -> ModelportError:
-        now = self._loop.time()
-        if now >= self._relay.cutoff.at:
+    def _timed_out(self, when: float, idle: float) -> ModelportError:
+        """The error for a timer that fired at `when` (its scheduled time: the loop may run it a little
+        early, so the clock can read a hair less than the limit that fired)."""
+        if when >= self._relay.cutoff.at:
             return NoReadyInstance("The gateway is shutting down; the response was ended before it finished.",
                                    code="shutting_down")
-        if now >= self.deadline:
+        if when >= self.deadline:
             return UpstreamTimeout("The response exceeded the deployment's total timeout "
                                    f"({self.route.spec.timeouts.total:g} s).")
         return UpstreamTimeout(f"The instance went silent for {idle:g} s.")
