@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -84,6 +85,13 @@ def test_workers_sum_their_metrics(tmp_path: Path, fake: FakeUpstream) -> None:
             for _ in range(20):
                 http.post(live.v1 + "/embeddings", json={"model": "metered", "input": "one two"},
                           headers={"authorization": f"Bearer {key}", "connection": "close"}).raise_for_status()
-        text = scrape(live, live.admin_key).text
-        assert sample(text, "modelport_requests_total", deployment="metered", endpoint="/v1/embeddings") == 20
+        deadline = time.monotonic() + 15  # each worker shares its numbers every second
+        while True:
+            text = scrape(live, live.admin_key).text
+            count = sample(text, "modelport_requests_total", deployment="metered", endpoint="/v1/embeddings")
+            if count >= 20 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert count == 20
         assert sample(text, "modelport_tokens_total", deployment="metered", token_type="input") == 40
+        assert sample(text, "gen_ai_server_request_duration_seconds_count", deployment="metered") == 20

@@ -108,7 +108,7 @@ def endpoint_label(path: str, endpoint: Endpoint | None, params: dict[str, str])
 
 async def dispatch(gw: Gateway, scope: dict[str, Any], receive: Receive, send: Send) -> None:
     """Find the endpoint, check the key, run the handler, and render any error in the route's protocol.
-    Each request gets a usage record (`modelport.usage`) that sees what is sent and whether the client left."""
+    Each request gets a usage record (`modelport.usage`) that sees what is sent."""
     path: str = scope["path"]
     endpoint, params = lookup(path)
     begun = gw.usage.begin(scope["method"], endpoint_label(path, endpoint, params))
@@ -122,7 +122,7 @@ async def dispatch(gw: Gateway, scope: dict[str, Any], receive: Receive, send: S
         await send(message)
 
     try:
-        await _dispatch(gw, scope, gw.usage.watching(record, receive), recorded_send, endpoint, params, record)
+        await _dispatch(gw, scope, receive, recorded_send, endpoint, params, record)
     finally:
         gw.usage.finish(record, token)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from datetime import UTC, datetime
+import time
 from typing import TextIO
 
 import orjson
@@ -23,24 +23,39 @@ def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds * 1000, 2)
 
 
-def json_line(record: UsageRecord) -> str:
+class _Clock:
+    """ISO 8601 UTC times to the millisecond, the seconds part formatted once per second."""
+
+    __slots__ = ("_second", "_stamp")
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._stamp = ""
+
+    def iso(self, moment: float) -> str:
+        second = int(moment)
+        if second != self._second:
+            self._second, self._stamp = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        return f"{self._stamp}.{int((moment - second) * 1000):03d}Z"
+
+
+def json_line(record: UsageRecord, clock: _Clock | None = None) -> str:
     """The record as one JSON object."""
     return orjson.dumps({
-        "time": datetime.fromtimestamp(record.started_at, UTC).isoformat(timespec="milliseconds"),
-        "key": record.key_id, "deployment": record.deployment, "endpoint": record.endpoint,
-        "method": record.method, "status": record.status, "bytes": record.bytes_out,
-        "duration_ms": _ms(record.duration), "ttft_ms": _ms(record.ttfb), "instance": record.instance,
-        "outcome": record.final_outcome,
+        "time": (clock or _Clock()).iso(record.started_at), "key": record.key_id,
+        "deployment": record.deployment, "endpoint": record.endpoint, "method": record.method,
+        "status": record.status, "bytes": record.bytes_out, "duration_ms": _ms(record.duration),
+        "ttft_ms": _ms(record.ttfb), "instance": record.instance, "outcome": record.final_outcome,
     }).decode()
 
 
-def text_line(record: UsageRecord) -> str:
+def text_line(record: UsageRecord, clock: _Clock | None = None) -> str:
     """The record as `key=value` words after the time, status, method and endpoint."""
-    when = datetime.fromtimestamp(record.started_at, UTC).isoformat(timespec="milliseconds")
-    ttft = _ms(record.ttfb)
-    return (f"{when} {record.status} {record.method} {record.endpoint} key={record.key_id or '-'} "
-            f"deployment={record.deployment or '-'} instance={record.instance or '-'} bytes={record.bytes_out} "
-            f"duration_ms={_ms(record.duration)} ttft_ms={'-' if ttft is None else ttft} "
+    ttft = record.ttfb
+    return (f"{(clock or _Clock()).iso(record.started_at)} {record.status} {record.method} {record.endpoint} "
+            f"key={record.key_id or '-'} deployment={record.deployment or '-'} "
+            f"instance={record.instance or '-'} bytes={record.bytes_out} "
+            f"duration_ms={record.duration * 1000:.2f} ttft_ms={'-' if ttft is None else f'{ttft * 1000:.2f}'} "
             f"outcome={record.final_outcome}")
 
 
@@ -51,6 +66,7 @@ class AccessLog:
         if mode not in MODES:
             raise ValueError(f"access log mode must be one of {', '.join(MODES)}")
         self.format = json_line if mode == "json" else text_line
+        self._clock = _Clock()
         self._stream = stream or sys.stderr
         self._lines: list[str] = []
 
@@ -58,7 +74,7 @@ class AccessLog:
         """Queue the record's line; the lines of one loop turn go out together."""
         if not self._lines:
             asyncio.get_running_loop().call_soon(self.flush)
-        self._lines.append(self.format(record))
+        self._lines.append(self.format(record, self._clock))
 
     def flush(self) -> None:
         """Write the queued lines."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -53,8 +54,11 @@ class UsageLedger:
         self._buffer: list[UsageRecord] = []
         self._lock = asyncio.Lock()
         self._pruned_at = 0.0
+        self._retry = False  # the last write failed: the next one skips rows already stored
         self.dropped = 0
         self.written = 0
+        self._id_prefix = os.urandom(10).hex()  # 80 random bits per process, then a counter: 32 characters
+        self._count = 0
 
     def add(self, record: UsageRecord) -> None:
         """Queue a finished record (never waits)."""
@@ -66,6 +70,8 @@ class UsageLedger:
                 log.warning("usage buffer full (%d records): %d records dropped so far", self.max_buffered,
                             self.dropped)
             return
+        self._count += 1
+        record.id = f"{self._id_prefix}{self._count:012x}"
         self._buffer.append(record)
 
     async def run(self) -> None:
@@ -83,16 +89,18 @@ class UsageLedger:
             batch, self._buffer = self._buffer, []
             if not batch:
                 return
+            retry, self._retry = self._retry, False
             try:
-                self.written += await asyncio.to_thread(self._write, batch)
+                self.written += await asyncio.to_thread(self._write, batch, retry)
             except Exception:
                 log.exception("writing %d usage records failed; retrying at the next flush", len(batch))
+                self._retry = True  # it may have been committed all the same: the next write checks
                 room = max(0, self.max_buffered - len(self._buffer))
                 self._buffer[:0] = batch[:room]
                 self.dropped += len(batch) - min(room, len(batch))
 
-    def _write(self, batch: list[UsageRecord]) -> int:
-        return self._store.write([row_of(record) for record in batch])
+    def _write(self, batch: list[UsageRecord], retry: bool) -> int:
+        return self._store.write([row_of(record) for record in batch], retry=retry)
 
     async def _prune(self) -> None:
         before = datetime.now(UTC) - self.retention

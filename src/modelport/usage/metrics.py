@@ -1,26 +1,26 @@
-"""Prometheus metrics of one gateway process, named after the OpenTelemetry GenAI conventions where they
-have a name (`gen_ai_server_*`, `gen_ai_client_token_usage`, with their advised bucket boundaries).
+"""Prometheus metrics of one gateway, named after the OpenTelemetry GenAI conventions where they have a
+name (`gen_ai_server_*`, `gen_ai_client_token_usage`, with the bucket boundaries the conventions advise).
 
-Labels are bounded: deployments (their own names, never aliases or what a client typed), the route
-table's endpoints, status codes, instances (`deployment/ordinal`). Never a key id.
+Labels are bounded: deployments (their own names, never aliases or what a client typed), the route table's
+endpoints, status codes, instances (`deployment/ordinal`). Never a key id.
 
-With `--workers N` each process writes its values to files in `PROMETHEUS_MULTIPROC_DIR` (set by
-`modelport serve` to a private dir under the data dir before the workers start) and any one of them
-answers a scrape with the sum over all (prometheus-client's multiprocess mode).
+The numbers are kept by `usage.aggregate` (a dict lookup and an addition per request) and rendered with
+prometheus-client at scrape time. With `--workers N`, `modelport serve` names a private dir under the data
+dir in `MODELPORT_METRICS_DIR` and any worker answers a scrape with the sum over all of them.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from modelport.private_files import private_dir
+from modelport.usage.aggregate import Aggregate, Family
 from modelport.usage.record import UsageRecord
 
 # OpenTelemetry GenAI semantic conventions: the ExplicitBucketBoundaries each metric SHOULD use.
@@ -29,20 +29,22 @@ TTFT_BUCKETS = (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75
 TPOT_BUCKETS = (0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5)
 TOKEN_BUCKETS = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864)
 ADDED_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
-MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+METRICS_DIR_ENV = "MODELPORT_METRICS_DIR"
 UPSTREAM_ERRORS = {"upstream_timeout": "timeout", "upstream_error": "unreachable"}
 
 InstanceStates = Callable[[], Iterable[tuple[str, str]]]  # (deployment, state) of each instance
 
 
-class _InstancesByState(Collector):
-    """`modelport_instances{deployment,state}`, read from the store at scrape time (the same in every
-    process, so it is not summed)."""
+class _Collector(Collector):
+    """The aggregate's families, and `modelport_instances{deployment,state}` read from the store (the same
+    in every process, so not summed)."""
 
-    def __init__(self, states: InstanceStates) -> None:
+    def __init__(self, aggregate: Aggregate, states: InstanceStates) -> None:
+        self._aggregate = aggregate
         self._states = states
 
-    def collect(self) -> Iterable[Metric]:
+    def collect(self) -> Iterator[Metric]:
+        yield from self._aggregate.collect()
         family = GaugeMetricFamily("modelport_instances", "Instances by deployment and state.",
                                    labels=["deployment", "state"])
         counts: dict[tuple[str, str], int] = {}
@@ -56,88 +58,78 @@ class _InstancesByState(Collector):
 class Metrics:
     """The gateway's metrics; `observe(record)` at the end of each request, `exposition()` for a scrape."""
 
-    def __init__(self, instance_states: InstanceStates) -> None:
-        self.multiprocess_dir = os.environ.get(MULTIPROC_ENV) or None
-        self.registry = CollectorRegistry()
-        if self.multiprocess_dir is not None:
-            MultiProcessCollector(self.registry, path=self.multiprocess_dir)  # type: ignore[no-untyped-call]
-        own = None if self.multiprocess_dir is not None else self.registry
-        self.registry.register(_InstancesByState(instance_states))
-        by_route = ["deployment", "endpoint"]
-        self.requests = Counter("modelport_requests", "Requests answered, by deployment, endpoint and status.",
-                                [*by_route, "status"], registry=own)
-        self.duration = Histogram("gen_ai_server_request_duration_seconds", "Request duration (to the last byte).",
-                                  by_route, buckets=DURATION_BUCKETS, registry=own)
-        self.ttft = Histogram("gen_ai_server_time_to_first_token_seconds",
-                              "Time to the instance's first byte of a streamed answer.", by_route,
-                              buckets=TTFT_BUCKETS, registry=own)
-        self.tpot = Histogram("gen_ai_server_time_per_output_token_seconds",
-                              "Time per output token after the first, of streamed answers.", ["deployment"],
-                              buckets=TPOT_BUCKETS, registry=own)
-        self.token_usage = Histogram("gen_ai_client_token_usage", "Tokens per request, by type (input, output).",
-                                     ["deployment", "token_type"], buckets=TOKEN_BUCKETS, registry=own)
-        self.tokens = Counter("modelport_tokens", "Tokens in and out.", ["deployment", "token_type"], registry=own)
-        self.added = Histogram("modelport_gateway_added_seconds", "Time the gateway added to a relayed request.",
-                               ["endpoint"], buckets=ADDED_BUCKETS, registry=own)
-        self.upstream_errors = Counter("modelport_upstream_errors", "Upstream failures by kind.",
-                                       ["deployment", "kind"], registry=own)
-        self.outstanding = Gauge("modelport_instance_outstanding_requests", "Requests in flight per instance.",
-                                 ["deployment", "instance"], registry=own, multiprocess_mode="livesum")
-        self.dropped = Counter("modelport_usage_records_dropped", "Usage records dropped: the buffer was full.",
-                               registry=own)
-        self._route_children: dict[tuple[str, str], tuple[Histogram, Histogram]] = {}
+    def __init__(self, instance_states: InstanceStates, shared_dir: Path | None = None) -> None:
+        route = ("deployment", "endpoint")
+        self.requests = Family("counter", "modelport_requests", "Requests answered, by deployment, endpoint and "
+                               "status.", (*route, "status"))
+        self.duration = Family("histogram", "gen_ai_server_request_duration_seconds",
+                               "Request duration (to the last byte).", route, DURATION_BUCKETS)
+        self.ttft = Family("histogram", "gen_ai_server_time_to_first_token_seconds",
+                           "Time to the instance's first byte of a streamed answer.", route, TTFT_BUCKETS)
+        self.tpot = Family("histogram", "gen_ai_server_time_per_output_token_seconds",
+                           "Time per output token after the first, of streamed answers.", ("deployment",),
+                           TPOT_BUCKETS)
+        self.token_usage = Family("histogram", "gen_ai_client_token_usage", "Tokens per request, by type.",
+                                  ("deployment", "token_type"), TOKEN_BUCKETS)
+        self.tokens = Family("counter", "modelport_tokens", "Tokens in and out.", ("deployment", "token_type"))
+        self.added = Family("histogram", "modelport_gateway_added_seconds",
+                            "Time the gateway added to a relayed request.", ("endpoint",), ADDED_BUCKETS)
+        self.upstream_errors = Family("counter", "modelport_upstream_errors", "Upstream failures by kind.",
+                                      ("deployment", "kind"))
+        self.outstanding = Family("gauge", "modelport_instance_outstanding_requests",
+                                  "Requests in flight per instance.", ("deployment", "instance"))
+        self.dropped = Family("counter", "modelport_usage_records_dropped",
+                              "Usage records dropped because the buffer was full.")
+        self.aggregate = Aggregate([self.requests, self.duration, self.ttft, self.tpot, self.token_usage,
+                                    self.tokens, self.added, self.upstream_errors, self.outstanding,
+                                    self.dropped], shared_dir)
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.registry.register(_Collector(self.aggregate, instance_states))
 
     def observe(self, record: UsageRecord) -> None:
         """Count one finished request."""
         deployment = record.deployment or ""
-        self.requests.labels(deployment, record.endpoint, str(record.status)).inc()
-        children = self._route_children.get((deployment, record.endpoint))
-        if children is None:
-            children = (self.duration.labels(deployment, record.endpoint), self.ttft.labels(deployment,
-                                                                                           record.endpoint))
-            self._route_children[(deployment, record.endpoint)] = children
-        duration, ttft = children
-        duration.observe(record.duration)
+        route = (deployment, record.endpoint)
+        self.requests.inc((deployment, record.endpoint, str(record.status)))
+        self.duration.observe(route, record.duration)
         if record.deployment is None:
             return
-        self.added.labels(record.endpoint).observe(max(0.0, record.duration - record.upstream_seconds))
+        self.added.observe((record.endpoint,), max(0.0, record.duration - record.upstream_seconds))
         kind = UPSTREAM_ERRORS.get(record.outcome) or ("http_5xx" if record.upstream_status >= 500 else None)
         if kind is not None:
-            self.upstream_errors.labels(deployment, kind).inc()
-        self._stream_times(record, ttft)
-        self._tokens(record, deployment)
-
-    def _stream_times(self, record: UsageRecord, ttft: Histogram) -> None:
-        if not record.streamed or record.ttfb is None or record.status >= 400:
-            return
-        ttft.observe(record.ttfb)
-        assert record.first_byte is not None
-        if record.units.output_tokens > 1:
-            per_token = (record.ended - record.first_byte) / (record.units.output_tokens - 1)
-            self.tpot.labels(record.deployment or "").observe(per_token)
-
-    def _tokens(self, record: UsageRecord, deployment: str) -> None:
+            self.upstream_errors.inc((deployment, kind))
+        if record.streamed and record.first_byte is not None and record.status < 400:
+            self.ttft.observe(route, record.first_byte - record.t0)
+            if record.units.output_tokens > 1:
+                per_token = (record.ended - record.first_byte) / (record.units.output_tokens - 1)
+                self.tpot.observe((deployment,), per_token)
         for token_type, count in (("input", record.units.input_tokens), ("output", record.units.output_tokens)):
             if count:
-                self.token_usage.labels(deployment, token_type).observe(count)
-                self.tokens.labels(deployment, token_type).inc(count)
+                self.token_usage.observe((deployment, token_type), count)
+                self.tokens.inc((deployment, token_type), count)
 
     def set_outstanding(self, counts: Iterable[tuple[str, str, int]]) -> None:
         """Requests in flight through this process, per (deployment, instance)."""
         for deployment, instance, count in counts:
-            self.outstanding.labels(deployment, instance).set(count)
+            self.outstanding.set((deployment, instance), count)
 
     def exposition(self) -> bytes:
         """The text exposition format (blocking: it may read files and the store)."""
         return generate_latest(self.registry)
 
 
+def shared_metrics_dir() -> Path | None:
+    """The dir `--workers` processes share their numbers in, when this process is one of them."""
+    named = os.environ.get(METRICS_DIR_ENV)
+    return Path(named) if named else None
+
+
 def prepare_multiprocess_dir(data_dir: Path) -> Path:
     """For `--workers N`: a private, emptied `metrics` dir under the data dir, named in the environment the
-    worker processes inherit (prometheus-client reads it when it is first imported there)."""
+    worker processes inherit."""
     folder = data_dir / "metrics"
     private_dir(folder)
-    for stale in folder.glob("*.db"):
+    for stale in folder.glob("*.json"):
         stale.unlink()
-    os.environ[MULTIPROC_ENV] = str(folder)
+    os.environ[METRICS_DIR_ENV] = str(folder)
     return folder

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import TYPE_CHECKING
 
@@ -56,6 +57,8 @@ class UsageObserver:
         now = time.perf_counter()
         record.upstream_seconds += now - self._started
         record.outcome = outcome.value
+        if outcome is Outcome.CLIENT_GONE or isinstance(error, asyncio.CancelledError):  # cancelled: the client left
+            record.client_gone = True
         if exchange is None or exchange.response is None:
             return
         if record.first_byte is None:

@@ -10,7 +10,6 @@ request's task has its own context, so concurrent requests never see each other'
 from __future__ import annotations
 
 import time
-import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,7 +44,7 @@ class UsageRecord:
     method: str
     started_at: float = field(default_factory=time.time)
     t0: float = field(default_factory=time.perf_counter)
-    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    id: str = ""  # given by the ledger when queued: unique across processes and gateways
     key_id: str | None = None
     deployment: str | None = None
     instance: str | None = None

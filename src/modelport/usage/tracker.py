@@ -7,16 +7,15 @@ import asyncio
 import logging
 import time
 from contextvars import Token
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from modelport.usage.access_log import AccessLog
 from modelport.usage.ledger import UsageLedger
-from modelport.usage.metrics import Metrics
+from modelport.usage.metrics import Metrics, shared_metrics_dir
 from modelport.usage.record import CURRENT, UsageRecord
 
 if TYPE_CHECKING:
     from modelport.config import Settings
-    from modelport.relay.body import Receive
     from modelport.routing.router import Router
     from modelport.store import Store
 
@@ -52,32 +51,28 @@ class UsageTracker:
         except Exception:
             log.exception("recording the usage of a request failed")
 
-    @staticmethod
-    def watching(record: UsageRecord, receive: Receive) -> Receive:
-        """`receive`, noting on `record` a client that hangs up before its answer is complete."""
-
-        async def watched() -> dict[str, Any]:
-            message = await receive()
-            if message["type"] == "http.disconnect" and not record.complete:
-                record.client_gone = True
-            return message
-
-        return watched
-
     async def follow_outstanding(self, router: Router, interval: float = 1.0) -> None:
-        """Keep `modelport_instance_outstanding_requests` current for this process's instances."""
-        while True:
-            counts = [(route.name, f"{instance.id[0]}/{instance.id[1]}", instance.outstanding)
-                      for name, route in router.routes.items() if name == route.name
-                      for instance in route.instances]
-            self.metrics.set_outstanding(counts)
-            await asyncio.sleep(interval)
+        """Keep `modelport_instance_outstanding_requests` current for this process's instances and, with
+        `--workers`, share this process's numbers every `interval` (and once more when cancelled, at exit)."""
+        aggregate = self.metrics.aggregate
+        try:
+            while True:
+                counts = [(route.name, f"{instance.id[0]}/{instance.id[1]}", instance.outstanding)
+                          for name, route in router.routes.items() if name == route.name
+                          for instance in route.instances]
+                self.metrics.set_outstanding(counts)
+                if aggregate.shared_dir is not None:
+                    await asyncio.to_thread(aggregate.dump)
+                await asyncio.sleep(interval)
+        finally:
+            aggregate.dump()
 
 
 def build_tracker(settings: Settings, store: Store) -> UsageTracker:
     """The tracker `settings` ask for, on `store`."""
-    metrics = Metrics(lambda: [(i.deployment, str(i.state.value)) for i in store.list_instances()])
+    metrics = Metrics(lambda: [(i.deployment, str(i.state.value)) for i in store.list_instances()],
+                      shared_metrics_dir())
     ledger = UsageLedger(store.usage, settings.usage_flush_seconds, settings.usage_buffer_records,
-                         settings.usage_retention_days, on_drop=metrics.dropped.inc)
+                         settings.usage_retention_days, on_drop=lambda: metrics.dropped.inc(()))
     access_log = None if settings.access_log == "off" else AccessLog(settings.access_log)
     return UsageTracker(ledger, metrics, access_log)
