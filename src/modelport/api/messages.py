@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 import orjson
 
 from modelport.api.request import Request, until_disconnect
 from modelport.api.responses import Send, send_json
 from modelport.errors import BadRequest, BadUpstreamResponse
 from modelport.instances.launch import speaks_anthropic
-from modelport.relay.body import read_body, routing_fields
+from modelport.relay.body import decode_json, read_body, routing_fields, with_model
 from modelport.relay.proxy import UpstreamRequest
 from modelport.relay.sse import anthropic_error_event
 from modelport.relay.translated import relay_translated_messages, upstream_error
@@ -50,9 +51,7 @@ async def messages(gw: Gateway, request: Request, send: Send) -> None:
 
 async def _relay_native(gw: Gateway, request: Request, route: Route, body: bytes, send: Send) -> None:
     if route.renames_model:
-        data = orjson.loads(body)
-        data["model"] = route.upstream_model
-        body = orjson.dumps(data)
+        body = with_model(body, route.upstream_model)
     upstream = UpstreamRequest(
         method="POST", path="/messages", query=request.query, client_headers=request.headers, body=body,
         content_length=len(body), rename_to=route.name if route.renames_model else None,
@@ -76,13 +75,13 @@ async def count_tokens(gw: Gateway, request: Request, send: Send) -> None:
     """Counts with the deployment's own tokenizer, through the instance's `/tokenize` (built-in engines,
     vLLM, SGLang); says so plainly when the instance has none."""
     body, route = await _read(gw, request)
-    data = orjson.loads(body)
+    data = decode_json(body)
     data.setdefault("max_tokens", 1)  # not part of a count request; the translator insists on it
     chat = chat_request_from_messages(data, upstream_model=route.upstream_model)
     payload: dict[str, Any] = {"model": route.upstream_model, "messages": chat["messages"]}
     if chat.get("tools"):
         payload["tools"] = chat["tools"]
-    encoded = orjson.dumps(payload)
+    encoded = msgspec.json.encode(payload)  # free-form tool schemas may hold ints past 64 bits
     for from_root in (False, True):  # built-in workers serve /v1/tokenize; vLLM and SGLang serve /tokenize
         upstream = UpstreamRequest(method="POST", path="/tokenize", query="", client_headers=[], body=encoded,
                                    content_length=len(encoded), from_root=from_root,

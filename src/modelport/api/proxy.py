@@ -61,7 +61,7 @@ def body_model(body: bytes) -> str | None:
     """The `model` string of a JSON object body; None for anything else (the proxy doesn't judge bodies)."""
     try:
         model = msgspec.json.decode(body, type=_ModelField).model
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
         return None
     return model if isinstance(model, str) and model else None
 

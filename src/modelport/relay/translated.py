@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 from typing import Any
 
+import msgspec
 import orjson
 
 from modelport.errors import (
@@ -72,7 +73,7 @@ async def relay_translated_messages(
     request: MessagesRequest, send: Send, ping_seconds: float = 10.0,
 ) -> None:
     """Send `chat` to an instance of `route` and answer the client in Anthropic's format."""
-    body = orjson.dumps(chat)
+    body = msgspec.json.encode(chat)  # not orjson: free-form fields (tool schemas) may hold ints past 64 bits
     upstream = UpstreamRequest(method="POST", path="/chat/completions", query="", client_headers=client_headers,
                                body=body, content_length=len(body))
     async with relay.exchange(route, upstream) as exchange:

@@ -42,10 +42,11 @@ def wav_bytes(pcm: bytes) -> bytes:
 
 
 def _speech_request(data: dict[str, Any]) -> tuple[str, str, float]:
-    text, fmt, speed = data.get("input"), data.get("response_format") or "mp3", data.get("speed", 1.0)
+    text, fmt, speed = data.get("input"), data.get("response_format"), data.get("speed", 1.0)
+    fmt = "mp3" if fmt is None else fmt
     if not isinstance(text, str) or not text:
         raise FakeHTTPError(400, "input is required", param="input")
-    if fmt not in MEDIA_TYPES:
+    if not isinstance(fmt, str) or fmt not in MEDIA_TYPES:
         raise FakeHTTPError(400, f"response_format must be one of {sorted(MEDIA_TYPES)}", param="response_format")
     if not isinstance(speed, (int, float)) or not 0.25 <= speed <= 4.0:
         raise FakeHTTPError(400, "speed must be between 0.25 and 4.0", param="speed")

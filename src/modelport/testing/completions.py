@@ -15,14 +15,22 @@ DEFAULT_MAX_TOKENS = 16
 
 
 def _prompts(data: dict[str, Any]) -> list[str]:
+    """The prompts of a completions request: a string, a list of strings, a token array or a list of them."""
     prompt = data.get("prompt", "")
     if isinstance(prompt, str):
         return [prompt]
-    if isinstance(prompt, list) and prompt and all(isinstance(p, int) for p in prompt):
-        return [" ".join(str(t) for t in prompt)]
     if isinstance(prompt, list) and prompt:
-        return [p if isinstance(p, str) else " ".join(str(t) for t in p) for p in prompt]
+        if all(_is_token(t) for t in prompt):
+            return [" ".join(str(t) for t in prompt)]
+        if all(isinstance(p, str) for p in prompt):
+            return prompt
+        if all(isinstance(p, list) and p and all(_is_token(t) for t in p) for p in prompt):
+            return [" ".join(str(t) for t in p) for p in prompt]
     raise FakeHTTPError(400, "prompt must be a string, a list of strings or token arrays", param="prompt")
+
+
+def _is_token(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31
 
 
 def _answers(data: dict[str, Any]) -> list[tuple[str, str]]:
