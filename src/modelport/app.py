@@ -23,11 +23,11 @@ from modelport.heap import freeze_long_lived_objects
 from modelport.instances.placement import LocalPlacement
 from modelport.instances.supervisor import Supervisor
 from modelport.relay.body import Receive
-from modelport.relay.image_store import ImageStore
 from modelport.relay.proxy import Relay, Send
 from modelport.relay.upstream import create_pool, create_session
 from modelport.routing.router import Router
 from modelport.store import Store
+from modelport.store.images import ImageStore
 from modelport.usage.observer import observer_factory
 from modelport.usage.tracker import build_tracker
 

@@ -165,7 +165,7 @@ def test_image_urls_are_served_by_the_gateway(client: openai.OpenAI, gateway: Li
 
 
 def test_image_store_expires(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from modelport.relay.image_store import ImageStore
+    from modelport.store.images import ImageStore
 
     store = ImageStore(tmp_path, ttl_seconds=0.2)
     name = store.put(b"\x89PNG\r\n\x1a\nxxxx")

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 
 from modelport.errors import BadRequest, InvalidJSON, PayloadTooLarge
+from modelport.multipart import MAX_PARTS, parse_form, spool_multipart
 from modelport.relay.body import read_body, routing_fields, with_model
-from modelport.relay.multipart import MAX_PARTS, parse_form, spool_multipart
 from modelport.relay.sse import SseModelRenamer, SseReader
 
 BOUNDARY = "----b0undary"

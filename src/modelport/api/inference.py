@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 from modelport.api.request import Request, until_disconnect
 from modelport.api.responses import Send, send_json
 from modelport.errors import MissingModel, ModelNotFound, PayloadTooLarge
+from modelport.multipart import spool_multipart
 from modelport.relay.body import read_body, routing_fields, with_model
-from modelport.relay.multipart import spool_multipart
 from modelport.relay.proxy import UpstreamRequest
 from modelport.relay.sse import openai_error_event
 from modelport.routing.router import Route

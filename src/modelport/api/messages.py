@@ -12,14 +12,15 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 import orjson
 
+from modelport.api.messages_translated import relay_translated_messages
 from modelport.api.request import Request, until_disconnect
 from modelport.api.responses import Send, send_json
 from modelport.errors import BadRequest, BadUpstreamResponse
 from modelport.instances.launch import speaks_anthropic
 from modelport.relay.body import decode_json, read_body, routing_fields, with_model
+from modelport.relay.exchange import upstream_error
 from modelport.relay.proxy import UpstreamRequest
 from modelport.relay.sse import anthropic_error_event
-from modelport.relay.translated import relay_translated_messages, upstream_error
 from modelport.routing.router import Route
 from modelport.translate.anthropic_openai import chat_request_from_messages, decode_messages_request
 

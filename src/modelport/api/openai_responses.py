@@ -29,9 +29,8 @@ from modelport.api.responses import Send, send_json
 from modelport.errors import BadRequest, BadUpstreamResponse, ModelportError, NotFound, RateLimited
 from modelport.protocols.openai_responses import InputItem, ResponsesRequest
 from modelport.relay.body import read_body
-from modelport.relay.exchange import Exchange, UpstreamRequest
+from modelport.relay.exchange import Exchange, UpstreamRequest, upstream_error
 from modelport.relay.sse import SseReader
-from modelport.relay.translated import upstream_error
 from modelport.routing.router import Route
 from modelport.store.responses import MAX_STORED_BYTES, StoredResponse
 from modelport.translate.anthropic_openai.shapes import chat_completion_from_json

@@ -26,7 +26,7 @@ class Request:
 
     @property
     def query(self) -> str:
-        return self.scope.get("query_string", b"").decode("latin-1")
+        return str(self.scope.get("query_string", b"").decode("latin-1"))
 
     def header(self, name: bytes) -> bytes | None:
         return header(self.headers, name)

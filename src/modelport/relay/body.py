@@ -1,5 +1,5 @@
 """Reading request bodies (whole, bounded) and decoding JSON ones: the routing fields only, checked, or
-whole; every way a body can be malformed is a 400. Multipart bodies are `relay.multipart`'s."""
+whole; every way a body can be malformed is a 400. Multipart bodies are `modelport.multipart`'s."""
 
 from __future__ import annotations
 

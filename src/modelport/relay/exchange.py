@@ -26,9 +26,17 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol
 
+import orjson
+
 from modelport.errors import (
+    AuthenticationFailed,
+    BadRequest,
     ModelportError,
     NoReadyInstance,
+    NotFound,
+    PayloadTooLarge,
+    PermissionDenied,
+    RateLimited,
     UpstreamTimeout,
     UpstreamUnreachable,
 )
@@ -243,6 +251,24 @@ class Exchange:
             return UpstreamTimeout("The response exceeded the deployment's total timeout "
                                    f"({self.route.spec.timeouts.total:g} s).")
         return UpstreamTimeout(f"The instance went silent for {idle:g} s.")
+
+
+def upstream_error(status: int, body: bytes) -> ModelportError:
+    """An instance's error answer as one of ours, keeping its status and message."""
+    try:
+        error = orjson.loads(body).get("error", {})
+        message = error.get("message") if isinstance(error, dict) else str(error)
+    except (orjson.JSONDecodeError, AttributeError):
+        message = None
+    result = _BY_STATUS.get(status, ModelportError)(str(message or f"The instance answered HTTP {status}."))
+    result.status = status
+    return result
+
+
+_BY_STATUS: dict[int, type[ModelportError]] = {
+    400: BadRequest, 401: AuthenticationFailed, 403: PermissionDenied, 404: NotFound, 413: PayloadTooLarge,
+    422: BadRequest, 429: RateLimited, 503: NoReadyInstance, 504: UpstreamTimeout,
+}
 
 
 def outcome_of(error: BaseException) -> Outcome:

@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 
 from modelport.errors import BadRequest
-from modelport.relay.multipart import MAX_PARTS, parse_form
+from modelport.multipart import MAX_PARTS, parse_form
 
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
@@ -48,7 +48,7 @@ class Form:
 
 
 async def read_form(request: web.Request) -> Form:
-    """The request's form, read by the gateway's bounded parser (`relay.multipart`); a body of another
+    """The request's form, read by the gateway's bounded parser (`modelport.multipart`); a body of another
     content type, a malformed one, or a text field or name that is not UTF-8 is a 400."""
     if request.content_type not in FORM_TYPES:
         raise BadRequest(f"this endpoint takes multipart/form-data, not {request.content_type or 'an untyped body'}")

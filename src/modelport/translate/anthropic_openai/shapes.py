@@ -9,7 +9,7 @@ that says where it went wrong, e.g. ``Expected `array | null`, got `str` - at `$
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import msgspec
 import orjson
@@ -80,13 +80,13 @@ class _Completion(msgspec.Struct):
 def check_chunk(chunk: Any) -> Mapping[str, Any]:
     """``chunk`` when it reads as a ``chat.completion.chunk``; otherwise a :class:`BadUpstreamResponse`."""
     _check(chunk, _Chunk, "chat.completion.chunk")
-    return chunk
+    return cast(Mapping[str, Any], chunk)
 
 
 def check_completion(chat: Any) -> Mapping[str, Any]:
     """``chat`` when it reads as a ``chat.completion``; otherwise a :class:`BadUpstreamResponse`."""
     _check(chat, _Completion, "chat completion")
-    return chat
+    return cast(Mapping[str, Any], chat)
 
 
 def parse_json(data: bytes, what: str) -> Any:

@@ -179,7 +179,7 @@ class _FieldWatcher(PartTracker):
 
     def _on_part_data(self, data: bytes, start: int, end: int) -> None:
         if self.name in self._names:
-            value = self._values.setdefault(self.name, bytearray())  # type: ignore[arg-type]
+            value = self._values.setdefault(self.name, bytearray())
             if len(value) < 1024:
                 value += data[start:end]
 
@@ -205,7 +205,7 @@ class _FormWriter(PartTracker):
             self._out.write(name + b": " + value + b"\r\n")
         self._out.write(b"\r\n")
         if self.name in self._changes:
-            self._out.write(self._changes[self.name])  # type: ignore[index]
+            self._out.write(self._changes[self.name])
 
     def _on_part_data(self, data: bytes, start: int, end: int) -> None:
         if self.name not in self._changes:

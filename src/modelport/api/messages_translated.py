@@ -25,19 +25,11 @@ import msgspec
 import orjson
 
 from modelport.errors import (
-    AuthenticationFailed,
-    BadRequest,
     BadUpstreamResponse,
     ModelportError,
-    NoReadyInstance,
-    NotFound,
-    PayloadTooLarge,
-    PermissionDenied,
-    RateLimited,
-    UpstreamTimeout,
 )
 from modelport.protocols.anthropic import MessagesRequest
-from modelport.relay.exchange import Exchange
+from modelport.relay.exchange import Exchange, upstream_error
 from modelport.relay.proxy import Relay, Send, UpstreamRequest
 from modelport.relay.sse import SseReader
 from modelport.routing.router import Route
@@ -49,23 +41,7 @@ from modelport.translate.anthropic_openai import (
     messages_response_from_chat,
 )
 
-_BY_STATUS: dict[int, type[ModelportError]] = {
-    400: BadRequest, 401: AuthenticationFailed, 403: PermissionDenied, 404: NotFound, 413: PayloadTooLarge,
-    422: BadRequest, 429: RateLimited, 503: NoReadyInstance, 504: UpstreamTimeout,
-}
 DRAIN_SECONDS = 1.0  # after [DONE], how long to wait for the end of the body (to keep the connection)
-
-
-def upstream_error(status: int, body: bytes) -> ModelportError:
-    """An instance's error answer as one of ours, keeping its status and message."""
-    try:
-        error = orjson.loads(body).get("error", {})
-        message = error.get("message") if isinstance(error, dict) else str(error)
-    except (orjson.JSONDecodeError, AttributeError):
-        message = None
-    result = _BY_STATUS.get(status, ModelportError)(str(message or f"The instance answered HTTP {status}."))
-    result.status = status
-    return result
 
 
 async def relay_translated_messages(
