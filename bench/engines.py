@@ -7,7 +7,9 @@ Both sides run the same work one request at a time for a fixed time and print a 
 - transcribe: Whisper tiny.en transcribing that paragraph's speech (WAV) → seconds of audio heard per second;
 - embed-concurrency: one sentence per request to all-MiniLM-L6-v2 through the gateway, at concurrency 1, 16
   and 64 in turn (the worker batches concurrent requests) → sentences/s at 64 (`rate`) and at each level, and
-  failed requests; "direct" is the in-process batch-32 call of `embed`.
+  failed requests; "direct" is the in-process batch-32 call of `embed`;
+- chat-prefix: first-token times of requests sharing a ~1,500-token prefix (`bench.prefix`): one round per
+  30 s of `--seconds` (at least one).
 
 Run: `python -m bench.engines direct --task chat` or
 `python -m bench.engines gateway --task chat --url http://127.0.0.1:8080/v1 --key KEY`.
@@ -245,14 +247,19 @@ def gateway_concurrency(seconds: float, url: str, key: str) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("mode", choices=["direct", "gateway"])
-    parser.add_argument("--task", choices=["chat", "embed", "speech", "transcribe", "embed-concurrency"],
-                        required=True)
+    parser.add_argument("--task", choices=["chat", "embed", "speech", "transcribe", "embed-concurrency",
+                                           "chat-prefix"], required=True)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--url", help="gateway base URL, ending in /v1")
     parser.add_argument("--key", help="gateway API key")
     parser.add_argument("--audio", help="transcribe: WAV to reuse (made by piper and saved there when missing)")
     args = parser.parse_args()
-    if args.mode == "direct":  # embed-concurrency's reference is the in-process batch-32 call
+    if args.task == "chat-prefix":
+        from bench import prefix
+
+        rounds = max(1, int(args.seconds // 30))
+        result = prefix.direct(rounds) if args.mode == "direct" else prefix.gateway(rounds, args.url, args.key)
+    elif args.mode == "direct":  # embed-concurrency's reference is the in-process batch-32 call
         result = direct("embed" if args.task == "embed-concurrency" else args.task, args.seconds, args.audio)
     elif args.task == "embed-concurrency":
         result = gateway_concurrency(args.seconds, args.url, args.key)

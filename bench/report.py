@@ -13,7 +13,8 @@ Row = dict[str, Any]
 Stat = dict[str, float]
 
 METRICS = ("rps", "p50_ms", "p99_ms", "added_p50_ms", "ttfb_p50_ms", "added_ttfb_p50_ms", "chunks_per_s",
-           "events_per_read", "cpu_us_per_req", "cpu_us_per_chunk", "rss_mb", "errors", "rate")
+           "events_per_read", "cpu_us_per_req", "cpu_us_per_chunk", "rss_mb", "errors", "rate",
+           "ratio", "back_ratio", "first_ms", "second_ms", "back_ms")
 
 
 def stat(values: Sequence[float]) -> Stat:
@@ -99,6 +100,8 @@ TARGETS = (
            lambda s: _ratio(_get(s, "engine-transcribe", "modelport", "rate"),
                             _get(s, "engine-transcribe", "direct", "rate")),
            lambda v: v >= 0.9, "ratio"),
+    Target("TTFT of a 2nd request on the same ~1,500-token prefix vs the 1st, through the gateway (engine-prefix)",
+           "<= 30%", lambda s: _get(s, "engine-prefix", "modelport", "ratio"), lambda v: v <= 0.3, "ratio"),
     Target("failed single-sentence embedding requests at c=64 (engine-concurrency)", "0",
            lambda s: _get(s, "engine-concurrency", "modelport", "errors"), lambda v: v == 0, ""),
     Target("throughput with `--workers 2` vs 1 (c=64; the load generator shares the 2 cores)", "> 1x",

@@ -125,7 +125,7 @@ def _engine_json(argv: list[str], cpus: str | None, timeout: float) -> dict[str,
 
 
 UNITS = {"chat": "tokens", "embed": "embeddings", "speech": "audio seconds", "transcribe": "audio seconds",
-         "embed-concurrency": "embeddings"}
+         "embed-concurrency": "embeddings", "chat-prefix": "x faster first token"}
 
 
 def run_engines(scenarios: list[EngineScenario], opts: RunOptions, log: Log) -> list[Row]:

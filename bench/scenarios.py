@@ -72,6 +72,8 @@ ENGINE_SCENARIOS: tuple[EngineScenario, ...] = (
     EngineScenario("engine-transcribe", "Whisper tiny.en, seconds of audio per second (c=1)", "transcribe"),
     EngineScenario("engine-concurrency", "ONNX all-MiniLM-L6-v2, 1 sentence per request at c=64 (direct: batch 32)",
                    "embed-concurrency"),
+    EngineScenario("engine-prefix", "llama.cpp SmolLM2-135M, 2nd request on a seen ~1,500-token prefix: x faster",
+                   "chat-prefix"),
 )
 
 SMOKE = Scenario("smoke-chat-c1", "smoke: chat, non-streaming, concurrency 1", "/chat/completions", CHAT_BODY, 1,
