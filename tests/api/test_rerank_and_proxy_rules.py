@@ -8,11 +8,9 @@ import orjson
 import pytest
 
 from modelport.api.proxy import body_model, check_target, raw_segments, split_deployment
-from modelport.api.rerank import check_rerank, speaks_tei
+from modelport.api.rerank import check_rerank
 from modelport.errors import BadRequest, InvalidJSON, MissingModel
 from modelport.protocols.rerank import RerankFields
-from modelport.records import DeploymentSpec
-from modelport.routing.router import Route
 
 
 def _check(limit: int = 1000, **body: Any) -> RerankFields:
@@ -61,13 +59,6 @@ def test_too_many_documents_and_bad_types() -> None:
         _check(documents="a")
     with pytest.raises(InvalidJSON):
         check_rerank(b'{"model": ', 10)
-
-
-def test_tei_is_the_preset_or_api_tei_on_a_remote_deployment() -> None:
-    assert speaks_tei(Route(DeploymentSpec(name="a", engine="tei", model="x"), ()))
-    assert speaks_tei(Route(DeploymentSpec(name="a", urls=("http://h/v1",), engine_args={"api": "tei"}), ()))
-    assert not speaks_tei(Route(DeploymentSpec(name="a", urls=("http://h/v1",)), ()))
-    assert not speaks_tei(Route(DeploymentSpec(name="a", engine="tei", command=("my-tei",)), ()))
 
 
 def test_split_deployment_takes_the_longest_name() -> None:

@@ -16,7 +16,6 @@ from modelport.api.messages_translated import relay_translated_messages
 from modelport.api.request import Request, until_disconnect
 from modelport.api.responses import Send, send_json
 from modelport.errors import BadRequest, BadUpstreamResponse
-from modelport.instances.launch import speaks_anthropic
 from modelport.relay.body import decode_json, read_body, routing_fields, with_model
 from modelport.relay.exchange import upstream_error
 from modelport.relay.proxy import UpstreamRequest
@@ -39,12 +38,12 @@ async def _read(gw: Gateway, request: Request) -> tuple[bytes, Route]:
 
 async def messages(gw: Gateway, request: Request, send: Send) -> None:
     body, route = await _read(gw, request)
-    if speaks_anthropic(route.spec):
+    if route.capabilities.messages:
         await until_disconnect(request.receive, _relay_native(gw, request, route, body, send))
         return
     decoded = decode_messages_request(body)
     chat = chat_request_from_messages(decoded, upstream_model=route.upstream_model,
-                                      supports_top_k=route.spec.engine_args.get("top_k") != "false")
+                                      supports_top_k=route.capabilities.top_k)
     work = relay_translated_messages(gw.relay, route, request.headers, chat, decoded, send,
                                      gw.settings.ping_seconds)
     await until_disconnect(request.receive, work)
@@ -83,7 +82,7 @@ async def count_tokens(gw: Gateway, request: Request, send: Send) -> None:
     if chat.get("tools"):
         payload["tools"] = chat["tools"]
     encoded = msgspec.json.encode(payload)  # free-form tool schemas may hold ints past 64 bits
-    for from_root in (False, True):  # built-in workers serve /v1/tokenize; vLLM and SGLang serve /tokenize
+    for from_root in route.capabilities.tokenize_from_root:
         upstream = UpstreamRequest(method="POST", path="/tokenize", query="", client_headers=[], body=encoded,
                                    content_length=len(encoded), from_root=from_root,
                                    extra_headers={b"content-type": b"application/json"})

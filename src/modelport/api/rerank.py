@@ -34,6 +34,7 @@ from modelport.relay.body import decode_json, decode_struct, read_body, with_mod
 from modelport.relay.exchange import upstream_error
 from modelport.relay.http1 import UpstreamError
 from modelport.relay.proxy import UpstreamRequest
+from modelport.routing.capabilities import RerankApi
 from modelport.routing.router import Route
 from modelport.translate.cohere_jina import cohere_response_from_jina, jina_request_from_cohere
 from modelport.translate.jina_tei import estimate_tokens, jina_response_from_tei, tei_request_from_jina
@@ -42,12 +43,6 @@ if TYPE_CHECKING:
     from modelport.app import Gateway
 
 Headers = list[tuple[bytes, bytes]]
-
-
-def speaks_tei(route: Route) -> bool:
-    """Whether the deployment's instances serve TEI's native API rather than Jina's rerank."""
-    spec = route.spec
-    return spec.engine_args.get("api") == "tei" or (spec.engine == "tei" and not spec.command)
 
 
 def check_rerank(body: bytes, max_documents: int) -> RerankFields:
@@ -91,7 +86,7 @@ async def _read(gw: Gateway, request: Request) -> tuple[bytes, RerankFields, Rou
 async def jina_rerank(gw: Gateway, request: Request, send: Send) -> None:
     """POST /v1/rerank: relayed to Jina-speaking instances, translated for TEI ones."""
     body, _, route = await _read(gw, request)
-    if speaks_tei(route):
+    if route.capabilities.rerank is RerankApi.TEI:
         translated = _via_tei(gw, route, request.headers, decode_json(body))
         await until_disconnect(request.receive, _answer(send, translated))
         return
@@ -109,7 +104,7 @@ async def cohere_rerank(gw: Gateway, request: Request, send: Send) -> None:
     body, fields, route = await _read(gw, request)
     cohere = decode_json(body)
     jina = jina_request_from_cohere(cohere, upstream_model=route.upstream_model)
-    via = _via_tei if speaks_tei(route) else _via_jina
+    via = _via_tei if route.capabilities.rerank is RerankApi.TEI else _via_jina
     work = via(gw, route, request.headers, jina)
     documents = len(fields.documents or ())
 

@@ -27,14 +27,12 @@ class Preset:
 
     argv: tuple[str, ...]
     health_path: str = "/health"
-    speaks_anthropic: bool = False
     secret_env: str | None = None
 
 
 PRESETS: dict[str, Preset] = {
     "vllm": Preset(
         ("vllm", "serve", "{model}", "--host", "127.0.0.1", "--port", "{port}", "--served-model-name", "{name}"),
-        speaks_anthropic=True,
         secret_env="VLLM_API_KEY",
     ),
     "sglang": Preset(
@@ -43,7 +41,6 @@ PRESETS: dict[str, Preset] = {
     ),
     "llama-server": Preset(
         ("llama-server", "-m", "{model}", "--host", "127.0.0.1", "--port", "{port}", "--alias", "{name}"),
-        speaks_anthropic=True,
         secret_env="LLAMA_API_KEY",
     ),
     "tei": Preset(
@@ -127,10 +124,3 @@ def _extra_args(spec: DeploymentSpec) -> list[str]:
 
 def safe_name(name: str) -> str:
     return "".join(c if c.isalnum() or c in "._-" else "_" for c in name)
-
-
-def speaks_anthropic(spec: DeploymentSpec) -> bool:
-    """Whether the deployment's instances serve `/v1/messages` themselves (then requests are relayed, not
-    translated): set per deployment, or known for the engine's preset."""
-    preset = PRESETS.get(spec.engine or "")
-    return spec.speaks_anthropic or (preset is not None and preset.speaks_anthropic and not spec.command)

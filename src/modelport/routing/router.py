@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from modelport.errors import ModelNotFound, NoReadyInstance
 from modelport.records import ApiKey, Deployment, DeploymentSpec, InstanceRecord, InstanceState
+from modelport.routing.capabilities import Capabilities
 
 if TYPE_CHECKING:
     from modelport.store import Store
@@ -44,6 +45,10 @@ class Route:
     instances: tuple[Instance, ...]
     created: int = 0  # unix seconds, for /v1/models
     alias: str | None = None  # the alias the client named, when it used one (instances are shared)
+    capabilities: Capabilities = field(init=False, compare=False)  # what its backend speaks, from `spec`
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "capabilities", Capabilities.of(self.spec))
 
     @property
     def name(self) -> str:
