@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
+from itertools import chain
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,6 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from modelport.store.database import read_transaction, write_transaction
 from modelport.store.schema import usage_daily, usage_records
+from modelport.store.usage_batch import RAW_COLUMNS, DailyKey, UsageBatch, UsageRow, daily_of
 
 SUMS = ("requests", "errors", "bytes_out", "input_tokens", "output_tokens", "documents", "images",
         "characters", "audio_seconds")
@@ -48,16 +50,22 @@ class UsageStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    def write(self, rows: Sequence[dict[str, Any]], retry: bool = False) -> int:
+    def batch(self, rows: Sequence[UsageRow] = ()) -> UsageBatch:
+        """An empty batch for this store (or one of `rows`), to `add()` rows to and `write()`."""
+        return UsageBatch(self._engine.dialect.name == "sqlite", rows)
+
+    def write(self, batch: UsageBatch, retry: bool = False) -> int:
         """Insert a batch of raw rows and add them to the daily sums, in one transaction; returns how many
         were new. With `retry`, rows whose id is already stored are skipped."""
+        values, daily = batch.values, batch.daily
         with write_transaction(self._engine) as connection:
             if retry:
-                rows = _not_stored(connection, rows)
-            if rows:
-                _insert_raw(connection, rows)
-                _add_to_daily(connection, rows)
-            return len(rows)
+                values = _not_stored(connection, values)
+                daily = daily_of(values)
+            if values:
+                _insert_raw(connection, values)
+                _add_to_daily(connection, daily)
+            return len(values)
 
     def report(self, query: UsageQuery) -> list[dict[str, Any]]:
         """Sums per group, ordered by group; each row holds `group` (absent without grouping) and `SUMS`."""
@@ -83,48 +91,33 @@ def _insert(connection: Connection, table: sa.Table) -> Any:
     return dialect.insert(table)
 
 
-RAW_COLUMNS = tuple(column.name for column in usage_records.columns)
+assert RAW_COLUMNS == tuple(column.name for column in usage_records.columns)
+ROWS_PER_STATEMENT = 400  # 19 columns: 7,600 parameters, under SQLite's 32,766 and PostgreSQL's 65,535
 
 
-def _insert_raw(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    """One executemany straight to the driver: SQLAlchemy's per-row processing cost more than the insert.
-    SQLite gets `started_at` as SQLAlchemy itself stores it there (naive UTC text)."""
-    sqlite_dialect = connection.dialect.name == "sqlite"
+def _insert_raw(connection: Connection, values: Sequence[tuple[Any, ...]]) -> None:
+    """Multi-row INSERTs straight to the driver, `ROWS_PER_STATEMENT` rows each: SQLAlchemy's per-row
+    processing cost more than the insert, and few statements mean few waits for the GIL."""
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    sql = (f"INSERT INTO usage_records ({', '.join(RAW_COLUMNS)}) "
-           f"VALUES ({', '.join([mark] * len(RAW_COLUMNS))})")
-    values = []
-    for row in rows:
-        started = row["started_at"].astimezone(UTC)
-        values.append(tuple(
-            (_sqlite_time(started) if sqlite_dialect else started) if name == "started_at" else row[name]
-            for name in RAW_COLUMNS))
-    connection.exec_driver_sql(sql, values)
+    group = f"({', '.join([mark] * len(RAW_COLUMNS))})"
+    head = f"INSERT INTO usage_records ({', '.join(RAW_COLUMNS)}) VALUES "
+    for start in range(0, len(values), ROWS_PER_STATEMENT):
+        chunk = values[start:start + ROWS_PER_STATEMENT]
+        connection.exec_driver_sql(head + ", ".join([group] * len(chunk)), tuple(chain.from_iterable(chunk)))
 
 
-def _sqlite_time(moment: datetime) -> str:
-    return moment.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
-
-
-def _not_stored(connection: Connection, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+def _not_stored(connection: Connection, values: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     stored: set[str] = set()
-    ids = [row["id"] for row in rows]
+    ids = [row[0] for row in values]
     for start in range(0, len(ids), 500):
         query = sa.select(usage_records.c.id).where(usage_records.c.id.in_(ids[start:start + 500]))
         stored.update(connection.execute(query).scalars())
-    return [row for row in rows if row["id"] not in stored]
+    return [row for row in values if row[0] not in stored]
 
 
-def _add_to_daily(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    sums: dict[tuple[date, str, str, str], dict[str, Any]] = {}
-    for row in rows:
-        key = (row["started_at"].date(), row["key_id"] or "", row["deployment"] or "", row["endpoint"])
-        total = sums.setdefault(key, dict.fromkeys(SUMS, 0))
-        total["requests"] += 1
-        total["errors"] += 1 if row["status"] >= 400 or row["status"] == 0 else 0
-        for name in SUMS[2:]:
-            total[name] += row[name]
-    values = [dict(zip(_DAILY_KEY, key, strict=True)) | total for key, total in sorted(sums.items())]
+def _add_to_daily(connection: Connection, daily: dict[DailyKey, list[float]]) -> None:
+    values = [dict(zip(_DAILY_KEY, key, strict=True)) | dict(zip(SUMS, sums, strict=True))
+              for key, sums in sorted(daily.items())]
     statement = _insert(connection, usage_daily)
     statement = statement.on_conflict_do_update(
         index_elements=list(_DAILY_KEY),

@@ -1,7 +1,7 @@
 """`UsageLedger`: usage records buffered in memory and written to the store in batches.
 
-The request path only appends to a list (bounded: past `max_buffered` records are dropped and counted, so a
-store that is down never grows the process without bound). A task writes the buffer every `interval`
+The request path only adds a prepared row to a batch (bounded: past `max_buffered` records are dropped and
+counted, so a store that is down never grows the process without bound). A task writes the buffer every `interval`
 seconds in one transaction (off the event loop's thread); a failed batch goes back to the buffer for the
 next turn. `close()` (the lifespan's shutdown, after the drain) writes what is left, so SIGTERM loses
 nothing and a crash at most the last interval. Raw rows older than the retention are pruned hourly.
@@ -16,29 +16,26 @@ import os
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from modelport.store.usage import UsageStore
+from modelport.store.usage_batch import UsageBatch, UsageRow
 from modelport.usage.record import UsageRecord
 
 log = logging.getLogger(__name__)
 PRUNE_EVERY = 3600.0  # seconds
 
 
-def row_of(record: UsageRecord) -> dict[str, Any]:
+def row_of(record: UsageRecord) -> UsageRow:
     """The `usage_records` row of a finished record."""
     units = record.units
     first_byte = record.ttfb
-    return {
-        "id": record.id, "started_at": datetime.fromtimestamp(record.started_at, UTC),
-        "duration_ms": round(record.duration * 1000, 3),
-        "first_byte_ms": None if first_byte is None else round(first_byte * 1000, 3),
-        "key_id": record.key_id, "deployment": record.deployment, "instance": record.instance,
-        "endpoint": record.endpoint, "status": record.status, "streamed": record.streamed,
-        "client_gone": record.client_gone, "outcome": record.final_outcome, "bytes_out": record.bytes_out,
-        "input_tokens": units.input_tokens, "output_tokens": units.output_tokens, "documents": units.documents,
-        "images": units.images, "characters": units.characters, "audio_seconds": units.audio_seconds,
-    }
+    return UsageRow(
+        record.id, datetime.fromtimestamp(record.started_at, UTC), round(record.duration * 1000, 3),
+        None if first_byte is None else round(first_byte * 1000, 3), record.key_id, record.deployment,
+        record.instance, record.endpoint, record.status, record.streamed, record.client_gone,
+        record.final_outcome, record.bytes_out, units.input_tokens, units.output_tokens, units.documents,
+        units.images, units.characters, units.audio_seconds,
+    )
 
 
 class UsageLedger:
@@ -51,7 +48,7 @@ class UsageLedger:
         self.max_buffered = max_buffered
         self.retention = timedelta(days=retention_days)
         self._on_drop = on_drop
-        self._buffer: list[UsageRecord] = []
+        self._buffer: UsageBatch = store.batch()
         self._lock = asyncio.Lock()
         self._pruned_at = 0.0
         self._retry = False  # the last write failed: the next one skips rows already stored
@@ -72,7 +69,7 @@ class UsageLedger:
             return
         self._count += 1
         record.id = f"{self._id_prefix}{self._count:012x}"
-        self._buffer.append(record)
+        self._buffer.add(row_of(record))  # made ready for the driver now (see store/usage_batch.py)
 
     async def run(self) -> None:
         """Write the buffer every `interval` seconds, and prune old raw rows now and then."""
@@ -86,7 +83,7 @@ class UsageLedger:
     async def flush(self) -> None:
         """Write what is buffered now, in one transaction; on failure keep it for the next turn."""
         async with self._lock:
-            batch, self._buffer = self._buffer, []
+            batch, self._buffer = self._buffer, self._store.batch()
             if not batch:
                 return
             retry, self._retry = self._retry, False
@@ -95,12 +92,11 @@ class UsageLedger:
             except Exception:
                 log.exception("writing %d usage records failed; retrying at the next flush", len(batch))
                 self._retry = True  # it may have been committed all the same: the next write checks
-                room = max(0, self.max_buffered - len(self._buffer))
-                self._buffer[:0] = batch[:room]
-                self.dropped += len(batch) - min(room, len(batch))
+                self.dropped += batch.take_back(self._buffer, self.max_buffered)
+                self._buffer = batch
 
-    def _write(self, batch: list[UsageRecord], retry: bool) -> int:
-        return self._store.write([row_of(record) for record in batch], retry=retry)
+    def _write(self, batch: UsageBatch, retry: bool) -> int:
+        return self._store.write(batch, retry=retry)
 
     async def _prune(self) -> None:
         before = datetime.now(UTC) - self.retention
