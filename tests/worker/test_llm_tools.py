@@ -158,3 +158,17 @@ def _nested(depth: int) -> dict[str, Any]:
     for _ in range(depth):
         schema = {"type": "object", "properties": {"x": schema}}
     return schema
+
+
+def test_auto_turns_a_reply_that_is_a_call_into_tool_calls(client: openai.OpenAI) -> None:
+    # SmolLM2 answers in prose when free to; a response_format holding the call format makes its reply a
+    # call in the format the prompt describes, which "auto" must hand back as tool_calls
+    schema = {"type": "object", "properties": {"name": {"const": "get_weather"},
+                                               "arguments": WEATHER["function"]["parameters"]},  # type: ignore[index]
+              "required": ["name", "arguments"]}  # fmt: skip
+    fmt = {"type": "json_schema", "json_schema": {"name": "call", "schema": schema}}
+    reply = _create(client, messages=ASK, tools=[WEATHER], tool_choice="auto", response_format=fmt)
+    assert reply.choices[0].finish_reason == "tool_calls" and reply.choices[0].message.content is None
+    check_weather_args(reply.choices[0].message.tool_calls[0].function.arguments)
+    prose = _create(client, messages=ASK, tools=[WEATHER], tool_choice="auto", max_tokens=12)
+    assert prose.choices[0].finish_reason != "tool_calls" and prose.choices[0].message.content
