@@ -7,6 +7,7 @@ loop gives up the GIL for a system call it may wait a whole switch interval to g
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
@@ -47,9 +48,9 @@ def _day(started: Any) -> date:
     return date.fromisoformat(started[:10]) if isinstance(started, str) else started.date()
 
 
-def accumulate(daily: dict[DailyKey, list[float]], values: tuple[Any, ...]) -> None:
+def accumulate(daily: dict[DailyKey, list[float]], values: tuple[Any, ...], day: date | None = None) -> None:
     """Add one prepared row to `daily`: [requests, errors, bytes_out, tokens..., audio_seconds]."""
-    key = (_day(values[_STARTED]), values[_KEY] or "", values[_DEPLOYMENT] or "", values[_ENDPOINT])
+    key = (day or _day(values[_STARTED]), values[_KEY] or "", values[_DEPLOYMENT] or "", values[_ENDPOINT])
     sums = daily.get(key)
     if sums is None:
         sums = daily[key] = [0] * (2 + len(_SUMMED))
@@ -73,14 +74,33 @@ class UsageBatch:
     """Rows for one write: `values` as the driver takes them (`started_at` as text on SQLite, as SQLAlchemy
     stores it there), `daily` their sums per day, key, deployment and endpoint."""
 
-    __slots__ = ("daily", "sqlite", "values")
+    __slots__ = ("_day", "_second", "_text", "daily", "sqlite", "values")
 
     def __init__(self, sqlite: bool, rows: Iterable[UsageRow] = ()) -> None:
         self.sqlite = sqlite
         self.values: list[tuple[Any, ...]] = []
         self.daily: dict[DailyKey, list[float]] = {}
+        self._second = -1  # the unix second `_text` and `_day` are of
+        self._text = ""
+        self._day = date(1970, 1, 1)
         for row in rows:
             self.add(row)
+
+    def started(self, moment: float) -> tuple[Any, date]:
+        """A unix time as this store's `started_at` takes it, and its UTC day (formatted once a second)."""
+        second = int(moment)
+        if second != self._second:
+            self._second = second
+            self._text = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(second))
+            self._day = date.fromisoformat(self._text[:10])
+        if self.sqlite:
+            return f"{self._text}.{int((moment - second) * 1_000_000):06d}", self._day
+        return datetime.fromtimestamp(moment, UTC), self._day
+
+    def add_prepared(self, values: tuple[Any, ...], day: date) -> None:
+        """Add a row already in the driver's form (`started_at` from `started()`)."""
+        self.values.append(values)
+        accumulate(self.daily, values, day)
 
     def __len__(self) -> int:
         return len(self.values)

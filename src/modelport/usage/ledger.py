@@ -15,27 +15,29 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from modelport.store.usage import UsageStore
-from modelport.store.usage_batch import UsageBatch, UsageRow
+from modelport.store.usage_batch import UsageBatch
 from modelport.usage.record import UsageRecord
 
 log = logging.getLogger(__name__)
 PRUNE_EVERY = 3600.0  # seconds
 
 
-def row_of(record: UsageRecord) -> UsageRow:
-    """The `usage_records` row of a finished record."""
+def prepared(record: UsageRecord, batch: UsageBatch) -> tuple[tuple[Any, ...], date]:
+    """The `usage_records` row of a finished record, in the driver's form for `batch`, and its day."""
     units = record.units
-    first_byte = record.ttfb
-    return UsageRow(
-        record.id, datetime.fromtimestamp(record.started_at, UTC), round(record.duration * 1000, 3),
-        None if first_byte is None else round(first_byte * 1000, 3), record.key_id, record.deployment,
+    first_byte = record.first_byte
+    started, day = batch.started(record.started_at)
+    return (
+        record.id, started, (record.ended - record.t0) * 1000,
+        None if first_byte is None else (first_byte - record.t0) * 1000, record.key_id, record.deployment,
         record.instance, record.endpoint, record.status, record.streamed, record.client_gone,
         record.final_outcome, record.bytes_out, units.input_tokens, units.output_tokens, units.documents,
         units.images, units.characters, units.audio_seconds,
-    )
+    ), day
 
 
 class UsageLedger:
@@ -69,7 +71,7 @@ class UsageLedger:
             return
         self._count += 1
         record.id = f"{self._id_prefix}{self._count:012x}"
-        self._buffer.add(row_of(record))  # made ready for the driver now (see store/usage_batch.py)
+        self._buffer.add_prepared(*prepared(record, self._buffer))  # ready for the driver now (usage_batch.py)
 
     async def run(self) -> None:
         """Write the buffer every `interval` seconds, and prune old raw rows now and then."""
