@@ -17,7 +17,8 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from modelport.errors import BadRequest
-from modelport.relay.body import Receive, body_chunks
+from modelport.relay.body import body_chunks
+from modelport.types import Receive
 
 MAX_PARTS = 256
 ROUTING_FORM_FIELDS = (b"model", b"response_format")  # the small text fields the gateway reads

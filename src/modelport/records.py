@@ -12,14 +12,14 @@ from datetime import datetime
 import msgspec
 
 
-class Scope(str, enum.Enum):
+class KeyScope(str, enum.Enum):
     """What a key may do: call models (`/v1/...`) or also administer (`/api/...`)."""
 
     INFERENCE = "inference"
     ADMIN = "admin"
 
-    def allows(self, needed: Scope) -> bool:
-        return self is Scope.ADMIN or needed is Scope.INFERENCE
+    def allows(self, needed: KeyScope) -> bool:
+        return self is KeyScope.ADMIN or needed is KeyScope.INFERENCE
 
 
 class Category(str, enum.Enum):
@@ -50,7 +50,7 @@ class ApiKey:
     id: str
     name: str
     secret_hash: str
-    scope: Scope
+    scope: KeyScope
     models: tuple[str, ...] | None  # allow-list of deployment names; None means every model
     created_at: datetime
     expires_at: datetime | None = None

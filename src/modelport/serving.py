@@ -24,9 +24,10 @@ from typing import Any
 import msgspec
 import uvicorn
 
-from modelport.app import GatewayApp, create_app, local_supervisor
+from modelport.app import GatewayApp, create_app
 from modelport.auth.instance_secrets import InstanceSecrets
 from modelport.config import Settings
+from modelport.gateway import local_supervisor
 from modelport.listener import guarded_protocol
 from modelport.relay.upstream import create_session
 from modelport.routing.router import Router

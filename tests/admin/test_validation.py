@@ -10,7 +10,7 @@ import pytest
 
 from modelport.admin.service import AdminService, validate_spec
 from modelport.errors import BadRequest
-from modelport.records import DeploymentSpec, Scope, Timeouts
+from modelport.records import DeploymentSpec, KeyScope, Timeouts
 from modelport.store import Store
 
 URL = "http://127.0.0.1:9000/v1"
@@ -93,6 +93,6 @@ BAD_KEYS = {
 @pytest.mark.parametrize(("fields", "param"), BAD_KEYS.values(), ids=BAD_KEYS.keys())
 def test_a_bad_key_is_a_400_naming_its_field(service: AdminService, fields: dict[str, object], param: str) -> None:
     with pytest.raises(BadRequest) as raised:
-        service.create_key(scope=Scope.INFERENCE, **fields)  # type: ignore[arg-type]
+        service.create_key(scope=KeyScope.INFERENCE, **fields)  # type: ignore[arg-type]
     assert raised.value.param == param, raised.value.message
     assert service.list_keys() == []

@@ -13,7 +13,7 @@ from modelport.auth.instance_secrets import InstanceSecrets
 from modelport.auth.keys import generate_key, hash_secret, parse_token, secret_matches
 from modelport.auth.verifier import KeyVerifier, token_from_headers
 from modelport.errors import AuthenticationFailed, PermissionDenied
-from modelport.records import ApiKey, InstanceRecord, InstanceState, Scope
+from modelport.records import ApiKey, InstanceRecord, InstanceState, KeyScope
 from modelport.store import Store
 
 
@@ -51,22 +51,22 @@ class Clock:
 def test_cache_outlives_revocation_by_at_most_its_ttl(tmp_path: Path) -> None:
     store = Store.open(f"sqlite:///{tmp_path}/db.sqlite")
     new = generate_key()
-    store.add_key(ApiKey(new.id, "k", new.secret_hash, Scope.INFERENCE, None, datetime.now(UTC)))
+    store.add_key(ApiKey(new.id, "k", new.secret_hash, KeyScope.INFERENCE, None, datetime.now(UTC)))
     clock = Clock()
     verifier = KeyVerifier(store, ttl=1.0, clock=clock)
 
     async def scenario() -> None:
-        assert (await verifier.verify(new.token, Scope.INFERENCE)).id == new.id
+        assert (await verifier.verify(new.token, KeyScope.INFERENCE)).id == new.id
         store.revoke_key(new.id, datetime.now(UTC))
         clock.now = 0.5
-        await verifier.verify(new.token, Scope.INFERENCE)  # still cached
+        await verifier.verify(new.token, KeyScope.INFERENCE)  # still cached
         clock.now = 1.01
         with pytest.raises(AuthenticationFailed):
-            await verifier.verify(new.token, Scope.INFERENCE)
+            await verifier.verify(new.token, KeyScope.INFERENCE)
         with pytest.raises(PermissionDenied):
             other = generate_key()
-            store.add_key(ApiKey(other.id, "o", other.secret_hash, Scope.INFERENCE, None, datetime.now(UTC)))
-            await verifier.verify(other.token, Scope.ADMIN)
+            store.add_key(ApiKey(other.id, "o", other.secret_hash, KeyScope.INFERENCE, None, datetime.now(UTC)))
+            await verifier.verify(other.token, KeyScope.ADMIN)
 
     asyncio.run(scenario())
     store.close()
@@ -76,14 +76,14 @@ def test_expiry_is_checked_on_every_request_even_when_cached(tmp_path: Path) -> 
     store = Store.open(f"sqlite:///{tmp_path}/db.sqlite")
     new = generate_key()
     soon = datetime.now(UTC) + timedelta(milliseconds=300)
-    store.add_key(ApiKey(new.id, "k", new.secret_hash, Scope.INFERENCE, None, datetime.now(UTC), soon))
+    store.add_key(ApiKey(new.id, "k", new.secret_hash, KeyScope.INFERENCE, None, datetime.now(UTC), soon))
     verifier = KeyVerifier(store, ttl=3600)
 
     async def scenario() -> None:
-        await verifier.verify(new.token, Scope.INFERENCE)
+        await verifier.verify(new.token, KeyScope.INFERENCE)
         await asyncio.sleep(0.4)
         with pytest.raises(AuthenticationFailed):
-            await verifier.verify(new.token, Scope.INFERENCE)
+            await verifier.verify(new.token, KeyScope.INFERENCE)
 
     asyncio.run(scenario())
     store.close()

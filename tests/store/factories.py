@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from modelport.records import ApiKey, DeploymentSpec, InstanceRecord, InstanceState, Scope
+from modelport.records import ApiKey, DeploymentSpec, InstanceRecord, InstanceState, KeyScope
 
 BASE_TIME = datetime(2025, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
@@ -20,7 +20,7 @@ def make_key(key_id: str = "k1", **changes: object) -> ApiKey:
         "id": key_id,
         "name": f"key {key_id}",
         "secret_hash": f"sha256:{key_id}",
-        "scope": Scope.INFERENCE,
+        "scope": KeyScope.INFERENCE,
         "models": None,
         "created_at": BASE_TIME,
     }

@@ -7,19 +7,19 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from modelport import errors
-from modelport.records import Scope
+from modelport.records import KeyScope
 from modelport.store import Store
 
 from .factories import at, make_key
 
 
 def test_add_and_get_round_trips(store: Store) -> None:
-    key = make_key("k1", scope=Scope.ADMIN, expires_at=at(3600), models=("chat", "embed"))
+    key = make_key("k1", scope=KeyScope.ADMIN, expires_at=at(3600), models=("chat", "embed"))
     store.add_key(key)
     loaded = store.get_key("k1")
     assert loaded == key
     assert loaded is not None and loaded.models == ("chat", "embed")
-    assert loaded.scope is Scope.ADMIN
+    assert loaded.scope is KeyScope.ADMIN
     assert loaded.created_at.tzinfo is not None and loaded.created_at.utcoffset() == timedelta(0)
     assert loaded.expires_at == at(3600)
 

@@ -10,13 +10,13 @@ import httpx
 from modelport.admin.service import AdminService
 from modelport.admin.views import deployment_view, key_view, unreadable_view
 from modelport.errors import ModelportError
-from modelport.records import DeploymentSpec, Scope, spec_to_dict
+from modelport.records import DeploymentSpec, KeyScope, spec_to_dict
 from modelport.store import Store
 
 
 class AdminClient(Protocol):
     def create_key(
-        self, name: str, scope: Scope, models: list[str] | None, expires_in: str | None
+        self, name: str, scope: KeyScope, models: list[str] | None, expires_in: str | None
     ) -> dict[str, Any]: ...
     def list_keys(self) -> list[dict[str, Any]]: ...
     def revoke_key(self, key_id: str) -> dict[str, Any]: ...
@@ -34,7 +34,9 @@ class LocalAdmin:
         self._store = Store.open(store_url)
         self.service = AdminService(self._store, logs_dir)
 
-    def create_key(self, name: str, scope: Scope, models: list[str] | None, expires_in: str | None) -> dict[str, Any]:
+    def create_key(
+        self, name: str, scope: KeyScope, models: list[str] | None, expires_in: str | None
+    ) -> dict[str, Any]:
         key, token = self.service.create_key(name, scope, models, expires_in)
         return {**key_view(key), "key": token}
 
@@ -93,7 +95,9 @@ class RemoteAdmin:
             raise error
         return response.text if text else response.json()
 
-    def create_key(self, name: str, scope: Scope, models: list[str] | None, expires_in: str | None) -> dict[str, Any]:
+    def create_key(
+        self, name: str, scope: KeyScope, models: list[str] | None, expires_in: str | None
+    ) -> dict[str, Any]:
         body = {"name": name, "scope": scope.value, "models": models, "expires_in": expires_in}
         return self._call("POST", "/api/keys", body)  # type: ignore[no-any-return]
 

@@ -10,7 +10,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field
 
 from modelport.admin import limits
-from modelport.records import Category, DeploymentSpec, Scope, Timeouts
+from modelport.records import Category, DeploymentSpec, KeyScope, Timeouts
 
 Seconds = Annotated[float, Field(gt=0, le=limits.MAX_TIMEOUT_SECONDS, allow_inf_nan=False)]
 
@@ -30,7 +30,7 @@ class ErrorResponse(BaseModel):
 
 class KeyIn(BaseModel):
     name: str = Field(min_length=1, max_length=limits.MAX_KEY_NAME)
-    scope: Scope = Scope.INFERENCE
+    scope: KeyScope = KeyScope.INFERENCE
     models: list[str] | None = Field(
         default=None, max_length=limits.MAX_KEY_MODELS, description="Allow-list of deployment names; omit for all."
     )

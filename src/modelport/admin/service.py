@@ -12,7 +12,7 @@ from modelport.admin.limits import MAX_KEY_LIFETIME, check_key_bounds, check_spe
 from modelport.auth.keys import generate_key
 from modelport.errors import BadRequest, Conflict, NotFound
 from modelport.instances.launch import check_launchable, safe_name
-from modelport.records import ApiKey, Deployment, DeploymentSpec, InstanceRecord, Scope, UnreadableDeployment
+from modelport.records import ApiKey, Deployment, DeploymentSpec, InstanceRecord, KeyScope, UnreadableDeployment
 from modelport.store import Store
 
 _DURATION = re.compile(r"^\s*(\d{1,20})\s*([smhdw])\s*$")
@@ -50,7 +50,8 @@ class AdminService:
 
     # -- keys
     def create_key(
-        self, name: str, scope: Scope = Scope.INFERENCE, models: list[str] | None = None, expires_in: str | None = None
+        self, name: str, scope: KeyScope = KeyScope.INFERENCE, models: list[str] | None = None,
+        expires_in: str | None = None,
     ) -> tuple[ApiKey, str]:
         """A new key and its token. The token is returned here once and stored nowhere."""
         if not name.strip():
@@ -83,7 +84,7 @@ class AdminService:
 
     def has_admin_key(self) -> bool:
         now = datetime.now(UTC)
-        return any(k.scope is Scope.ADMIN and k.is_active(now) for k in self.store.list_keys())
+        return any(k.scope is KeyScope.ADMIN and k.is_active(now) for k in self.store.list_keys())
 
     # -- deployments
     def deploy(self, spec: DeploymentSpec) -> Deployment:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from modelport.api.request import Request
-from modelport.api.responses import Send, send_json
+from modelport.api.responses import send_json
+from modelport.types import Send
 
 if TYPE_CHECKING:
-    from modelport.app import Gateway
+    from modelport.gateway import Gateway
 
 
 async def healthz(gw: Gateway, request: Request, send: Send) -> None:

@@ -14,16 +14,17 @@ import orjson
 
 from modelport.api.inference import check_declared_length, missing_model
 from modelport.api.request import Request, until_disconnect
-from modelport.api.responses import Send, send_bytes
+from modelport.api.responses import send_bytes
 from modelport.errors import NotFound, UpstreamUnreachable
 from modelport.multipart import spool_multipart
 from modelport.relay.body import decode_struct, read_body, with_fields
 from modelport.relay.proxy import UpstreamRequest, read_whole
 from modelport.relay.sse import openai_error_event, rename_model_in_json
 from modelport.routing.router import Route
+from modelport.types import Send
 
 if TYPE_CHECKING:
-    from modelport.app import Gateway
+    from modelport.gateway import Gateway
 
 FILES_PREFIX = "/v1/images/files/"
 

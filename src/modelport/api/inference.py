@@ -5,16 +5,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from modelport.api.request import Request, until_disconnect
-from modelport.api.responses import Send, send_json
+from modelport.api.responses import send_json
 from modelport.errors import MissingModel, ModelNotFound, PayloadTooLarge
 from modelport.multipart import spool_multipart
 from modelport.relay.body import read_body, routing_fields, with_model
 from modelport.relay.proxy import UpstreamRequest
 from modelport.relay.sse import openai_error_event
 from modelport.routing.router import Route
+from modelport.types import Send
 
 if TYPE_CHECKING:
-    from modelport.app import Gateway
+    from modelport.gateway import Gateway
 
 
 def check_declared_length(gw: Gateway, request: Request) -> None:

@@ -14,7 +14,7 @@ import orjson
 
 from modelport.api.messages_translated import relay_translated_messages
 from modelport.api.request import Request, until_disconnect
-from modelport.api.responses import Send, send_json
+from modelport.api.responses import send_json
 from modelport.errors import BadRequest, BadUpstreamResponse
 from modelport.relay.body import decode_json, read_body, routing_fields, with_model
 from modelport.relay.exchange import upstream_error
@@ -22,9 +22,10 @@ from modelport.relay.proxy import UpstreamRequest
 from modelport.relay.sse import anthropic_error_event
 from modelport.routing.router import Route
 from modelport.translate.anthropic_openai import chat_request_from_messages, decode_messages_request
+from modelport.types import Send
 
 if TYPE_CHECKING:
-    from modelport.app import Gateway
+    from modelport.gateway import Gateway
 
 
 async def _read(gw: Gateway, request: Request) -> tuple[bytes, Route]:

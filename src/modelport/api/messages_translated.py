@@ -30,7 +30,7 @@ from modelport.errors import (
 )
 from modelport.protocols.anthropic import MessagesRequest
 from modelport.relay.exchange import Exchange, upstream_error
-from modelport.relay.proxy import Relay, Send, UpstreamRequest
+from modelport.relay.proxy import Relay, UpstreamRequest
 from modelport.relay.sse import SseReader
 from modelport.routing.router import Route
 from modelport.translate.anthropic_openai import (
@@ -40,6 +40,7 @@ from modelport.translate.anthropic_openai import (
     encode_event,
     messages_response_from_chat,
 )
+from modelport.types import Send
 
 DRAIN_SECONDS = 1.0  # after [DONE], how long to wait for the end of the body (to keep the connection)
 

@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, Any
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from modelport.api.request import Request
-from modelport.api.responses import Send, send_bytes
+from modelport.api.responses import send_bytes
 from modelport.auth.verifier import token_from_headers
-from modelport.records import Scope
+from modelport.records import KeyScope
+from modelport.types import Send
 
 if TYPE_CHECKING:
-    from modelport.app import Gateway
+    from modelport.gateway import Gateway
 
 
 def internal_client(scope: dict[str, Any]) -> bool:
@@ -42,6 +43,6 @@ async def metrics(gw: Gateway, request: Request, send: Send) -> None:
         token = token_from_headers(request.header(b"authorization"), request.header(b"x-api-key"))
         expected = settings.metrics_token
         if not (expected and token and hmac.compare_digest(token.encode(), expected.encode())):
-            await gw.verifier.verify(token, Scope.ADMIN)
+            await gw.verifier.verify(token, KeyScope.ADMIN)
     body = await asyncio.to_thread(gw.usage.metrics.exposition)
     await send_bytes(send, 200, body, CONTENT_TYPE_LATEST.encode())

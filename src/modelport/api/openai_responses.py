@@ -25,7 +25,7 @@ from urllib.parse import parse_qs
 import orjson
 
 from modelport.api.request import Request, until_disconnect
-from modelport.api.responses import Send, send_json
+from modelport.api.responses import send_json
 from modelport.errors import BadRequest, BadUpstreamResponse, ModelportError, NotFound, RateLimited
 from modelport.protocols.openai_responses import InputItem, ResponsesRequest
 from modelport.relay.body import read_body
@@ -50,9 +50,10 @@ from modelport.translate.responses_openai import (
     resolve_references,
     response_from_chat,
 )
+from modelport.types import Send
 
 if TYPE_CHECKING:
-    from modelport.app import Gateway
+    from modelport.gateway import Gateway
 
 log = logging.getLogger(__name__)
 Keep = Callable[[dict[str, Any]], Awaitable[None]]

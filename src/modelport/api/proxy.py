@@ -30,7 +30,6 @@ from urllib.parse import quote, unquote
 import msgspec
 
 from modelport.api.request import Request, until_disconnect
-from modelport.api.responses import Send
 from modelport.errors import (
     BadRequest,
     MissingModel,
@@ -39,12 +38,13 @@ from modelport.errors import (
     PermissionDenied,
     UpstreamUnreachable,
 )
-from modelport.relay.body import ClientGone, Receive, body_chunks, read_body, with_model
+from modelport.relay.body import ClientGone, body_chunks, read_body, with_model
 from modelport.relay.proxy import UpstreamRequest
 from modelport.routing.router import Route
+from modelport.types import Receive, Send
 
 if TYPE_CHECKING:
-    from modelport.app import Gateway
+    from modelport.gateway import Gateway
 
 MODEL_HEADER = b"x-gpustack-model"
 PREFIX = "/model/proxy/"

@@ -9,8 +9,8 @@ from typing import Any
 
 from modelport.errors import UnsupportedMediaType
 from modelport.records import ApiKey
-from modelport.relay.body import Receive
 from modelport.relay.headers import header
+from modelport.types import Receive
 
 
 @dataclass

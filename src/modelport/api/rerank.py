@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from modelport.api.request import Request, until_disconnect
-from modelport.api.responses import Send, send_json
+from modelport.api.responses import send_json
 from modelport.errors import (
     BadRequest,
     MissingModel,
@@ -38,9 +38,10 @@ from modelport.routing.capabilities import RerankApi
 from modelport.routing.router import Route
 from modelport.translate.cohere_jina import cohere_response_from_jina, jina_request_from_cohere
 from modelport.translate.jina_tei import estimate_tokens, jina_response_from_tei, tei_request_from_jina
+from modelport.types import Send
 
 if TYPE_CHECKING:
-    from modelport.app import Gateway
+    from modelport.gateway import Gateway
 
 Headers = list[tuple[bytes, bytes]]
 

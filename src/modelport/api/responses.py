@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
-
 import orjson
 
 from modelport.errors import ModelportError
+from modelport.types import Send
 
-Send = Callable[[dict[str, Any]], Awaitable[None]]
 JSON = b"application/json"
 
 

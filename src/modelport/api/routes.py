@@ -14,16 +14,17 @@ from typing import TYPE_CHECKING, Any
 
 from modelport.api import health, images, inference, messages, metrics, openai_responses, proxy, rerank
 from modelport.api.request import Request
-from modelport.api.responses import Send, send_error
+from modelport.api.responses import send_error
 from modelport.auth.verifier import token_from_headers
 from modelport.errors import MethodNotAllowed, ModelportError, NotFound
-from modelport.records import Scope
-from modelport.relay.body import ClientGone, Receive
+from modelport.records import KeyScope
+from modelport.relay.body import ClientGone
 from modelport.relay.headers import header
+from modelport.types import Receive, Send
 from modelport.usage.record import UsageRecord
 
 if TYPE_CHECKING:
-    from modelport.app import Gateway
+    from modelport.gateway import Gateway
 
 log = logging.getLogger(__name__)
 
@@ -36,16 +37,16 @@ ANY = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 class Endpoint:
     handler: Handler
     methods: frozenset[str]
-    scope: Scope | None  # None: public
+    scope: KeyScope | None  # None: public
     protocol: str = "openai"  # the shape of its errors: "openai" or "anthropic"
 
 
 def _json(path: str) -> Endpoint:
-    return Endpoint(partial(inference.relay_json, upstream_path=path), POST, Scope.INFERENCE)
+    return Endpoint(partial(inference.relay_json, upstream_path=path), POST, KeyScope.INFERENCE)
 
 
 def _multipart(path: str) -> Endpoint:
-    return Endpoint(partial(inference.relay_multipart, upstream_path=path), POST, Scope.INFERENCE)
+    return Endpoint(partial(inference.relay_multipart, upstream_path=path), POST, KeyScope.INFERENCE)
 
 
 async def _admin(gw: Gateway, request: Request, send: Send) -> None:
@@ -58,29 +59,29 @@ EXACT: dict[str, Endpoint] = {
     "/healthz": Endpoint(health.healthz, GET, None),
     "/readyz": Endpoint(health.readyz, GET, None),
     "/metrics": Endpoint(metrics.metrics, GET, None),
-    "/v1/models": Endpoint(inference.list_models, GET, Scope.INFERENCE),
+    "/v1/models": Endpoint(inference.list_models, GET, KeyScope.INFERENCE),
     "/v1/completions": _json("/completions"),
     "/v1/chat/completions": _json("/chat/completions"),
     "/v1/embeddings": _json("/embeddings"),
-    "/v1/images/generations": Endpoint(images.generations, POST, Scope.INFERENCE),
-    "/v1/images/edits": Endpoint(images.edits, POST, Scope.INFERENCE),
+    "/v1/images/generations": Endpoint(images.generations, POST, KeyScope.INFERENCE),
+    "/v1/images/edits": Endpoint(images.edits, POST, KeyScope.INFERENCE),
     "/v1/audio/speech": _json("/audio/speech"),
     "/v1/audio/transcriptions": _multipart("/audio/transcriptions"),
     "/v1/audio/translations": _multipart("/audio/translations"),
-    "/v1/rerank": Endpoint(rerank.jina_rerank, POST, Scope.INFERENCE),
-    "/v2/rerank": Endpoint(rerank.cohere_rerank, POST, Scope.INFERENCE),
-    "/v1/messages": Endpoint(messages.messages, POST, Scope.INFERENCE, "anthropic"),
-    "/v1/messages/count_tokens": Endpoint(messages.count_tokens, POST, Scope.INFERENCE, "anthropic"),
-    "/v1/responses": Endpoint(openai_responses.create, POST, Scope.INFERENCE),
+    "/v1/rerank": Endpoint(rerank.jina_rerank, POST, KeyScope.INFERENCE),
+    "/v2/rerank": Endpoint(rerank.cohere_rerank, POST, KeyScope.INFERENCE),
+    "/v1/messages": Endpoint(messages.messages, POST, KeyScope.INFERENCE, "anthropic"),
+    "/v1/messages/count_tokens": Endpoint(messages.count_tokens, POST, KeyScope.INFERENCE, "anthropic"),
+    "/v1/responses": Endpoint(openai_responses.create, POST, KeyScope.INFERENCE),
 }
 
 # (prefix, endpoint, name of the path parameter holding the rest of the path)
 PREFIXED: list[tuple[str, Endpoint, str]] = [
-    ("/v1/models/", Endpoint(inference.get_model, GET, Scope.INFERENCE), "model"),
+    ("/v1/models/", Endpoint(inference.get_model, GET, KeyScope.INFERENCE), "model"),
     (images.FILES_PREFIX, Endpoint(images.files, GET, None), "name"),  # public: unguessable, expiring names
-    ("/v1/responses/", Endpoint(openai_responses.stored, frozenset({"GET", "DELETE"}), Scope.INFERENCE), "id"),
-    ("/api/", Endpoint(_admin, ANY, Scope.ADMIN), "rest"),
-    (proxy.PREFIX, Endpoint(proxy.proxy, ANY, Scope.INFERENCE), "path"),  # see api/proxy.py for its rule
+    ("/v1/responses/", Endpoint(openai_responses.stored, frozenset({"GET", "DELETE"}), KeyScope.INFERENCE), "id"),
+    ("/api/", Endpoint(_admin, ANY, KeyScope.ADMIN), "rest"),
+    (proxy.PREFIX, Endpoint(proxy.proxy, ANY, KeyScope.INFERENCE), "path"),  # see api/proxy.py for its rule
 ]
 
 assert all(EXACT[path].scope is None for path in PUBLIC)

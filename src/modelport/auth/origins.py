@@ -13,9 +13,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from modelport.api.responses import Send
 from modelport.errors import BadRequest, PermissionDenied
-from modelport.relay.headers import header
+from modelport.types import Send
 
 _METHODS = b"GET, POST, PUT, PATCH, DELETE, OPTIONS"
 _HEADER_LIST = re.compile(rb"[A-Za-z0-9!#$%&'*+.^_`|~, -]{0,2048}")  # tokens and commas, nothing else
@@ -83,6 +82,14 @@ class OriginPolicy:
             await send(message)
 
         return marked
+
+
+def header(headers: list[tuple[bytes, bytes]], name: bytes) -> bytes | None:
+    """The first value of header `name` (lowercase, as the ASGI scope holds it)."""
+    for key, value in headers:
+        if key == name:
+            return value
+    return None
 
 
 def _cors_headers(origin: bytes) -> list[tuple[bytes, bytes]]:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from modelport.auth.keys import parse_token, secret_matches
 from modelport.errors import AuthenticationFailed, PermissionDenied
-from modelport.records import ApiKey, Scope
+from modelport.records import ApiKey, KeyScope
 
 if TYPE_CHECKING:
     from modelport.store import Store
@@ -30,7 +30,7 @@ class KeyVerifier:
         self._cache: dict[str, tuple[ApiKey, float]] = {}
         self._inflight: dict[str, asyncio.Future[ApiKey | None]] = {}
 
-    async def verify(self, token: str | None, needed: Scope) -> ApiKey:
+    async def verify(self, token: str | None, needed: KeyScope) -> ApiKey:
         """The key behind `token`, if it is valid, active and has the `needed` scope; raises otherwise."""
         if not token:
             raise AuthenticationFailed("Missing API key: send `Authorization: Bearer <key>` or `x-api-key`.")

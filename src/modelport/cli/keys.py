@@ -6,7 +6,7 @@ import click
 
 from modelport.admin.client import AdminClient
 from modelport.cli.common import pass_admin
-from modelport.records import Scope
+from modelport.records import KeyScope
 
 
 @click.group()
@@ -16,7 +16,7 @@ def keys() -> None:
 
 @keys.command("create")
 @click.option("--name", required=True, help="Who or what the key is for.")
-@click.option("--scope", type=click.Choice([s.value for s in Scope]), default="inference", show_default=True,
+@click.option("--scope", type=click.Choice([s.value for s in KeyScope]), default="inference", show_default=True,
               help="inference: call models (/v1). admin: also manage keys and deployments (/api).")
 @click.option("--models", help="Comma-separated deployment names this key may use (default: all).")
 @click.option("--expires-in", help="Lifetime, e.g. 30d, 12h, 15m (default: never expires).")
@@ -24,7 +24,7 @@ def keys() -> None:
 def create_key(admin: AdminClient, name: str, scope: str, models: str | None, expires_in: str | None) -> None:
     """Create a key and print its secret. It is shown this once and never again."""
     allowed = [m.strip() for m in models.split(",") if m.strip()] if models else None
-    created = admin.create_key(name, Scope(scope), allowed, expires_in)
+    created = admin.create_key(name, KeyScope(scope), allowed, expires_in)
     click.echo(created["key"])
     click.echo(f"id {created['id']}  scope {created['scope']}  (store the key now: it is not shown again)", err=True)
 

@@ -13,7 +13,7 @@ from modelport.config import ListenerLimits, Settings, default_data_dir
 from modelport.engines.catalog import default_entries
 from modelport.errors import ModelportError
 from modelport.private_files import private_dir
-from modelport.records import Category, DeploymentSpec, Scope
+from modelport.records import Category, DeploymentSpec, KeyScope
 from modelport.serving import run_gateway, run_workers
 from modelport.store import Store
 from modelport.usage.metrics import prepare_multiprocess_dir
@@ -30,7 +30,7 @@ def bootstrap(settings: Settings) -> str | None:
             deploy_defaults(service)
         if service.has_admin_key():
             return None
-        _, token = service.create_key("admin", Scope.ADMIN)
+        _, token = service.create_key("admin", KeyScope.ADMIN)
     finally:
         store.close()
     _write_secret(settings.admin_key_file, token)

@@ -3,16 +3,16 @@ whole; every way a body can be malformed is a 400. Multipart bodies are `modelpo
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any, TypeVar
 
 import msgspec
 import orjson
 
 from modelport.errors import BadRequest, InvalidJSON, PayloadTooLarge
+from modelport.types import Receive
 
 T = TypeVar("T")
-Receive = Callable[[], Awaitable[dict[str, Any]]]
 
 
 class RoutingFields(msgspec.Struct):

@@ -44,7 +44,6 @@ from modelport.relay.body import ClientGone
 from modelport.relay.http1 import BodySource, Response, UpstreamError
 
 if TYPE_CHECKING:
-    from modelport.relay.proxy import Relay
     from modelport.routing.router import Instance, Route
 
 ErrorEvent = Callable[[ModelportError], bytes]
@@ -117,13 +116,22 @@ class ExchangeObserver(Protocol):
 ObserverFactory = Callable[["Route", UpstreamRequest], ExchangeObserver | None]
 
 
+class Opener(Protocol):
+    """What an exchange needs of the relay: a way to send the request, and the drain's cutoff."""
+
+    cutoff: StreamCutoff
+
+    async def open(self, route: Route, request: UpstreamRequest,
+                   deadline: float | None = None) -> tuple[Response, Instance]: ...
+
+
 class Exchange:
     """One request to one instance of a route and its response. Use as `async with relay.exchange(...)`."""
 
     __slots__ = ("_loop", "_observer", "_relay", "_waiting_since", "complete", "deadline", "instance", "received",
                  "request", "response", "route", "started")
 
-    def __init__(self, relay: Relay, route: Route, request: UpstreamRequest,
+    def __init__(self, relay: Opener, route: Route, request: UpstreamRequest,
                  observer: ExchangeObserver | None) -> None:
         self._relay = relay
         self._observer = observer

@@ -8,8 +8,6 @@ renames its model.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 from modelport.errors import BadRequest, ModelportError, NoReadyInstance, UpstreamTimeout, UpstreamUnreachable
 from modelport.records import Timeouts
@@ -18,8 +16,7 @@ from modelport.relay.headers import downstream_headers, upstream_headers
 from modelport.relay.http1 import ConnectFailed, NotDelivered, Pool, Response, UnsafeRequest, UpstreamError
 from modelport.relay.sse import SseModelRenamer, rename_model_in_json
 from modelport.routing.router import Instance, Route, Router
-
-Send = Callable[[dict[str, Any]], Awaitable[None]]
+from modelport.types import Send
 
 __all__ = ["ErrorEvent", "Relay", "Send", "StreamCutoff", "UpstreamRequest", "read_whole", "stream_response"]
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from modelport import errors
-from modelport.records import ApiKey, Scope
+from modelport.records import ApiKey, KeyScope
 from modelport.store.schema import api_keys
 
 
@@ -50,7 +50,7 @@ def _to_row(key: ApiKey) -> dict[str, Any]:
         "id": key.id,
         "name": key.name,
         "secret_hash": key.secret_hash,
-        "scope": Scope(key.scope).value,
+        "scope": KeyScope(key.scope).value,
         "models": None if key.models is None else orjson.dumps(list(key.models)).decode(),
         "created_at": key.created_at,
         "expires_at": key.expires_at,
@@ -63,7 +63,7 @@ def _from_row(row: Row[Any]) -> ApiKey:
         id=row.id,
         name=row.name,
         secret_hash=row.secret_hash,
-        scope=Scope(row.scope),
+        scope=KeyScope(row.scope),
         models=None if row.models is None else tuple(orjson.loads(row.models)),
         created_at=row.created_at,
         expires_at=row.expires_at,
