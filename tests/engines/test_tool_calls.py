@@ -97,7 +97,7 @@ def test_generic_tools_go_into_the_system_prompt_and_history_is_rendered() -> No
     system = prompt.split("<|im_end|>")[0]
     assert system.startswith("<|im_start|>system\nBe brief.\n\n") and '"name": "get_weather"' in system
     assert '<|im_start|>assistant\n{"name": "get_weather", "arguments": {"city": "Oslo"}}<|im_end|>' in prompt
-    assert "<|im_start|>user\nResult of the tool call c1: -3 C<|im_end|>" in prompt
+    assert "<|im_start|>user\nResult of get_weather (c1): -3 C<|im_end|>" in prompt
     assert prompt.endswith("<|im_start|>assistant\n")
     assert "get_weather" not in template.render(messages[:2])
 

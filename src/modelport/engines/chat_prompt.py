@@ -64,14 +64,17 @@ def generic_messages(
 ) -> list[dict[str, Any]]:
     """Messages for a template without a tool format: tools in the system prompt, calls as text."""
     out: list[dict[str, Any]] = []
+    called: dict[str, str] = {}  # tool call id -> the function it called
     for message in messages:
         role, content = message["role"], message.get("content") or ""
         if role == "assistant" and message.get("tool_calls"):
+            called.update({c.get("id", ""): (c.get("function") or {}).get("name", "") for c in message["tool_calls"]})
             calls = "\n".join(call_text(c) for c in message["tool_calls"])
             out.append({"role": "assistant", "content": f"{content}\n{calls}" if content else calls})
         elif role == "tool":
-            who = message.get("name") or message.get("tool_call_id") or "tool"
-            text = f"Result of the tool call {who}: {content}"
+            call_id = message.get("tool_call_id") or ""
+            name = message.get("name") or called.get(call_id) or "a tool"
+            text = f"Result of {name} ({call_id}): {content}" if call_id else f"Result of {name}: {content}"
             if out and out[-1].get("tool_results"):
                 out[-1]["content"] += "\n" + text
             else:
