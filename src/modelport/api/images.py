@@ -18,7 +18,7 @@ from modelport.api.responses import send_bytes
 from modelport.errors import NotFound, UpstreamUnreachable
 from modelport.multipart import spool_multipart
 from modelport.relay.body import decode_struct, read_body, with_fields
-from modelport.relay.proxy import UpstreamRequest, read_whole
+from modelport.relay.proxy import UpstreamRequest
 from modelport.relay.sse import openai_error_event, rename_model_in_json
 from modelport.routing.router import Route
 from modelport.types import Send
@@ -86,13 +86,9 @@ async def _answer(gw: Gateway, request: Request, route: Route, upstream: Upstrea
     if not wants_url:
         await gw.relay.forward(route, upstream, send)
         return
-    response, instance = await gw.relay.open(route, upstream)
-    try:
-        data = await read_whole(response, route.spec.timeouts.idle)
-        status = response.status
-    finally:
-        response.close()
-        instance.outstanding -= 1
+    async with gw.relay.exchange(route, upstream) as exchange:
+        data = await exchange.read()
+    status = exchange.status
     if status < 400:
         data = await asyncio.to_thread(_to_urls, gw, request, data)
         if route.renames_model:

@@ -14,7 +14,6 @@ too many `documents`, `top_n` out of range), decoding only the fields it checks.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -24,15 +23,13 @@ from modelport.api.request import Request, until_disconnect
 from modelport.api.responses import send_json
 from modelport.errors import (
     BadRequest,
+    BadUpstreamResponse,
     MissingModel,
     PayloadTooLarge,
-    UpstreamTimeout,
-    UpstreamUnreachable,
 )
 from modelport.protocols.rerank import RerankFields
 from modelport.relay.body import decode_json, decode_struct, read_body, with_model
 from modelport.relay.exchange import upstream_error
-from modelport.relay.http1 import UpstreamError
 from modelport.relay.proxy import UpstreamRequest
 from modelport.routing.capabilities import RerankApi
 from modelport.routing.router import Route
@@ -147,19 +144,11 @@ async def _post(
     upstream = UpstreamRequest(method="POST", path=path, query="", client_headers=headers, body=body,
                                content_length=len(body), from_root=from_root,
                                extra_headers={b"content-type": b"application/json"})
-    response, instance = await gw.relay.open(route, upstream)
+    async with gw.relay.exchange(route, upstream) as exchange:
+        data = await exchange.read()
+    if exchange.status >= 400:
+        raise upstream_error(exchange.status, data)
     try:
-        async with asyncio.timeout(route.spec.timeouts.idle):
-            data = await response.read()
-        if response.status >= 400:
-            raise upstream_error(response.status, data)
-        return orjson.loads(data), response
-    except TimeoutError:
-        raise UpstreamTimeout(f"The instance went silent for {route.spec.timeouts.idle:g} s.") from None
-    except UpstreamError as exc:
-        raise UpstreamUnreachable(f"The instance's response broke off: {exc}") from None
+        return orjson.loads(data), exchange.response
     except orjson.JSONDecodeError:
-        raise UpstreamUnreachable("The instance's rerank answer was not JSON.") from None
-    finally:
-        response.close()
-        instance.outstanding -= 1
+        raise BadUpstreamResponse("The instance's rerank answer was not JSON.") from None

@@ -18,7 +18,7 @@ from modelport.relay.sse import SseModelRenamer, rename_model_in_json
 from modelport.routing.router import Instance, Route, Router
 from modelport.types import Send
 
-__all__ = ["ErrorEvent", "Relay", "Send", "StreamCutoff", "UpstreamRequest", "read_whole", "stream_response"]
+__all__ = ["ErrorEvent", "Relay", "Send", "StreamCutoff", "UpstreamRequest", "stream_response"]
 
 
 class Relay:
@@ -170,15 +170,3 @@ async def stream_response(exchange: Exchange, send: Send) -> None:
             raise
         tail = request.error_event(error)
     await send({"type": "http.response.body", "body": tail})
-
-
-async def read_whole(response: Response, idle: float) -> bytes:
-    """The whole body of `response`, its failures as the gateway's errors (504 silent, 502 broken).
-    For callers not yet on `Exchange.read()`, which also enforces the total timeout."""
-    try:
-        async with asyncio.timeout(idle):
-            return await response.read()
-    except TimeoutError:
-        raise UpstreamTimeout(f"The instance went silent for {idle:g} s.") from None
-    except UpstreamError as exc:
-        raise UpstreamUnreachable(f"The instance's response broke off: {exc}") from None
