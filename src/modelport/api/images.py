@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 import orjson
 
-from modelport.api.inference import check_declared_length, missing_model
+from modelport.api.inference import missing_model
 from modelport.api.request import Request, until_disconnect
 from modelport.api.responses import send_bytes
 from modelport.errors import NotFound, UpstreamUnreachable
 from modelport.multipart import spool_multipart
-from modelport.relay.body import decode_struct, read_body, with_fields
+from modelport.relay.body import decode_struct, with_fields
 from modelport.relay.proxy import UpstreamRequest
 from modelport.relay.sse import openai_error_event, rename_model_in_json
 from modelport.routing.router import Route
@@ -37,9 +37,7 @@ class _ImageFields(msgspec.Struct):
 
 
 async def generations(gw: Gateway, request: Request, send: Send) -> None:
-    request.require_json()
-    check_declared_length(gw, request)
-    raw = await read_body(request.receive, gw.settings.max_request_bytes)
+    raw = await request.read_json(gw.settings.max_request_bytes)
     fields = decode_struct(raw, _ImageFields)
     if not fields.model:
         raise missing_model()
@@ -54,7 +52,7 @@ async def generations(gw: Gateway, request: Request, send: Send) -> None:
 
 async def edits(gw: Gateway, request: Request, send: Send) -> None:
     content_type = request.require_multipart()
-    check_declared_length(gw, request)
+    request.check_declared_length(gw.settings.max_request_bytes)
     settings = gw.settings
     body = await spool_multipart(request.receive, content_type, settings.max_request_bytes,
                                  settings.spool_memory_bytes)

@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING
 
 from modelport.api.request import Request, until_disconnect
 from modelport.api.responses import send_json
-from modelport.errors import MissingModel, ModelNotFound, PayloadTooLarge
+from modelport.errors import MissingModel, ModelNotFound
 from modelport.multipart import spool_multipart
-from modelport.relay.body import read_body, routing_fields, with_model
+from modelport.relay.body import routing_fields, with_model
 from modelport.relay.proxy import UpstreamRequest
 from modelport.relay.sse import openai_error_event
 from modelport.routing.router import Route
@@ -18,22 +18,13 @@ if TYPE_CHECKING:
     from modelport.gateway import Gateway
 
 
-def check_declared_length(gw: Gateway, request: Request) -> None:
-    declared = request.content_length()
-    limit = gw.settings.max_request_bytes
-    if declared is not None and declared > limit:
-        raise PayloadTooLarge(f"Request body of {declared} bytes exceeds the limit of {limit} bytes.")
-
-
 def missing_model() -> MissingModel:
     return MissingModel("You must provide a `model` parameter.", param="model")
 
 
 async def relay_json(gw: Gateway, request: Request, send: Send, upstream_path: str) -> None:
     """A JSON request (chat, completions, embeddings, images, speech, rerank) to the model it names."""
-    request.require_json()
-    check_declared_length(gw, request)
-    body = await read_body(request.receive, gw.settings.max_request_bytes)
+    body = await request.read_json(gw.settings.max_request_bytes)
     await relay_json_body(gw, request, send, upstream_path, body)
 
 
@@ -61,7 +52,7 @@ async def relay_json_body(gw: Gateway, request: Request, send: Send, upstream_pa
 async def relay_multipart(gw: Gateway, request: Request, send: Send, upstream_path: str) -> None:
     """A multipart upload (transcription, image edit); `model` may be any field, before or after the file."""
     content_type = request.require_multipart()
-    check_declared_length(gw, request)
+    request.check_declared_length(gw.settings.max_request_bytes)
     settings = gw.settings
     body = await spool_multipart(
         request.receive, content_type, settings.max_request_bytes, settings.spool_memory_bytes

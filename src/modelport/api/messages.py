@@ -16,7 +16,7 @@ from modelport.api.messages_translated import relay_translated_messages
 from modelport.api.request import Request, until_disconnect
 from modelport.api.responses import send_json
 from modelport.errors import BadRequest, BadUpstreamResponse
-from modelport.relay.body import decode_json, read_body, routing_fields, with_model
+from modelport.relay.body import decode_json, routing_fields, with_model
 from modelport.relay.exchange import upstream_error
 from modelport.relay.proxy import UpstreamRequest
 from modelport.relay.sse import anthropic_error_event
@@ -29,8 +29,7 @@ if TYPE_CHECKING:
 
 
 async def _read(gw: Gateway, request: Request) -> tuple[bytes, Route]:
-    request.require_json()
-    body = await read_body(request.receive, gw.settings.max_request_bytes)
+    body = await request.read_json(gw.settings.max_request_bytes)
     model = routing_fields(body).model
     if not model:
         raise BadRequest("model: Field required", param="model")

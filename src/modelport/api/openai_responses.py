@@ -28,7 +28,6 @@ from modelport.api.request import Request, until_disconnect
 from modelport.api.responses import send_json
 from modelport.errors import BadRequest, BadUpstreamResponse, ModelportError, NotFound, RateLimited
 from modelport.protocols.openai_responses import InputItem, ResponsesRequest
-from modelport.relay.body import read_body
 from modelport.relay.exchange import Exchange, UpstreamRequest, upstream_error
 from modelport.relay.sse import SseReader
 from modelport.routing.router import Route
@@ -63,8 +62,7 @@ DRAIN_SECONDS = 1.0
 
 async def create(gw: Gateway, request: Request, send: Send) -> None:
     """`POST /v1/responses`: parse → resolve → call → render."""
-    request.require_json()
-    decoded = decode_responses_request(await read_body(request.receive, gw.settings.max_request_bytes))
+    decoded = decode_responses_request(await request.read_json(gw.settings.max_request_bytes))
     route = await gw.router.resolve_current(decoded.model, request.key)
     history = await _history(gw, decoded.previous_response_id, _owner(request))
     if isinstance(decoded.input, list):

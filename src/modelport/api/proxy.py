@@ -34,7 +34,6 @@ from modelport.errors import (
     BadRequest,
     MissingModel,
     ModelportError,
-    PayloadTooLarge,
     PermissionDenied,
     UpstreamUnreachable,
 )
@@ -141,13 +140,6 @@ def _is_json(request: Request) -> bool:
     return b"json" in (request.header(b"content-type") or b"").lower()
 
 
-def _check_declared_length(gw: Gateway, request: Request) -> None:
-    limit = gw.settings.max_request_bytes
-    declared = request.content_length()
-    if declared is not None and declared > limit:
-        raise PayloadTooLarge(f"Request body of {declared} bytes exceeds the limit of {limit} bytes.")
-
-
 async def _read_json(gw: Gateway, request: Request) -> bytes:
     return await read_body(request.receive, gw.settings.max_request_bytes)
 
@@ -184,7 +176,7 @@ def _check_enabled(route: Route) -> None:
 
 async def proxy(gw: Gateway, request: Request, send: Send) -> None:
     """ANY /model/proxy/...: the request as it came, to `/{path}` at an instance's root."""
-    _check_declared_length(gw, request)
+    request.check_declared_length(gw.settings.max_request_bytes)
     model, path, body = await _target(gw, request)
     check_target(path, request.query)
     route = await gw.router.resolve_current(model, request.key)

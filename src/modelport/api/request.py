@@ -7,8 +7,9 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
-from modelport.errors import UnsupportedMediaType
+from modelport.errors import PayloadTooLarge, UnsupportedMediaType
 from modelport.records import ApiKey
+from modelport.relay.body import read_body
 from modelport.relay.headers import header
 from modelport.types import Receive
 
@@ -42,6 +43,19 @@ class Request:
             raise UnsupportedMediaType(
                 f"Expected `Content-Type: application/json`, got `{content_type.decode('latin-1')}`."
             )
+
+    def check_declared_length(self, limit: int) -> None:
+        """413 before reading a body whose Content-Length already says it is larger than `limit`."""
+        declared = self.content_length()
+        if declared is not None and declared > limit:
+            raise PayloadTooLarge(f"Request body of {declared} bytes exceeds the limit of {limit} bytes.")
+
+    async def read_json(self, limit: int) -> bytes:
+        """The whole body of a JSON request: 415 for another declared type, 413 past `limit` (declared or
+        read). The one way handlers read a JSON body; its decoding is theirs (`relay.body.decode_struct`)."""
+        self.require_json()
+        self.check_declared_length(limit)
+        return await read_body(self.receive, limit)
 
     def require_multipart(self) -> str:
         content_type = (self.header(b"content-type") or b"").decode("latin-1")

@@ -25,10 +25,9 @@ from modelport.errors import (
     BadRequest,
     BadUpstreamResponse,
     MissingModel,
-    PayloadTooLarge,
 )
 from modelport.protocols.rerank import RerankFields
-from modelport.relay.body import decode_json, decode_struct, read_body, with_model
+from modelport.relay.body import decode_json, decode_struct, with_model
 from modelport.relay.exchange import upstream_error
 from modelport.relay.proxy import UpstreamRequest
 from modelport.routing.capabilities import RerankApi
@@ -70,12 +69,7 @@ def check_rerank(body: bytes, max_documents: int) -> RerankFields:
 
 
 async def _read(gw: Gateway, request: Request) -> tuple[bytes, RerankFields, Route]:
-    request.require_json()
-    limit = gw.settings.max_request_bytes
-    declared = request.content_length()
-    if declared is not None and declared > limit:
-        raise PayloadTooLarge(f"Request body of {declared} bytes exceeds the limit of {limit} bytes.")
-    body = await read_body(request.receive, limit)
+    body = await request.read_json(gw.settings.max_request_bytes)
     fields = check_rerank(body, gw.settings.max_rerank_documents)
     assert fields.model is not None
     return body, fields, await gw.router.resolve_current(fields.model, request.key)
