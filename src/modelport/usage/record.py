@@ -51,7 +51,7 @@ class UsageRecord:
     status: int = 0
     bytes_out: int = 0
     complete: bool = False  # the client got the whole response
-    client_gone: bool = False
+    client_gone: bool = False  # the client hung up first (the exchange was cancelled, or the body read failed)
     streamed: bool = False  # the instance answered with an event stream
     outcome: str = ""  # how the (last) upstream exchange ended; "" when there was none
     upstream_status: int = 0  # the (last) instance's status
