@@ -141,3 +141,12 @@ def test_connections_past_the_cap_are_refused_at_once(tmp_path: Path) -> None:
                 pass
             time.sleep(0.1)
         raise AssertionError("the gateway did not serve again after the extra connections closed")
+
+
+def test_a_large_header_the_gateway_takes_is_taken_by_a_worker_too(builtin_gateway: LiveGateway) -> None:
+    """A 20 KB header field is within the gateway's 64 KiB head: the built-in worker behind it must take it
+    too (aiohttp's own default is 8 KiB a field, which answered a plain-text 400)."""
+    answer = httpx.post(builtin_gateway.v1 + "/embeddings", timeout=60, json={"model": "all-minilm-l6-v2",
+                        "input": "hello"}, headers={"Authorization": f"Bearer {builtin_gateway.admin_key}",
+                                                    "X-Big": "a" * 20_000})
+    assert answer.status_code == 200, answer.text

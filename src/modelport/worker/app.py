@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from modelport.config import MAX_REQUEST_BYTES
+from modelport.config import MAX_REQUEST_BYTES, ListenerLimits
 from modelport.engines import EngineOptions, create_engine
 from modelport.engines.args import parse_engine_args
 from modelport.engines.base import Capability, EngineUnavailable, InvalidEngineInput
@@ -37,6 +37,7 @@ from modelport.worker.state import STATE, WorkerState
 log = logging.getLogger("modelport.worker")
 
 SECRET_ENV = "MODELPORT_INSTANCE_SECRET"
+HEAD_BYTES = ListenerLimits().max_head_bytes
 PUBLIC_PATHS = frozenset({"/health"})
 #: Path prefixes served without the secret: each URL below them carries a 32-byte random id.
 PUBLIC_PREFIXES = (media.IMAGE_FILES_PREFIX,)
@@ -167,7 +168,9 @@ def serve_worker(
 
 
 async def _serve(state: WorkerState, host: str, port: int) -> int:
-    runner = web.AppRunner(create_worker_app(state), handler_cancellation=True, access_log=None)
+    # Heads as large as the gateway's listener takes (64 KiB): what passes the gateway is never refused here.
+    runner = web.AppRunner(create_worker_app(state), handler_cancellation=True, access_log=None,
+                           max_line_size=HEAD_BYTES, max_field_size=HEAD_BYTES, max_headers=128)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
