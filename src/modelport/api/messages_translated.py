@@ -25,7 +25,6 @@ import msgspec
 import orjson
 
 from modelport.errors import (
-    BadUpstreamResponse,
     ModelportError,
 )
 from modelport.protocols.anthropic import MessagesRequest
@@ -85,10 +84,7 @@ class TranslatedStream:
 
     async def run(self) -> None:
         """Relay the whole stream; raises only while nothing went to the client yet."""
-        kind = self._exchange.header(b"content-type")
-        if kind is not None and not kind.startswith(b"text/event-stream"):
-            shown = kind.decode("latin-1")
-            raise BadUpstreamResponse(f"The instance answered a streamed request with {shown}, not an event stream.")
+        self._exchange.require_event_stream()
         try:
             await self._relay()
         except ModelportError as error:

@@ -26,7 +26,7 @@ import orjson
 
 from modelport.api.request import Request, until_disconnect
 from modelport.api.responses import send_json
-from modelport.errors import BadRequest, BadUpstreamResponse, ModelportError, NotFound, RateLimited
+from modelport.errors import BadRequest, ModelportError, NotFound, RateLimited
 from modelport.protocols.openai_responses import InputItem, ResponsesRequest
 from modelport.relay.exchange import Exchange, UpstreamRequest, upstream_error
 from modelport.relay.sse import SseReader
@@ -188,10 +188,7 @@ class ResponsesRelay:
 
     async def run(self) -> None:
         """Relay the whole stream; raises only while nothing went to the client yet."""
-        kind = self._exchange.header(b"content-type")
-        if kind is not None and not kind.startswith(b"text/event-stream"):
-            shown = kind.decode("latin-1")
-            raise BadUpstreamResponse(f"The instance answered a streamed request with {shown}, not an event stream.")
+        self._exchange.require_event_stream()
         events: list[Event] = []
         try:
             await self._relay(events)

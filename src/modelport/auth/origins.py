@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from modelport.errors import BadRequest, PermissionDenied
+from modelport.relay.headers import header
 from modelport.types import Send
 
 _METHODS = b"GET, POST, PUT, PATCH, DELETE, OPTIONS"
@@ -82,14 +83,6 @@ class OriginPolicy:
             await send(message)
 
         return marked
-
-
-def header(headers: list[tuple[bytes, bytes]], name: bytes) -> bytes | None:
-    """The first value of header `name` (lowercase, as the ASGI scope holds it)."""
-    for key, value in headers:
-        if key == name:
-            return value
-    return None
 
 
 def _cors_headers(origin: bytes) -> list[tuple[bytes, bytes]]:

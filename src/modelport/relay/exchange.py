@@ -31,6 +31,7 @@ import orjson
 from modelport.errors import (
     AuthenticationFailed,
     BadRequest,
+    BadUpstreamResponse,
     ModelportError,
     NoReadyInstance,
     NotFound,
@@ -176,6 +177,13 @@ class Exchange:
         """The response header `name` (lowercase), or None."""
         assert self.response is not None
         return self.response.header(name)
+
+    def require_event_stream(self) -> None:
+        """502 when a streamed request is answered with a declared type other than an event stream."""
+        kind = self.header(b"content-type")
+        if kind is not None and not kind.startswith(b"text/event-stream"):
+            shown = kind.decode("latin-1")
+            raise BadUpstreamResponse(f"The instance answered a streamed request with {shown}, not an event stream.")
 
     def _got(self, chunk: bytes) -> None:
         self.received += len(chunk)
