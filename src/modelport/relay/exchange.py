@@ -202,6 +202,14 @@ class Exchange:
         (for callers that must do something else meanwhile, such as sending a ping); the idle clock keeps
         running across such returns, until a piece arrives."""
         assert self.response is not None
+        if self.response.is_eof():  # all of it is here (most whole answers come with their head): no timer
+            chunk = self.response.read_nowait()
+            self._waiting_since = None
+            if chunk:
+                self._got(chunk)
+            else:
+                self.complete = True
+            return chunk
         loop, cutoff, idle = self._loop, self._relay.cutoff, self.route.spec.timeouts.idle
         if self._waiting_since is None:
             self._waiting_since = loop.time()
