@@ -121,7 +121,7 @@ def test_claude_code_shaped_request(gateway: LiveGateway) -> None:
     ("body", "needle"),
     [
         ({"model": "fake-model", "messages": [{"role": "user", "content": "x"}]}, "max_tokens"),
-        ({"model": "fake-model", "max_tokens": 5, "messages": [{"role": "system", "content": "x"}]}, "role"),
+        ({"model": "fake-model", "max_tokens": 5, "messages": [{"role": "tool", "content": "x"}]}, "role"),
         ({"model": "fake-model", "max_tokens": 5, "messages": [{"role": "user", "content": [{"type": "bogus"}]}]},
          "type"),
         ({"model": "fake-model", "max_tokens": 5, "messages": "hi"}, "messages"),

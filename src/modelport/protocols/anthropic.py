@@ -137,7 +137,7 @@ ContentBlock = (
 class Message(msgspec.Struct, kw_only=True):
     """One conversation turn."""
 
-    role: Literal["user", "assistant"]
+    role: Literal["user", "assistant", "system"]  # "system" mid-conversation: Claude Code's beta sends it
     content: str | list[ContentBlock]
 
 

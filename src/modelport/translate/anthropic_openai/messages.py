@@ -36,6 +36,8 @@ Turn = tuple[str, list[Located]]  # (role, blocks)
 
 _USER_BLOCKS = (an.TextBlock, an.ImageBlock, an.DocumentBlock, an.ToolResultBlock)
 _ASSISTANT_BLOCKS = (an.TextBlock, an.ToolUseBlock, an.ThinkingBlock, an.RedactedThinkingBlock)
+_SYSTEM_BLOCKS = (an.TextBlock,)
+_ALLOWED = {"user": _USER_BLOCKS, "assistant": _ASSISTANT_BLOCKS, "system": _SYSTEM_BLOCKS}
 
 
 def system_message(system: str | list[an.TextBlock] | None) -> ChatMessage | None:
@@ -47,18 +49,30 @@ def system_message(system: str | list[an.TextBlock] | None) -> ChatMessage | Non
 
 
 def chat_messages(messages: Sequence[an.Message]) -> list[ChatMessage]:
-    """Translate the conversation; raises :class:`errors.BadRequest` on an invalid sequence."""
+    """Translate the conversation; raises :class:`errors.BadRequest` on an invalid sequence.
+
+    A `system` turn inside the conversation becomes a system message where it stands, except right after
+    an assistant's tool calls: chat wants their results next, so it follows them."""
     out: list[ChatMessage] = []
     previous_tool_ids: set[str] = set()
     seen_tool_ids: set[str] = set()
+    waiting: list[ChatMessage] = []  # system turns held back until the pending tool results are out
     for role, blocks in merge_turns(messages):
-        if role == "assistant":
+        if role == "system":
+            note: ChatMessage = {"role": "system", "content": "\n\n".join(
+                block.text for _, block in blocks if isinstance(block, an.TextBlock))}
+            (waiting if previous_tool_ids else out).append(note)
+        elif role == "assistant":
+            out.extend(waiting)
+            waiting = []
             out.append(assistant_message(blocks, seen_tool_ids))
             previous_tool_ids = {block.id for _, block in blocks if isinstance(block, an.ToolUseBlock)}
         else:
             out.extend(user_messages(blocks, previous_tool_ids))
+            out.extend(waiting)
+            waiting = []
             previous_tool_ids = set()
-    return out
+    return out + waiting
 
 
 def merge_turns(messages: Sequence[an.Message]) -> list[Turn]:
@@ -70,7 +84,7 @@ def merge_turns(messages: Sequence[an.Message]) -> list[Turn]:
             located: list[Located] = [(f"messages.{i}.content", an.TextBlock(text=content))]
         else:
             located = [(f"messages.{i}.content.{j}", block) for j, block in enumerate(content)]
-        allowed = _USER_BLOCKS if message.role == "user" else _ASSISTANT_BLOCKS
+        allowed = _ALLOWED[message.role]
         for path, block in located:
             if not isinstance(block, allowed):
                 kind = type(block).__struct_config__.tag
