@@ -18,7 +18,7 @@ from modelport.api.responses import send_bytes
 from modelport.errors import NotFound, UpstreamUnreachable
 from modelport.multipart import spool_multipart
 from modelport.relay.body import decode_struct, with_fields
-from modelport.relay.proxy import UpstreamRequest
+from modelport.relay.exchange import UpstreamRequest
 from modelport.relay.sse import openai_error_event, rename_model_in_json
 from modelport.routing.router import Route
 from modelport.types import Send

@@ -9,7 +9,7 @@ from modelport.api.responses import send_json
 from modelport.errors import MissingModel, ModelNotFound
 from modelport.multipart import spool_multipart
 from modelport.relay.body import routing_fields, with_model
-from modelport.relay.proxy import UpstreamRequest
+from modelport.relay.exchange import UpstreamRequest
 from modelport.relay.sse import openai_error_event
 from modelport.routing.router import Route
 from modelport.types import Send

@@ -17,8 +17,7 @@ from modelport.api.request import Request, until_disconnect
 from modelport.api.responses import send_json
 from modelport.errors import BadRequest, BadUpstreamResponse
 from modelport.relay.body import decode_json, routing_fields, with_model
-from modelport.relay.exchange import upstream_error
-from modelport.relay.proxy import UpstreamRequest
+from modelport.relay.exchange import UpstreamRequest, upstream_error
 from modelport.relay.sse import anthropic_error_event
 from modelport.routing.router import Route
 from modelport.translate.anthropic_openai import chat_request_from_messages, decode_messages_request

@@ -38,7 +38,7 @@ from modelport.errors import (
     UpstreamUnreachable,
 )
 from modelport.relay.body import ClientGone, body_chunks, read_body, with_model
-from modelport.relay.proxy import UpstreamRequest
+from modelport.relay.exchange import UpstreamRequest
 from modelport.routing.router import Route
 from modelport.types import Receive, Send
 

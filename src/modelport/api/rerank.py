@@ -28,8 +28,7 @@ from modelport.errors import (
 )
 from modelport.protocols.rerank import RerankFields
 from modelport.relay.body import decode_json, decode_struct, with_model
-from modelport.relay.exchange import upstream_error
-from modelport.relay.proxy import UpstreamRequest
+from modelport.relay.exchange import UpstreamRequest, upstream_error
 from modelport.routing.capabilities import RerankApi
 from modelport.routing.router import Route
 from modelport.translate.cohere_jina import cohere_response_from_jina, jina_request_from_cohere

@@ -11,14 +11,12 @@ import asyncio
 
 from modelport.errors import BadRequest, ModelportError, NoReadyInstance, UpstreamTimeout, UpstreamUnreachable
 from modelport.records import Timeouts
-from modelport.relay.exchange import ErrorEvent, Exchange, ObserverFactory, StreamCutoff, UpstreamRequest
+from modelport.relay.exchange import Exchange, ObserverFactory, StreamCutoff, UpstreamRequest
 from modelport.relay.headers import downstream_headers, upstream_headers
 from modelport.relay.http1 import ConnectFailed, NotDelivered, Pool, Response, UnsafeRequest, UpstreamError
 from modelport.relay.sse import SseModelRenamer, rename_model_in_json
 from modelport.routing.router import Instance, Route, Router
 from modelport.types import Send
-
-__all__ = ["ErrorEvent", "Relay", "Send", "StreamCutoff", "UpstreamRequest", "stream_response"]
 
 
 class Relay:
