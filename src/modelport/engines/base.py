@@ -40,6 +40,23 @@ class InvalidEngineInput(ValueError):
         self.param = param
 
 
+class ContextLengthExceeded(InvalidEngineInput):
+    """The prompt (plus what must be generated) does not fit the model's context.
+
+    Rendered as OpenAI's `context_length_exceeded` 400; the Messages translation words it as Anthropic
+    does (`prompt is too long: N tokens > M maximum`), which Claude Code recognises to compact.
+    """
+
+    def __init__(self, prompt_tokens: int, max_context: int) -> None:
+        super().__init__(
+            f"This model's maximum context length is {max_context} tokens. However, your prompt has"
+            f" {prompt_tokens} tokens (the deployment's engine arg n_ctx sets the context).",
+            "messages",
+        )
+        self.prompt_tokens = prompt_tokens
+        self.max_context = max_context
+
+
 @dataclass(frozen=True)
 class GenerationRequest:
     """A text generation: either `prompt` (completions) or `messages` (chat)."""
