@@ -35,6 +35,7 @@ class Category(str, enum.Enum):
 
 class InstanceState(str, enum.Enum):
     PENDING = "pending"
+    DOWNLOADING = "downloading"  # fetching the model from its source before the engine starts
     STARTING = "starting"
     READY = "ready"
     UNHEALTHY = "unhealthy"
