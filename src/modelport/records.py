@@ -44,6 +44,53 @@ class InstanceState(str, enum.Enum):
     FAILED = "failed"
 
 
+class BudgetPeriod(str, enum.Enum):
+    """How often a token budget renews: at each UTC day or calendar month, or never (`total`)."""
+
+    DAY = "day"
+    MONTH = "month"
+    TOTAL = "total"
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Tokens (input + output) a key may spend per period; refused after `expires_at` when one is set."""
+
+    tokens: int
+    period: BudgetPeriod = BudgetPeriod.MONTH
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a key (or one deployment through it) may use. None: no limit of that kind."""
+
+    rpm: int | None = None  # requests per minute, over a sliding 60 s window
+    tpm: int | None = None  # tokens (input + output) per minute, over the same window
+    concurrency: int | None = None  # requests in flight at once
+    budget: Budget | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return self.rpm is None and self.tpm is None and self.concurrency is None and self.budget is None
+
+
+@dataclass(frozen=True)
+class KeyLimits:
+    """A key's limits: over everything it calls, and per deployment (both apply to a request)."""
+
+    overall: Limits = field(default_factory=Limits)
+    deployments: tuple[tuple[str, Limits], ...] = ()  # (deployment name, its limits), sorted by name
+
+    @property
+    def is_empty(self) -> bool:
+        return self.overall.is_empty and all(limits.is_empty for _, limits in self.deployments)
+
+    def for_deployment(self, name: str) -> Limits | None:
+        """The limits of `name` through this key, or None."""
+        return next((limits for deployment, limits in self.deployments if deployment == name), None)
+
+
 @dataclass(frozen=True)
 class ApiKey:
     """A stored key: its public id and the hash of its secret, never the secret itself."""
@@ -56,6 +103,7 @@ class ApiKey:
     created_at: datetime
     expires_at: datetime | None = None
     revoked_at: datetime | None = None
+    limits: KeyLimits = field(default_factory=KeyLimits)
 
     def is_active(self, now: datetime) -> bool:
         if self.revoked_at is not None:
@@ -151,6 +199,16 @@ def runs_the_same(old: DeploymentSpec, new: DeploymentSpec) -> bool:
     """Whether `new` runs the same instances as `old`: they differ at most in routing-only fields, so a
     replaced deployment keeps its running instances."""
     return replace(old, **{name: getattr(new, name) for name in ROUTING_ONLY_FIELDS}) == new
+
+
+def limits_to_dict(limits: KeyLimits) -> dict[str, object]:
+    """A JSON-ready dict of a key's limits."""
+    return msgspec.to_builtins(limits)  # type: ignore[no-any-return]
+
+
+def limits_from_dict(data: dict[str, object]) -> KeyLimits:
+    """The inverse of `limits_to_dict`; raises `msgspec.ValidationError` on a malformed dict."""
+    return msgspec.convert(data, KeyLimits, strict=False)
 
 
 def spec_to_dict(spec: DeploymentSpec) -> dict[str, object]:

@@ -1,4 +1,4 @@
-"""The `api_keys` table: stored keys (id, secret hash, scope, model allow-list, lifetimes)."""
+"""The `api_keys` table: stored keys (id, secret hash, scope, model allow-list, lifetimes, limits)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from modelport import errors
-from modelport.records import ApiKey, KeyScope
+from modelport.records import ApiKey, KeyLimits, KeyScope, limits_from_dict, limits_to_dict
 from modelport.store.schema import api_keys
 
 
@@ -34,6 +34,20 @@ def select_all(connection: Connection) -> list[ApiKey]:
     return [_from_row(row) for row in connection.execute(query)]
 
 
+def set_limits(connection: Connection, key_id: str, limits: KeyLimits) -> bool:
+    """Replace a key's limits; False if there is no such key."""
+    result = connection.execute(api_keys.update().where(api_keys.c.id == key_id).values(limits=_limits(limits)))
+    return bool(result.rowcount)
+
+
+def lock(connection: Connection, key_id: str) -> None:
+    """Hold the key's row until the transaction ends (PostgreSQL `FOR UPDATE`): the quota counter's
+    admissions and settlements of one key then run one at a time across gateways. SQLite's `BEGIN
+    IMMEDIATE` already serialises every writer, so there it is a no-op."""
+    if connection.dialect.name != "sqlite":
+        connection.execute(sa.select(api_keys.c.id).where(api_keys.c.id == key_id).with_for_update())
+
+
 def revoke(connection: Connection, key_id: str, at: datetime) -> bool:
     """Mark a key revoked at `at` unless it already is; False if there is no such key."""
     connection.execute(
@@ -55,7 +69,12 @@ def _to_row(key: ApiKey) -> dict[str, Any]:
         "created_at": key.created_at,
         "expires_at": key.expires_at,
         "revoked_at": key.revoked_at,
+        "limits": _limits(key.limits),
     }
+
+
+def _limits(limits: KeyLimits) -> str | None:
+    return None if limits.is_empty else orjson.dumps(limits_to_dict(limits)).decode()
 
 
 def _from_row(row: Row[Any]) -> ApiKey:
@@ -68,4 +87,5 @@ def _from_row(row: Row[Any]) -> ApiKey:
         created_at=row.created_at,
         expires_at=row.expires_at,
         revoked_at=row.revoked_at,
+        limits=KeyLimits() if row.limits is None else limits_from_dict(orjson.loads(row.limits)),
     )

@@ -55,6 +55,7 @@ api_keys = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("expires_at", UTCDateTime, nullable=True),
     sa.Column("revoked_at", UTCDateTime, nullable=True),
+    sa.Column("limits", sa.Text, nullable=True),  # records.limits_to_dict as JSON; NULL = no limits
 )
 
 deployments = sa.Table(
@@ -147,4 +148,29 @@ usage_daily = sa.Table(
     sa.Column("images", sa.BigInteger, nullable=False),
     sa.Column("characters", sa.BigInteger, nullable=False),
     sa.Column("audio_seconds", sa.Float, nullable=False),
+)
+
+# Limits (modelport.quota): one row per admitted request of a key with limits, kept while it is inside
+# the sliding window or in flight. Times are unix seconds. `held_until` is the lease of its concurrency
+# slot, renewed while the request runs and cleared when it ends (a gateway that died lets it lapse).
+quota_requests = sa.Table(
+    "quota_requests",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("key_id", sa.String(64), nullable=False),
+    sa.Column("deployment", sa.String(200), nullable=False),  # '' when the request named none
+    sa.Column("admitted_at", sa.Float, nullable=False),
+    sa.Column("tokens", sa.BigInteger, nullable=False),  # reserved at admission, the real count once settled
+    sa.Column("held_until", sa.Float, nullable=True),
+    sa.Index("ix_quota_requests_key", "key_id", "admitted_at"),
+)
+
+# Token budgets: what a key (scope '') or one deployment through it has spent in the current period.
+quota_budgets = sa.Table(
+    "quota_budgets",
+    metadata,
+    sa.Column("key_id", sa.String(64), primary_key=True),
+    sa.Column("scope", sa.String(200), primary_key=True),
+    sa.Column("period_start", sa.Float, nullable=False),
+    sa.Column("used", sa.BigInteger, nullable=False),
 )

@@ -20,6 +20,7 @@ from modelport.records import (
     DeploymentListing,
     DeploymentSpec,
     InstanceRecord,
+    KeyLimits,
     UnreadableDeployment,
 )
 from modelport.store import deployments, instances, keys, revision
@@ -89,6 +90,11 @@ class Store:
         """Every key, ordered by created_at then id."""
         with read_transaction(self._engine) as connection:
             return keys.select_all(connection)
+
+    def set_key_limits(self, key_id: str, limits: KeyLimits) -> bool:
+        """Replace a key's limits; False if unknown. Gateways apply them within their key cache's ttl."""
+        with write_transaction(self._engine) as connection:
+            return keys.set_limits(connection, key_id, limits)
 
     def revoke_key(self, key_id: str, at: datetime) -> bool:
         """Revoke a key at `at`; False if unknown. Revoking again keeps the first `revoked_at`."""

@@ -1,0 +1,49 @@
+"""Limits per key (issue 16): the keys' `limits`, the admitted requests of the sliding windows and the
+token budgets' spending.
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-12-01
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0004"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    """Add `api_keys.limits` and create `quota_requests` (indexed by key and time) and `quota_budgets`."""
+    with op.batch_alter_table("api_keys") as batch:
+        batch.add_column(sa.Column("limits", sa.Text, nullable=True))
+    op.create_table(
+        "quota_requests",
+        sa.Column("id", sa.String(32), primary_key=True),
+        sa.Column("key_id", sa.String(64), nullable=False),
+        sa.Column("deployment", sa.String(200), nullable=False),
+        sa.Column("admitted_at", sa.Float, nullable=False),
+        sa.Column("tokens", sa.BigInteger, nullable=False),
+        sa.Column("held_until", sa.Float, nullable=True),
+    )
+    op.create_index("ix_quota_requests_key", "quota_requests", ["key_id", "admitted_at"])
+    op.create_table(
+        "quota_budgets",
+        sa.Column("key_id", sa.String(64), primary_key=True),
+        sa.Column("scope", sa.String(200), primary_key=True),
+        sa.Column("period_start", sa.Float, nullable=False),
+        sa.Column("used", sa.BigInteger, nullable=False),
+    )
+
+
+def downgrade() -> None:
+    """Drop both tables and the column."""
+    op.drop_table("quota_budgets")
+    op.drop_index("ix_quota_requests_key", table_name="quota_requests")
+    op.drop_table("quota_requests")
+    with op.batch_alter_table("api_keys") as batch:
+        batch.drop_column("limits")
