@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import shlex
+import sys
 
 import click
 
 from modelport.admin.client import AdminClient
 from modelport.admin.limits import check_timeouts
 from modelport.cli.common import pass_admin
+from modelport.cli.progress import wait_until_ready
 from modelport.engines.catalog import find_entry
 from modelport.records import Category, DeploymentSpec, Timeouts
+from modelport.sources.reference import is_source_reference
 
 
 @click.command()
@@ -30,7 +33,12 @@ from modelport.records import Category, DeploymentSpec, Timeouts
     help="Run the model here: llama.cpp, onnx-embeddings, e5, piper, faster-whisper, diffusers (built in), "
     "or vllm, sglang, llama-server, tei (external, must be installed). Default for a catalog --model: its engine.",
 )
-@click.option("--model", "model", help="What the engine loads: a catalog name (`modelport models`) or a path.")
+@click.option(
+    "--model",
+    "model",
+    help="What the engine loads: a catalog name (`modelport models`), a path, a Hugging Face repo "
+    "(hf://ORG/REPO[:QUANT-or-FILE], or ORG/REPO) or an Ollama model (ollama://NAME[:TAG]), fetched into the cache.",
+)
 @click.option(
     "--command",
     "command",
@@ -71,6 +79,8 @@ from modelport.records import Category, DeploymentSpec, Timeouts
 )
 @click.option("--generic-proxy", is_flag=True, help="Allow /model/proxy/... pass-through to this deployment.")
 @click.option("--speaks-anthropic", is_flag=True, help="The upstream serves /v1/messages itself.")
+@click.option("--wait", is_flag=True, help="Wait until every instance is ready (showing download progress), "
+              "or exit 1 when one fails.")
 @pass_admin
 def deploy(
     admin: AdminClient,
@@ -90,6 +100,7 @@ def deploy(
     replace: bool,
     generic_proxy: bool,
     speaks_anthropic: bool,
+    wait: bool,
 ) -> None:
     """Deploy NAME: clients then use it as `model: NAME`.
 
@@ -99,12 +110,16 @@ def deploy(
       modelport deploy mine --engine llama.cpp --model ~/models/my.gguf  (a GGUF file, run here)
       modelport deploy big --engine vllm --model Qwen/Qwen3-8B --replicas 2
       modelport deploy whisper-base --model whisper-base  (a catalog model: its engine and category)
+      modelport deploy qwen3 --model Qwen/Qwen3-0.6B-GGUF --wait    (fetched from Hugging Face, Q4_K_M)
+      modelport deploy gemma --model ollama://gemma3:270m            (fetched from Ollama's library)
     """
     args = dict(_key_value(item) for item in engine_args)
     entry = find_entry(model) if model and not urls and not command else None
     if entry is not None:
         engine = engine or entry.engine
         category = category or next(iter(entry.categories), None)
+    elif model and not urls and not command and is_source_reference(model):
+        engine = engine or "llama.cpp"  # a GGUF from a hub; name another engine for other repos
     spec = DeploymentSpec(
         name=name,
         category=Category(category or Category.LLM.value),
@@ -124,6 +139,8 @@ def deploy(
     )
     admin.deploy(spec, replace=replace)
     click.echo(f"deployed {name}")
+    if wait and not wait_until_ready(admin, name):
+        sys.exit(1)
 
 
 def _timeouts(items: tuple[str, ...]) -> Timeouts:

@@ -16,6 +16,7 @@ from modelport.engines.args import validate_engine_args, worker_engine_args
 from modelport.engines.catalog import ENGINE_REQUIREMENTS
 from modelport.errors import BadRequest
 from modelport.records import DeploymentSpec
+from modelport.sources.reference import BadReference, parse_reference
 
 BUILT_IN_ENGINES = frozenset(ENGINE_REQUIREMENTS)  # engines `modelport worker` hosts
 
@@ -77,6 +78,10 @@ def check_launchable(spec: DeploymentSpec) -> None:
     if spec.engine in BUILT_IN_ENGINES:
         if not spec.model:
             raise BadRequest(f"Engine `{spec.engine}` needs a model: a catalog name or a file path.", param="model")
+        try:
+            parse_reference(spec.model)
+        except BadReference as exc:
+            raise BadRequest(f"Invalid model reference: {exc}.", param="model") from None
         validate_engine_args(spec.engine, spec.engine_args)
         return
     if spec.engine in PRESETS:
@@ -99,6 +104,7 @@ def plan_launch(
         return LaunchPlan(argv, env, port, secret, log_path, "/v1" + spec.health_path)
     if spec.engine in PRESETS:
         preset = PRESETS[spec.engine]
+        fields["model"] = hub_repo_id(spec.model or "")
         argv = [part.format(**fields) for part in preset.argv] + _extra_args(spec)
         if preset.secret_env:
             env[preset.secret_env] = secret
@@ -112,6 +118,11 @@ def plan_launch(
     for key, value in args.items():  # every other engine arg the engine takes (check_launchable checked them)
         argv += ["--engine-arg", f"{key}={value}"]
     return LaunchPlan(argv, env, port, secret, log_path, "/health")
+
+
+def hub_repo_id(model: str) -> str:
+    """What an external engine (vLLM, SGLang, TEI) downloads itself: `hf://ORG/REPO` as `ORG/REPO`."""
+    return model.removeprefix("hf://").split(":", 1)[0].split("@", 1)[0] if model.startswith("hf://") else model
 
 
 def _extra_args(spec: DeploymentSpec) -> list[str]:

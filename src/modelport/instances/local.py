@@ -18,6 +18,7 @@ import aiohttp
 
 from modelport.auth.instance_secrets import InstanceSecrets
 from modelport.config import MAX_REQUEST_BYTES
+from modelport.instances.fetching import fetch_model, needs_fetch
 from modelport.instances.launch import LaunchPlan, plan_launch
 from modelport.private_files import open_private_append, private_dir
 from modelport.records import DeploymentSpec, InstanceState
@@ -66,13 +67,19 @@ class LocalInstance:
         self._first_backoff = float(spec.engine_args.get("restart_backoff", "1"))
 
     async def run(self) -> None:
-        """Keep the instance running until cancelled."""
+        """Keep the instance running until cancelled; first fetch its model when it names one by name."""
+        spec = self.spec
+        if needs_fetch(spec):
+            fetched = await fetch_model(spec, self._report_phase)
+            if fetched is None:
+                return
+            spec = fetched
         failed_starts, backoff = 0, self._first_backoff
         try:
             while True:
                 port = free_port()
                 secret = self._secrets.for_instance(self.spec.name, self.ordinal, port)
-                plan = plan_launch(self.spec, self.ordinal, port, secret, self._logs_dir, self._max_body_bytes)
+                plan = plan_launch(spec, self.ordinal, port, secret, self._logs_dir, self._max_body_bytes)
                 code, was_ready = await self._run_once(plan)
                 failed_starts = 0 if was_ready else failed_starts + 1
                 backoff = self._first_backoff if was_ready else backoff
@@ -180,6 +187,9 @@ class LocalInstance:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
             await process.wait()
+
+    async def _report_phase(self, state: InstanceState, reason: str) -> None:
+        await self._sink(self.ordinal, "", state, reason, None)
 
     async def _report(self, plan: LaunchPlan, state: InstanceState, reason: str, pid: int | None = None) -> None:
         await self._sink(self.ordinal, plan.base_url, state, reason, pid)

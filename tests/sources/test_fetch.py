@@ -1,0 +1,150 @@
+"""Fetching into the cache, in this process, from the fake Hub and registry: what huggingface_hub sees of
+the fake, checksums, concurrent fetches of one file, resuming, disk space, gated repos, search."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+import huggingface_hub
+import pytest
+
+from modelport.sources.cache import Cancelled, InsufficientSpace, ModelCache
+from modelport.sources.download import ChecksumMismatch, FetchFailed
+from modelport.sources.fetch import fetch
+from modelport.sources.hf import search
+from modelport.sources.progress import Meter, eta_text
+from modelport.testing.hub import FakeHub
+from modelport.testing.ollama import FakeOllamaRegistry
+from tests.sources.conftest import GATED_REPO, HUB_TOKEN, SMALL, SMOL_REPO, SPLIT_REPO
+
+SMOL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def _fetch(model: str, cancel: threading.Event | None = None, meter: Meter | None = None) -> Path:
+    return fetch(model, ModelCache(), meter or Meter(), cancel or threading.Event())
+
+
+def test_huggingface_hub_itself_downloads_from_the_fake(hub: FakeHub, sources_env: Path, smol_gguf: Path) -> None:
+    info = huggingface_hub.HfApi(endpoint=hub.url).model_info(SPLIT_REPO, files_metadata=True)
+    assert info.sha == hub.repos[SPLIT_REPO].commit
+    assert all(s.lfs is not None and len(s.lfs.sha256) == 64 for s in info.siblings or [] if s.rfilename.endswith("gguf"))
+    path = huggingface_hub.hf_hub_download(SMOL_REPO, "README.md", endpoint=hub.url)
+    assert Path(path).read_bytes() == b"# SmolLM2 GGUF\n"
+    folder = Path(huggingface_hub.snapshot_download(SPLIT_REPO, endpoint=hub.url))
+    assert sorted(p.name for p in (folder / "Q4_1").iterdir()) == sorted(
+        n.split("/")[1] for n in hub.repos[SPLIT_REPO].files if n.startswith("Q4_1/"))
+    with pytest.raises(huggingface_hub.errors.GatedRepoError):
+        huggingface_hub.hf_hub_download(GATED_REPO, "tiny-Q4_K_M.gguf", endpoint=hub.url, token=False)
+
+
+def test_split_gguf_is_fetched_whole_and_laid_out_for_llama_cpp(hub: FakeHub, sources_env: Path) -> None:
+    meter = Meter()
+    path = _fetch(f"hf://{SPLIT_REPO}:Q4_1", meter=meter)
+    assert path.name.endswith("-00001-of-00002.gguf")
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name, path.name.replace("00001-of", "00002-of")]
+    assert meter.done == meter.total == sum(p.stat().st_size for p in path.parent.iterdir())
+    assert not list((sources_env / "partial").iterdir())
+
+
+def test_concurrent_fetches_of_one_model_download_it_once(hub: FakeHub, sources_env: Path, smol_gguf: Path) -> None:
+    before = hub.sent(SMOL_REPO, SMOL_FILE)
+    hub.traffic.throttle = 200e6
+    try:
+        results: list[Path] = []
+        threads = [threading.Thread(target=lambda: results.append(_fetch(SMOL_REPO))) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    finally:
+        hub.traffic.throttle = 0
+    assert len(results) == 3 and len(set(results)) == 1
+    assert hub.sent(SMOL_REPO, SMOL_FILE) - before == smol_gguf.stat().st_size
+    assert results[0].read_bytes() == smol_gguf.read_bytes()
+    assert _fetch(f"hf://{SMOL_REPO}") == results[0]  # cached: no more bytes
+    assert hub.sent(SMOL_REPO, SMOL_FILE) - before == smol_gguf.stat().st_size
+
+
+def test_a_stopped_fetch_resumes_where_it_was(hub: FakeHub, sources_env: Path, smol_gguf: Path) -> None:
+    size, before = smol_gguf.stat().st_size, hub.sent(SMOL_REPO, SMOL_FILE)
+    cancel, meter = threading.Event(), Meter()
+    hub.traffic.throttle = 40e6
+    stopped: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            _fetch(SMOL_REPO, cancel, meter)
+        except Cancelled as exc:
+            stopped.append(exc)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    while meter.done < size // 3:
+        threading.Event().wait(0.05)
+    text = meter.describe()
+    cancel.set()
+    worker.join(30)
+    hub.traffic.throttle = 0
+    assert stopped and not (sources_env / "blobs").exists()
+    assert text.startswith("downloading ") and " MB/s, ETA " in text, text
+    first = hub.sent(SMOL_REPO, SMOL_FILE) - before
+    assert size // 3 <= first < size
+    _fetch(SMOL_REPO)
+    again = hub.sent(SMOL_REPO, SMOL_FILE) - before - first
+    assert again < size and first + again >= size
+    assert any(r[2].startswith("bytes=") for r in hub.traffic.requests if r[1].startswith("/_cdn/"))
+
+
+def test_a_corrupted_blob_fails_its_checksum_and_leaves_nothing(registry: FakeOllamaRegistry, sources_env: Path) -> None:
+    with pytest.raises(ChecksumMismatch, match=r"checksum mismatch for model\.gguf"):
+        _fetch("ollama://corrupt")
+    assert not any((sources_env / "partial").iterdir())
+    assert not (sources_env / "blobs").exists() or not any((sources_env / "blobs").rglob("*"))
+    assert ModelCache(sources_env).records() == []
+
+
+def test_ollama_model_by_name(registry: FakeOllamaRegistry, sources_env: Path, gguf_variants: dict[str, Path]) -> None:
+    path = _fetch("ollama://smollm2:135m")
+    assert path.name == "model.gguf" and path.read_bytes() == gguf_variants["rewritten"].read_bytes()
+    with pytest.raises(FetchFailed, match="not found in the registry"):
+        _fetch("ollama://smollm2:7b")
+
+
+def test_gated_repo_needs_a_token(hub: FakeHub, sources_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(FetchFailed, match="gated repository; set HF_TOKEN"):
+        _fetch(f"hf://{GATED_REPO}")
+    monkeypatch.setenv("HF_TOKEN", HUB_TOKEN)
+    assert _fetch(f"hf://{GATED_REPO}").read_bytes() == SMALL
+
+
+def test_missing_repo_and_quantisation(hub: FakeHub, sources_env: Path) -> None:
+    with pytest.raises(FetchFailed, match="repository nobody/nothing not found"):
+        _fetch("hf://nobody/nothing")
+    with pytest.raises(FetchFailed, match=r"no Q8_0 GGUF in the repository \(it has: Q4_1\)"):
+        _fetch(f"hf://{SMOL_REPO}:Q8_0")
+
+
+def test_too_little_disk_space_fails_before_downloading(hub: FakeHub, sources_env: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    free = shutil.disk_usage(sources_env.parent).free
+    monkeypatch.setenv("MODELPORT_CACHE_MIN_FREE_MB", str((free - 50_000_000) / 1e6))  # leaves 50 MB for it
+    before = hub.sent(SMOL_REPO, SMOL_FILE)
+    with pytest.raises(InsufficientSpace, match=r"the download needs 98\.4 MB, [\d.]+ MB is free \(keeping"):
+        _fetch(SMOL_REPO)
+    assert hub.sent(SMOL_REPO, SMOL_FILE) == before
+
+
+def test_search_lists_repos_with_sizes_quantisations_and_license(hub: FakeHub, sources_env: Path) -> None:
+    hits = {hit.repo: hit for hit in search("smollm2")}
+    assert set(hits) == {SMOL_REPO, SPLIT_REPO}
+    assert hits[SMOL_REPO].quantisations == ("Q4_1",) and hits[SMOL_REPO].license == "apache-2.0"
+    assert hits[SMOL_REPO].size == 98_362_432
+
+
+def test_progress_text() -> None:
+    meter = Meter(1_100_000_000)
+    meter.progress(412_000_000)
+    assert meter.describe() == "downloading 37% (412/1,100 MB)"
+    assert eta_text(28.4) == "28 s" and eta_text(250) == "4 min 10 s" and eta_text(7500) == "2 h 5 min"
