@@ -19,6 +19,8 @@ from modelport.auth.verifier import KeyVerifier
 from modelport.config import Settings
 from modelport.instances.placement import LocalPlacement
 from modelport.instances.supervisor import Supervisor
+from modelport.quota.counter import QuotaCounter
+from modelport.quota.limiter import Limiter
 from modelport.relay.proxy import Relay
 from modelport.relay.upstream import create_pool
 from modelport.routing.router import Router
@@ -59,6 +61,7 @@ class Gateway:
         self.origins = OriginPolicy(settings.allowed_hosts, settings.cors_origins)
         self.usage = build_tracker(settings, store)  # usage records, metrics, access log (modelport.usage)
         self.relay.observe = observer_factory()
+        self.limiter = Limiter(QuotaCounter(store.engine))  # keys' limits, counted in the store (quota/)
         self.draining = False
         self.loop: asyncio.AbstractEventLoop | None = None  # set by start()
         self._tasks: list[asyncio.Task[None]] = []
@@ -68,7 +71,8 @@ class Gateway:
         self.loop = asyncio.get_running_loop()
         await self.router.refresh(force=True)
         self._tasks = [asyncio.create_task(self.router.follow(self.settings.reload_seconds), name="routes"),
-                       asyncio.create_task(self.usage.follow_outstanding(self.router), name="outstanding")]
+                       asyncio.create_task(self.usage.follow_outstanding(self.router), name="outstanding"),
+                       asyncio.create_task(self.limiter.follow_leases(), name="leases")]
         self._ledger = asyncio.create_task(self.usage.ledger.run(), name="usage")
         if self.settings.supervise:
             self._tasks.append(asyncio.create_task(self.supervisor.run(self.settings.reload_seconds)))

@@ -14,10 +14,10 @@ from modelport import __version__
 from modelport.admin.http_errors import install_error_handlers
 from modelport.admin.limits import MAX_REPLICAS
 from modelport.admin.openapi import error_responses, install_openapi
-from modelport.admin.schemas import DeploymentIn, KeyIn
+from modelport.admin.schemas import DeploymentIn, KeyIn, LimitsIn
 from modelport.admin.service import AdminService
 from modelport.admin.usage_api import add_usage_routes
-from modelport.admin.views import deployment_view, key_view, unreadable_view
+from modelport.admin.views import deployment_view, key_detail_view, key_view, unreadable_view
 from modelport.errors import BadRequest
 
 
@@ -49,8 +49,20 @@ def create_admin_app(service: AdminService, on_change: Callable[[], Awaitable[No
     @app.post("/api/keys", status_code=201, summary="Create a key; its secret is in the answer, once",
               responses=error_responses(400))
     async def create_key(body: KeyIn) -> dict[str, Any]:
-        key, token = await asyncio.to_thread(service.create_key, body.name, body.scope, body.models, body.expires_in)
+        limits = body.limits.to_key_limits() if body.limits is not None else None
+        key, token = await asyncio.to_thread(service.create_key, body.name, body.scope, body.models, body.expires_in,
+                                             limits)
         return {**key_view(key), "key": token}
+
+    @app.get("/api/keys/{key_id}", summary="One key, with where each of its limits stands now",
+             responses=error_responses(404))
+    async def get_key(key_id: str) -> dict[str, Any]:
+        return key_detail_view(*await asyncio.to_thread(service.key, key_id))
+
+    @app.put("/api/keys/{key_id}/limits", summary="Replace a key's limits (effective within a second)",
+             responses=error_responses(400, 404))
+    async def set_key_limits(key_id: str, body: LimitsIn) -> dict[str, Any]:
+        return key_view(await asyncio.to_thread(service.set_key_limits, key_id, body.to_key_limits()))
 
     @app.delete("/api/keys/{key_id}", summary="Revoke a key (effective within a second)",
                 responses=error_responses(404))

@@ -8,17 +8,20 @@ from typing import Any, Protocol
 import httpx
 
 from modelport.admin.service import AdminService
-from modelport.admin.views import deployment_view, key_view, unreadable_view
+from modelport.admin.views import deployment_view, key_detail_view, key_view, limits_view, unreadable_view
 from modelport.errors import ModelportError
-from modelport.records import DeploymentSpec, KeyScope, spec_to_dict
+from modelport.records import DeploymentSpec, KeyLimits, KeyScope, spec_to_dict
 from modelport.store import Store
 
 
 class AdminClient(Protocol):
     def create_key(
-        self, name: str, scope: KeyScope, models: list[str] | None, expires_in: str | None
+        self, name: str, scope: KeyScope, models: list[str] | None, expires_in: str | None,
+        limits: KeyLimits | None = None,
     ) -> dict[str, Any]: ...
     def list_keys(self) -> list[dict[str, Any]]: ...
+    def get_key(self, key_id: str) -> dict[str, Any]: ...  # as GET /api/keys/ID answers, usage included
+    def set_key_limits(self, key_id: str, limits: KeyLimits) -> dict[str, Any]: ...
     def revoke_key(self, key_id: str) -> dict[str, Any]: ...
     def deploy(self, spec: DeploymentSpec, replace: bool = False) -> dict[str, Any]: ...
     def undeploy(self, name: str) -> None: ...
@@ -35,13 +38,20 @@ class LocalAdmin:
         self.service = AdminService(self._store, logs_dir)
 
     def create_key(
-        self, name: str, scope: KeyScope, models: list[str] | None, expires_in: str | None
+        self, name: str, scope: KeyScope, models: list[str] | None, expires_in: str | None,
+        limits: KeyLimits | None = None,
     ) -> dict[str, Any]:
-        key, token = self.service.create_key(name, scope, models, expires_in)
+        key, token = self.service.create_key(name, scope, models, expires_in, limits)
         return {**key_view(key), "key": token}
 
     def list_keys(self) -> list[dict[str, Any]]:
         return [key_view(k) for k in self.service.list_keys()]
+
+    def get_key(self, key_id: str) -> dict[str, Any]:
+        return key_detail_view(*self.service.key(key_id))
+
+    def set_key_limits(self, key_id: str, limits: KeyLimits) -> dict[str, Any]:
+        return key_view(self.service.set_key_limits(key_id, limits))
 
     def revoke_key(self, key_id: str) -> dict[str, Any]:
         return key_view(self.service.revoke_key(key_id))
@@ -96,13 +106,21 @@ class RemoteAdmin:
         return response.text if text else response.json()
 
     def create_key(
-        self, name: str, scope: KeyScope, models: list[str] | None, expires_in: str | None
+        self, name: str, scope: KeyScope, models: list[str] | None, expires_in: str | None,
+        limits: KeyLimits | None = None,
     ) -> dict[str, Any]:
-        body = {"name": name, "scope": scope.value, "models": models, "expires_in": expires_in}
+        body = {"name": name, "scope": scope.value, "models": models, "expires_in": expires_in,
+                "limits": None if limits is None else limits_view(limits)}
         return self._call("POST", "/api/keys", body)  # type: ignore[no-any-return]
 
     def list_keys(self) -> list[dict[str, Any]]:
         return self._call("GET", "/api/keys")["data"]  # type: ignore[no-any-return]
+
+    def get_key(self, key_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/api/keys/{key_id}")  # type: ignore[no-any-return]
+
+    def set_key_limits(self, key_id: str, limits: KeyLimits) -> dict[str, Any]:
+        return self._call("PUT", f"/api/keys/{key_id}/limits", limits_view(limits))  # type: ignore[no-any-return]
 
     def revoke_key(self, key_id: str) -> dict[str, Any]:
         return self._call("DELETE", f"/api/keys/{key_id}")  # type: ignore[no-any-return]

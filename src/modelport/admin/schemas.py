@@ -5,12 +5,23 @@ same bounds (and the strings) again for the CLI, which builds a `DeploymentSpec`
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 from pydantic import BaseModel, Field
 
 from modelport.admin import limits
-from modelport.records import Category, DeploymentSpec, KeyScope, Timeouts
+from modelport.quota.parse import MAX_COUNT
+from modelport.records import (
+    Budget,
+    BudgetPeriod,
+    Category,
+    DeploymentSpec,
+    KeyLimits,
+    KeyScope,
+    Limits,
+    Timeouts,
+)
 
 Seconds = Annotated[float, Field(gt=0, le=limits.MAX_TIMEOUT_SECONDS, allow_inf_nan=False)]
 
@@ -28,6 +39,44 @@ class ErrorResponse(BaseModel):
     error: ErrorDetail
 
 
+Count = Annotated[int, Field(gt=0, le=MAX_COUNT)]
+
+
+class BudgetIn(BaseModel):
+    """Tokens (input + output) per period; refused after `expires_at` when given (UTC if no zone)."""
+
+    tokens: Count
+    period: BudgetPeriod = BudgetPeriod.MONTH
+    expires_at: datetime | None = None
+
+
+class ScopeLimitsIn(BaseModel):
+    """Limits of one scope; each omitted or null is no limit of that kind."""
+
+    rpm: Count | None = Field(default=None, description="Requests per minute (sliding 60 s window).")
+    tpm: Count | None = Field(default=None, description="Tokens (input + output) per minute, same window.")
+    concurrency: Count | None = Field(default=None, description="Requests in flight at once.")
+    budget: BudgetIn | None = None
+
+    def to_limits(self) -> Limits:
+        budget = self.budget
+        expires = budget.expires_at if budget is not None else None
+        if expires is not None and expires.tzinfo is None:
+            expires = expires.replace(tzinfo=UTC)
+        return Limits(self.rpm, self.tpm, self.concurrency,
+                      None if budget is None else Budget(budget.tokens, budget.period, expires))
+
+
+class LimitsIn(ScopeLimitsIn):
+    """A key's limits: its own, and per deployment (both apply to a request)."""
+
+    deployments: dict[str, ScopeLimitsIn] = Field(default_factory=dict, max_length=limits.MAX_KEY_MODELS)
+
+    def to_key_limits(self) -> KeyLimits:
+        scoped = sorted((name, given.to_limits()) for name, given in self.deployments.items())
+        return KeyLimits(self.to_limits(), tuple((name, lim) for name, lim in scoped if not lim.is_empty))
+
+
 class KeyIn(BaseModel):
     name: str = Field(min_length=1, max_length=limits.MAX_KEY_NAME)
     scope: KeyScope = KeyScope.INFERENCE
@@ -35,6 +84,7 @@ class KeyIn(BaseModel):
         default=None, max_length=limits.MAX_KEY_MODELS, description="Allow-list of deployment names; omit for all."
     )
     expires_in: str | None = Field(default=None, max_length=32, description="e.g. 30d, 12h, 15m")
+    limits: LimitsIn | None = None
 
 
 class TimeoutsIn(BaseModel):

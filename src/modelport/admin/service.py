@@ -8,11 +8,21 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from modelport.admin.limits import MAX_KEY_LIFETIME, check_key_bounds, check_spec_bounds
+from modelport.admin.limits import MAX_KEY_LIFETIME, MAX_KEY_MODELS, check_key_bounds, check_spec_bounds
 from modelport.auth.keys import generate_key
 from modelport.errors import BadRequest, Conflict, NotFound
 from modelport.instances.launch import check_launchable, safe_name
-from modelport.records import ApiKey, Deployment, DeploymentSpec, InstanceRecord, KeyScope, UnreadableDeployment
+from modelport.quota.counter import QuotaCounter
+from modelport.quota.state import Standing
+from modelport.records import (
+    ApiKey,
+    Deployment,
+    DeploymentSpec,
+    InstanceRecord,
+    KeyLimits,
+    KeyScope,
+    UnreadableDeployment,
+)
 from modelport.store import Store
 
 _DURATION = re.compile(r"^\s*(\d{1,20})\s*([smhdw])\s*$")
@@ -47,17 +57,19 @@ class AdminService:
     def __init__(self, store: Store, logs_dir: Path | None = None) -> None:
         self.store = store
         self.logs_dir = logs_dir
+        self.quota = QuotaCounter(store.engine)  # to show where a key's limits stand
 
     # -- keys
     def create_key(
         self, name: str, scope: KeyScope = KeyScope.INFERENCE, models: list[str] | None = None,
-        expires_in: str | None = None,
+        expires_in: str | None = None, limits: KeyLimits | None = None,
     ) -> tuple[ApiKey, str]:
         """A new key and its token. The token is returned here once and stored nowhere."""
         if not name.strip():
             raise BadRequest("A key needs a name.", param="name")
         lifetime = parse_duration(expires_in) if expires_in else None
         check_key_bounds(name, models, lifetime)
+        limits = check_limits(limits or KeyLimits())
         now = datetime.now(UTC)
         new = generate_key()
         key = ApiKey(
@@ -68,12 +80,28 @@ class AdminService:
             models=tuple(m.strip() for m in models if m.strip()) if models else None,
             created_at=now,
             expires_at=now + lifetime if lifetime is not None else None,
+            limits=limits,
         )
         self.store.add_key(key)
         return key, new.token
 
     def list_keys(self) -> list[ApiKey]:
         return self.store.list_keys()
+
+    def key(self, key_id: str) -> tuple[ApiKey, list[Standing]]:
+        """A key and where each of its limits stands now."""
+        key = self.store.get_key(key_id)
+        if key is None:
+            raise NotFound(f"No key with id `{key_id}`.")
+        return key, self.quota.standings(key)
+
+    def set_key_limits(self, key_id: str, limits: KeyLimits) -> ApiKey:
+        """Replace a key's limits (gateways apply them within their key cache's second)."""
+        if not self.store.set_key_limits(key_id, check_limits(limits)):
+            raise NotFound(f"No key with id `{key_id}`.")
+        key = self.store.get_key(key_id)
+        assert key is not None
+        return key
 
     def revoke_key(self, key_id: str) -> ApiKey:
         if not self.store.revoke_key(key_id, datetime.now(UTC)):
@@ -139,6 +167,16 @@ class AdminService:
         listing = self.store.read_deployments()
         statuses = [DeploymentStatus(d, instances.get(d.name, [])) for d in listing.deployments]
         return DeploymentsOverview(statuses, listing.unreadable)
+
+
+def check_limits(limits: KeyLimits) -> KeyLimits:
+    """400 for per-deployment limits naming a deployment badly or too many of them."""
+    if len(limits.deployments) > MAX_KEY_MODELS:
+        raise BadRequest(f"Limits for more than {MAX_KEY_MODELS} deployments.", param="limits.deployments")
+    for name, _ in limits.deployments:
+        if not _NAME.match(name):
+            raise BadRequest(f"Invalid deployment name `{name}` in the limits.", param="limits.deployments")
+    return limits
 
 
 def validate_spec(spec: DeploymentSpec) -> DeploymentSpec:

@@ -13,6 +13,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from modelport.api import health, images, inference, messages, metrics, openai_responses, proxy, rerank
+from modelport.api.admission import admitted, is_limited
 from modelport.api.request import Request
 from modelport.api.responses import send_error
 from modelport.auth.verifier import token_from_headers
@@ -161,7 +162,13 @@ async def _dispatch(gw: Gateway, scope: dict[str, Any], receive: Receive, send: 
             key = await gw.verifier.verify(token, endpoint.scope)
             if record is not None:
                 record.key_id = key.id
-        await endpoint.handler(gw, Request(scope, receive, key, params), tracked_send)
+        label = endpoint_label(path, endpoint, params)
+        handler = endpoint.handler
+        if key is not None and is_limited(key, scope["method"], label):  # the key's limits (api/admission.py)
+            await admitted(gw, key, label, protocol, scope, receive, tracked_send, record,
+                           lambda receive, send: handler(gw, Request(scope, receive, key, params), send))
+        else:
+            await handler(gw, Request(scope, receive, key, params), tracked_send)
     except ClientGone:
         if record is not None:
             record.client_gone = True

@@ -80,9 +80,11 @@ class Metrics:
                                   "Requests in flight per instance.", ("deployment", "instance"))
         self.dropped = Family("counter", "modelport_usage_records_dropped",
                               "Usage records dropped because the buffer was full.")
+        self.limited = Family("counter", "modelport_limited_requests", "Requests refused by a key's limits, by "
+                              "reason (requests, tokens, concurrency, budget, too_large).", ("reason",))
         self.aggregate = Aggregate([self.requests, self.duration, self.ttft, self.tpot, self.token_usage,
                                     self.tokens, self.added, self.upstream_errors, self.outstanding,
-                                    self.dropped], shared_dir)
+                                    self.dropped, self.limited], shared_dir)
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(_Collector(self.aggregate, instance_states))
 
