@@ -166,6 +166,10 @@ class ModelCache:
         folder = self.folder(record)
         if record.folder not in keep and folder.is_dir():
             shutil.rmtree(folder)
+            for parent in folder.parents:  # the repo's folder, once its last revision is gone
+                if parent == self.root or not parent.is_relative_to(self.root) or any(parent.iterdir()):
+                    break
+                parent.rmdir()
         freed = 0
         for item in record.files:
             blob = self.blob(item.checksum)
