@@ -200,6 +200,19 @@ class ThinkingAdaptive(_Block, tag="adaptive"):
 ThinkingConfig = ThinkingEnabled | ThinkingDisabled | ThinkingAdaptive
 
 
+class JsonSchemaFormat(_Block, tag="json_schema"):
+    """Structured output: the reply is JSON matching ``schema``."""
+
+    schema: JSONObject
+
+
+class OutputConfig(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """``output_config``: the reply's format (structured outputs) and effort; fields added later pass."""
+
+    format: JsonSchemaFormat | None = None
+    effort: str | None = None
+
+
 class Metadata(msgspec.Struct, kw_only=True, omit_defaults=True):
     """Request metadata."""
 
@@ -213,6 +226,8 @@ class MessagesRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
     messages: Annotated[list[Message], msgspec.Meta(min_length=1)]
     max_tokens: PositiveInt
     metadata: Metadata | None = None
+    output_config: OutputConfig | None = None
+    output_format: JsonSchemaFormat | None = None  # the structured-outputs beta's name for output_config.format
     stop_sequences: list[str] | None = None
     stream: bool = False
     system: str | list[TextBlock] | None = None

@@ -85,6 +85,7 @@ class ChatRequest(TypedDict, total=False):
     chat_template_kwargs: JSONObject  # vLLM
     add_generation_prompt: bool  # vLLM
     continue_final_message: bool  # vLLM
+    response_format: JSONObject  # {"type": "json_schema", "json_schema": {"name", "schema", "strict"}}
 
 
 FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "function_call"]

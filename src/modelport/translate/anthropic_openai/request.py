@@ -15,6 +15,10 @@ Parameter mapping (beyond the conversation, see :mod:`.messages`):
   ``reasoning_effort`` derived from ``budget_tokens`` (< 4096 low, < 16384 medium, else high; gpt-oss and
   OpenAI reasoning models read it). ``adaptive`` → the template switch only. ``disabled`` → the switch set
   to false. Absent → nothing, the backend's default applies.
+- ``output_config.format`` (or the beta's top-level ``output_format``) ``{"type": "json_schema", "schema"}`` →
+  ``response_format: {"type": "json_schema", "json_schema": {"name": "output", "schema", "strict": true}}``;
+  ``output_config.effort`` is accepted and not sent (a backend that does not reason may refuse
+  ``reasoning_effort``; ``thinking`` is what turns reasoning on).
 - A final assistant message (prefill) → ``continue_final_message: true, add_generation_prompt: false`` (vLLM,
   SGLang) so the model continues that text, as Anthropic does.
 """
@@ -59,6 +63,7 @@ def chat_request_from_messages(
         chat["user"] = request.metadata.user_id
     if request.thinking is not None:
         chat.update(thinking_params(request.thinking))
+    chat.update(output_params(request))
     last = messages[-1]
     if last["role"] == "assistant" and not last.get("tool_calls"):
         chat["continue_final_message"] = True
@@ -148,6 +153,17 @@ def function_tool(tool: an.Tool, index: int) -> FunctionTool:
         tool_def["function"]["description"] = tool.description
     tool_def["function"]["parameters"] = parameters
     return tool_def
+
+
+def output_params(request: an.MessagesRequest) -> ChatRequest:
+    """``response_format`` for a structured-output request."""
+    config = request.output_config
+    params: ChatRequest = {}
+    form = config.format if config is not None and config.format is not None else request.output_format
+    if form is not None:
+        schema = {"name": "output", "schema": form.schema, "strict": True}
+        params["response_format"] = {"type": "json_schema", "json_schema": schema}
+    return params
 
 
 def thinking_params(thinking: an.ThinkingConfig) -> ChatRequest:

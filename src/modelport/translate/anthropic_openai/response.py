@@ -5,7 +5,8 @@
 - ``tool_use.input`` is the parsed ``arguments``; arguments that are not a JSON object give ``{}`` rather
   than failing the whole response.
 - Stop reasons: ``stop`` → ``end_turn``, or ``stop_sequence`` when the backend reports (vLLM's
-  ``choice.stop_reason``) which of the client's ``stop_sequences`` matched; ``length`` → ``max_tokens``;
+  ``choice.stop_reason``) which of the client's ``stop_sequences`` matched, or when one is in the text (it is
+  cut there, see ``stops``); ``length`` → ``max_tokens``;
   ``tool_calls``/``function_call`` (or any finish with tool calls present) → ``tool_use``;
   ``content_filter`` → ``refusal``.
 - A completion that can't be read (see ``shapes``) is a ``BadUpstreamResponse``, never an empty message.
@@ -23,6 +24,7 @@ from modelport.protocols.anthropic import MessageResponse, Usage
 
 from .ids import anthropic_tool_id, message_id
 from .shapes import check_completion
+from .stops import cut_at_stop
 
 _FINISH_TO_STOP = {
     "stop": "end_turn",
@@ -44,8 +46,9 @@ def messages_response_from_chat(
     reasoning = reasoning_text(message)
     if reasoning:
         content.append({"type": "thinking", "thinking": reasoning, "signature": ""})
-    if message.get("content"):
-        content.append({"type": "text", "text": message["content"]})
+    text, cut = cut_at_stop(message["content"], stop_sequences) if message.get("content") else ("", None)
+    if text:
+        content.append({"type": "text", "text": text})
     for call in message.get("tool_calls") or []:
         function = call.get("function") or {}
         content.append(
@@ -57,9 +60,10 @@ def messages_response_from_chat(
             }
         )
     has_tools = any(block["type"] == "tool_use" for block in content)
-    reason, sequence = stop_reason(
-        choice.get("finish_reason"), choice.get("stop_reason"), stop_sequences, has_tools
-    )
+    finish, matched = choice.get("finish_reason"), choice.get("stop_reason")
+    if cut is not None and not (isinstance(matched, str) and matched in stop_sequences):
+        finish, matched = "stop", cut  # the backend left the sequence in the text, or went on past it
+    reason, sequence = stop_reason(finish, matched, stop_sequences, has_tools)
     response: MessageResponse = {
         "id": message_id(chat.get("id")),
         "type": "message",

@@ -19,6 +19,7 @@ reasoning) is buffered and emitted, in first-seen order, when the backend finish
 :meth:`MessagesStream.finish`). A buffered tool call goes out as start, one ``input_json_delta`` with all its
 arguments, stop. Every tool block's concatenated ``partial_json`` is exactly the backend's arguments text.
 Whitespace-only text buffered after a tool call is dropped (some tool parsers emit a trailing newline).
+Text is scanned for the client's stop sequences (``stops``): the message ends at the first one seen.
 In practice engines send tool calls one after another, so only the first call is held back from nothing.
 
 Failures are raised, never turned into a finished message: a chunk that is not JSON or not shaped like a
@@ -40,6 +41,7 @@ from .ids import anthropic_tool_id
 from .ids import message_id as derive_message_id
 from .response import reasoning_text, stop_reason, usage_from_chat
 from .shapes import check_chunk, error_message, parse_json
+from .stops import StopScanner
 
 
 @dataclass
@@ -77,6 +79,7 @@ class MessagesStream:
         self._model = model
         self._message_id = message_id
         self._stop_sequences = tuple(stop_sequences)
+        self._stops = StopScanner(self._stop_sequences)
         self._input_tokens = input_tokens
         self._started = False
         self._done = False
@@ -118,9 +121,10 @@ class MessagesStream:
             return []
         if isinstance(chunk, Mapping) and chunk.get("error") is not None:
             raise UpstreamUnreachable(f"The instance reported an error: {error_message(chunk['error'])}")
-        events = self._ensure_started(check_chunk(chunk).get("id"))
+        checked = check_chunk(chunk)
         if chunk.get("usage"):
             self._usage = chunk["usage"]
+        events = self._ensure_started(checked.get("id"))
         for choice in chunk.get("choices") or []:
             if (choice.get("index") or 0) == 0:
                 events.extend(self._feed_choice(choice))
@@ -133,7 +137,7 @@ class MessagesStream:
             return []
         if self._finish_reason is None and not self._ended:
             raise BadUpstreamResponse("The instance's stream ended before it finished (no finish_reason, no [DONE]).")
-        events = self._ensure_started(None) + self._flush()
+        events = self._ensure_started(None) + self._on_text("text", self._stops.flush()) + self._flush()
         has_tools = any(call.block is not None for call in self._tools.values())
         reason, sequence = stop_reason(
             self._finish_reason, self._matched_stop, self._stop_sequences, has_tools
@@ -171,21 +175,30 @@ class MessagesStream:
             "content": [],
             "stop_reason": None,
             "stop_sequence": None,
-            "usage": {"input_tokens": self._input_tokens, "output_tokens": 0},
+            "usage": {"input_tokens": self._start_input_tokens(), "output_tokens": 0},
         }
         return [("message_start", {"type": "message_start", "message": message})]
+
+    def _start_input_tokens(self) -> int:
+        """The count given, else the first usage the backend reported (vLLM's `continuous_usage_stats`)."""
+        if self._input_tokens or self._usage is None:
+            return self._input_tokens
+        return usage_from_chat(self._usage)["input_tokens"]
 
     def _feed_choice(self, choice: Mapping[str, Any]) -> list[Event]:
         delta = choice.get("delta") or {}
         events = self._on_text("thinking", reasoning_text(delta))
         content = delta.get("content")
-        events += self._on_text("text", content if isinstance(content, str) else "")
+        events += self._on_text("text", self._stops.push(content if isinstance(content, str) else ""))
+        if self._stops.matched is not None:  # the backend went on past a stop sequence, or left it in
+            self._finish_reason, self._matched_stop = "stop", self._stops.matched
+            return events + self.finish()
         for fragment in delta.get("tool_calls") or []:
             events += self._on_tool_fragment(fragment)
         if choice.get("finish_reason"):
             self._finish_reason = choice["finish_reason"]
             self._matched_stop = choice.get("stop_reason")
-            events += self._flush()
+            events += self._on_text("text", self._stops.flush()) + self._flush()
         return events
 
     def _on_text(self, kind: str, text: str) -> list[Event]:
