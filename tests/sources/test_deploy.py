@@ -63,6 +63,11 @@ def wait_for(live: LiveGateway, name: str, state: str, timeout: float) -> dict[s
     raise AssertionError(f"{name} never became {state}: {instances(live, name)}")
 
 
+def cdn_requests(hub: FakeHub) -> list[tuple[str, str, str]]:
+    """The requests for LFS content so far: (method, path, Range)."""
+    return [r for r in hub.traffic.requests if r[1].startswith("/_cdn/")]
+
+
 def deploy(live: LiveGateway, name: str, model: str) -> None:
     """Deploy through the admin API (what `modelport deploy NAME --model MODEL` sends)."""
     response = live.api("POST", "/api/deployments", {"name": name, "engine": "llama.cpp", "model": model})
@@ -84,6 +89,7 @@ def test_deploy_by_name_with_progress_kill_resume_and_one_fetch(
         live = LiveGateway(tmp_path / "gw").start()
         try:
             sent_before = hub.sent(SMOL_REPO, SMOL_FILE)
+            cdn_before = len(cdn_requests(hub))
             hub.traffic.throttle = 12e6  # about 8 s for the whole file
             live.cli("deploy", "smol", "--model", SMOL_REPO)  # a bare repo id: llama.cpp, the default quant
             deploy(live, "smol-too", f"hf://{SMOL_REPO}")
@@ -100,14 +106,14 @@ def test_deploy_by_name_with_progress_kill_resume_and_one_fetch(
             hub.traffic.throttle = 0
         first = hub.sent(SMOL_REPO, SMOL_FILE) - sent_before
         assert 0 < first < size
-        cdn_gets = [r for r in hub.traffic.requests if r[1].startswith("/_cdn/")]
+        cdn_gets = cdn_requests(hub)[cdn_before:]
         live = LiveGateway(tmp_path / "gw").start()
         try:
             wait_for(live, "smol", "ready", 120)
             wait_for(live, "smol-too", "ready", 120)
             again = hub.sent(SMOL_REPO, SMOL_FILE) - sent_before - first
             assert again < size, (first, again, size)
-            resumed = [r for r in hub.traffic.requests if r[1].startswith("/_cdn/")][len(cdn_gets):]
+            resumed = cdn_requests(hub)[cdn_before + len(cdn_gets):]
             assert len(resumed) == 1 and re.fullmatch(r"bytes=[1-9]\d*-", resumed[0][2]), resumed
             assert len(cdn_gets) == 1  # the two deploys fetched it once, before and after the kill
             assert chat(live, "smol")

@@ -3,13 +3,18 @@ the fake, checksums, concurrent fetches of one file, resuming, disk space, gated
 
 from __future__ import annotations
 
+import re
 import shutil
+import socket
 import threading
 from pathlib import Path
 
 import huggingface_hub
 import pytest
+from click.testing import CliRunner
 
+from modelport.cli.models import models
+from modelport.cli.progress import status_line
 from modelport.sources.cache import Cancelled, InsufficientSpace, ModelCache
 from modelport.sources.download import ChecksumMismatch, FetchFailed
 from modelport.sources.fetch import fetch
@@ -117,6 +122,18 @@ def test_gated_repo_needs_a_token(hub: FakeHub, sources_env: Path, monkeypatch: 
         _fetch(f"hf://{GATED_REPO}")
     monkeypatch.setenv("HF_TOKEN", HUB_TOKEN)
     assert _fetch(f"hf://{GATED_REPO}").read_bytes() == SMALL
+    assert hub.credentials_at_cdn == 0  # the token went to the Hub only, not where it redirected
+
+
+def test_an_unreachable_source_falls_back_to_a_complete_cached_copy(
+        hub: FakeHub, sources_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _fetch(f"hf://{SPLIT_REPO}:Q4_1")
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{closed.getsockname()[1]}")
+        assert _fetch(f"hf://{SPLIT_REPO}:Q4_1") == path
+        with pytest.raises(FetchFailed, match="cannot reach"):
+            _fetch(f"hf://{SMOL_REPO}")
 
 
 def test_missing_repo_and_quantisation(hub: FakeHub, sources_env: Path) -> None:
@@ -141,6 +158,18 @@ def test_search_lists_repos_with_sizes_quantisations_and_license(hub: FakeHub, s
     assert set(hits) == {SMOL_REPO, SPLIT_REPO}
     assert hits[SMOL_REPO].quantisations == ("Q4_1",) and hits[SMOL_REPO].license == "apache-2.0"
     assert hits[SMOL_REPO].size == 98_362_432
+
+
+def test_models_search_cached_and_the_wait_bar(hub: FakeHub, sources_env: Path) -> None:
+    found = CliRunner().invoke(models, ["--search", "smollm2"])
+    assert found.exit_code == 0, found.output
+    assert re.search(rf"{SMOL_REPO}\s+98\.4 MB\s+apache-2\.0\s+Q4_1", found.output), found.output
+    assert "no models in the cache" in CliRunner().invoke(models, ["--cached"]).output
+    _fetch(f"hf://{SPLIT_REPO}:Q4_1")
+    cached = CliRunner().invoke(models, ["--cached"]).output
+    assert f"hf://{SPLIT_REPO}:Q4_1" in cached and "98.4 MB" in cached, cached
+    line = status_line([{"state": "downloading", "reason": "downloading 40% (40/100 MB, 2.0 MB/s, ETA 30 s)"}])
+    assert line == f"[{'#' * 12}{'.' * 18}] 40% (40/100 MB, 2.0 MB/s, ETA 30 s)"
 
 
 def test_progress_text() -> None:

@@ -49,6 +49,7 @@ class FakeHub(ThreadedServer):
         self.repos: dict[str, FakeRepo] = {}
         self.traffic = Traffic()
         self.cdn_url = ""
+        self.credentials_at_cdn = 0  # requests that brought the Hub's token to the CDN (a leak)
 
     async def more_sites(self, runner: web.AppRunner) -> None:
         """The CDN that LFS files redirect to, on another host (127.0.0.2) as the Hub's is: clients follow
@@ -161,6 +162,8 @@ class FakeHub(ThreadedServer):
 
     async def _cdn(self, request: web.Request) -> web.StreamResponse:
         self.traffic.requests.append((request.method, request.path, request.headers.get("Range", "")))
+        if "Authorization" in request.headers:
+            self.credentials_at_cdn += 1
         sha256 = request.match_info["sha256"]
         blob = next((b for r in self.repos.values() for b in r.files.values() if b.sha256 == sha256), None)
         if blob is None:
