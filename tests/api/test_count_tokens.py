@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from modelport.api.messages import token_count
+from modelport.api.messages_tokens import token_count
 from modelport.errors import BadUpstreamResponse
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from modelport.api.model_cards import context_length, model_card, model_cards
 from modelport.api.request import Request, until_disconnect
 from modelport.api.responses import send_json
 from modelport.errors import MissingModel, ModelNotFound
@@ -11,7 +12,6 @@ from modelport.multipart import spool_multipart
 from modelport.relay.body import routing_fields, with_model
 from modelport.relay.exchange import UpstreamRequest
 from modelport.relay.sse import openai_error_event
-from modelport.routing.router import Route
 from modelport.types import Send
 
 if TYPE_CHECKING:
@@ -80,13 +80,10 @@ async def relay_multipart(gw: Gateway, request: Request, send: Send, upstream_pa
         body.close()
 
 
-def model_card(route: Route) -> dict[str, object]:
-    return {"id": route.requested_name, "object": "model", "created": route.created, "owned_by": "modelport"}
-
-
 async def list_models(gw: Gateway, request: Request, send: Send) -> None:
-    """Deployments this key may use that have a ready instance, in OpenAI's list shape."""
-    cards = [model_card(route) for route in gw.router.visible_routes(request.key)]
+    """Deployments this key may use that have a ready instance, in OpenAI's list shape, with each one's
+    context length where its instance tells it (`model_cards`)."""
+    cards = await model_cards(gw.relay, gw.router.visible_routes(request.key))
     await send_json(send, 200, {"object": "list", "data": cards})
 
 
@@ -95,4 +92,4 @@ async def get_model(gw: Gateway, request: Request, send: Send) -> None:
     route = await gw.router.resolve_current(model, request.key)
     if not route.is_ready:
         raise ModelNotFound(f"The model `{model}` does not exist or you do not have access to it.", param="model")
-    await send_json(send, 200, model_card(route))
+    await send_json(send, 200, model_card(route, await context_length(gw.relay, route)))

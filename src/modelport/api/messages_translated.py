@@ -9,6 +9,9 @@ before it finished is a 502, a silent one a 504, all in Anthropic's error shape,
 the client. The client's response starts with the first translated events (or the first `ping`), so a stream
 broken from its first event still gets a status; after that, an `error` event ends the stream.
 
+A streamed answer's `message_start` carries the input tokens, counted first with the instance's `/tokenize`
+(`messages_tokens`), or else taken from the first usage the instance reports.
+
 The deployment's timeouts hold on time, enforced by the exchange: `idle` (the longest wait for the instance's
 next bytes; a slow client does not count) and `total` (from the request on, the wait for the response head
 included), and so does the end of a drain (an `overloaded_error` event). While the instance is silent, the
@@ -24,6 +27,7 @@ from typing import Any
 import msgspec
 import orjson
 
+from modelport.api.messages_tokens import start_count
 from modelport.errors import (
     ModelportError,
 )
@@ -39,6 +43,7 @@ from modelport.translate.anthropic_openai import (
     encode_event,
     messages_response_from_chat,
 )
+from modelport.translate.context_overflow import overflow_from_error
 from modelport.types import Send
 
 DRAIN_SECONDS = 1.0  # after [DONE], how long to wait for the end of the body (to keep the connection)
@@ -49,15 +54,16 @@ async def relay_translated_messages(
     request: MessagesRequest, send: Send, ping_seconds: float = 10.0,
 ) -> None:
     """Send `chat` to an instance of `route` and answer the client in Anthropic's format."""
+    input_tokens = await start_count(relay, route, chat) if chat.get("stream") else 0
     body = msgspec.json.encode(chat)  # not orjson: free-form fields (tool schemas) may hold ints past 64 bits
     upstream = UpstreamRequest(method="POST", path="/chat/completions", query="", client_headers=client_headers,
                                body=body, content_length=len(body))
     async with relay.exchange(route, upstream) as exchange:
         if exchange.status >= 400:
-            raise upstream_error(exchange.status, await exchange.read())
+            raise instance_error(exchange.status, await exchange.read())
         stop_sequences = request.stop_sequences or ()
         if chat.get("stream"):
-            state = MessagesStream(model=route.name, stop_sequences=stop_sequences)
+            state = MessagesStream(model=route.name, stop_sequences=stop_sequences, input_tokens=input_tokens)
             await TranslatedStream(exchange, state, send, ping_seconds).run()
             return
         answer = chat_completion_from_json(await exchange.read())
@@ -65,6 +71,12 @@ async def relay_translated_messages(
         await send({"type": "http.response.start", "status": 200, "headers": [
             (b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]})
         await send({"type": "http.response.body", "body": payload})
+
+
+def instance_error(status: int, body: bytes) -> ModelportError:
+    """An instance's error answer as ours; a context overflow in Anthropic's wording (Claude Code compacts)."""
+    overflow = overflow_from_error(status, body)
+    return upstream_error(status, body) if overflow is None else overflow.anthropic_error()
 
 
 class TranslatedStream:

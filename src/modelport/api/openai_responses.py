@@ -33,6 +33,8 @@ from modelport.relay.sse import SseReader
 from modelport.routing.router import Route
 from modelport.store.responses import MAX_STORED_BYTES, StoredResponse
 from modelport.translate.anthropic_openai.shapes import chat_completion_from_json
+from modelport.translate.context_overflow import CODE as CONTEXT_LENGTH_EXCEEDED
+from modelport.translate.context_overflow import overflow_from_error
 from modelport.translate.responses_openai import (
     Event,
     ResponsesStream,
@@ -161,7 +163,8 @@ async def _answer(gw: Gateway, route: Route, headers: list[tuple[bytes, bytes]],
                                body=body, content_length=len(body))
     async with gw.relay.exchange(route, upstream) as exchange:
         if exchange.status >= 400:
-            raise upstream_error(exchange.status, await exchange.read())
+            await _instance_error(exchange.status, await exchange.read(), turn, bool(chat["stream"]), send)
+            return
         if chat["stream"]:
             await ResponsesRelay(exchange, ResponsesStream(turn), send, keep, gw.settings.ping_seconds).run()
             return
@@ -169,6 +172,21 @@ async def _answer(gw: Gateway, route: Route, headers: list[tuple[bytes, bytes]],
     if keep is not None:
         await keep(response)
     await send_json(send, 200, response)
+
+
+async def _instance_error(status: int, body: bytes, turn: Turn, stream: bool, send: Send) -> None:
+    """Raise an instance's error answer as ours; a context overflow is OpenAI's `context_length_exceeded`, in
+    a `response.failed` event when streamed (where the Codex CLI looks for it), else a 400."""
+    overflow = overflow_from_error(status, body)
+    if overflow is None:
+        raise upstream_error(status, body)
+    error = overflow.openai_error(param="input")
+    if not stream:
+        raise error
+    events = ResponsesStream(turn).fail(error.message, code=CONTEXT_LENGTH_EXCEEDED)
+    await send({"type": "http.response.start", "status": 200, "headers": [
+        (b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]})
+    await send({"type": "http.response.body", "body": b"".join(encode_event(n, d) for n, d in events)})
 
 
 class ResponsesRelay:

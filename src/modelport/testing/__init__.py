@@ -10,7 +10,11 @@ images, audio), Jina's ``/v1/rerank`` and Anthropic's ``/v1/messages``. Request 
 - ``x-fake-drop-after: N``: abort the connection after N stream chunks;
 - ``x-fake-fault: KIND``: a 200 answer gone wrong, ``html``, ``invalid-json``, ``wrong-shape``,
   ``missing-fields``, ``cut`` or ``stall`` (``testing.faults``), in streams after ``x-fake-fault-after: N``
-  chunks (default 2).
+  chunks (default 2);
+- ``x-fake-stop: ignore``: chat ignores ``stop``, as servers that don't honour it do.
+
+Chat prompts longer than ``CONTEXT_TOKENS`` words (4,096, the ``max_model_len`` its ``/v1/models`` reports)
+get vLLM's context-overflow 400.
 
 Run one from a shell with ``python -m modelport.testing --port 8000``.
 """

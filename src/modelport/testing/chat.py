@@ -10,9 +10,10 @@ from aiohttp import web
 
 from modelport.testing.replies import Reply, chat_reply, count_words, prompt_words
 from modelport.testing.streams import DONE, ChunkWriter, content_pieces, split_text
-from modelport.testing.wire import Call, json_response
+from modelport.testing.wire import Call, FakeHTTPError, json_response
 
 TOOL_FRAGMENTS = 4
+CONTEXT_TOKENS = 4096  # the fake's context, in its tokens (words): its /v1/models says so as vLLM does
 
 
 def _usage(data: dict[str, Any], reply: Reply, n: int) -> dict[str, int]:
@@ -42,7 +43,12 @@ async def chat_completions(request: web.Request, call: Call) -> web.StreamRespon
     """Answer a chat completion request (``stream: true`` gives server-sent events)."""
     data = call.json()
     model = call.model(data)
-    reply = chat_reply(data)
+    prompt = prompt_words(data.get("messages") or [])
+    if prompt > CONTEXT_TOKENS:  # vLLM's wording, which translators recognise
+        raise FakeHTTPError(400, f"This model's maximum context length is {CONTEXT_TOKENS} tokens. However, your"
+                                 f" request has {prompt} input tokens. Please reduce the length of the input messages.")
+    # x-fake-stop: ignore answers as a server that does not honour `stop` (nor says which one matched)
+    reply = chat_reply({**data, "stop": None} if request.headers.get("x-fake-stop") == "ignore" else data)
     n = _choice_count(data)
     completion_id = call.state.new_id("chatcmpl")
     if data.get("stream"):

@@ -9,13 +9,15 @@ import time
 import orjson
 from aiohttp import web
 
+from modelport.testing.chat import CONTEXT_TOKENS
 from modelport.testing.state import STATE, FakeState
 from modelport.testing.streams import ChunkWriter
 from modelport.testing.wire import Call, FakeHTTPError, error_response, json_response
 
 
 def _model_card(model: str, created: int) -> dict[str, object]:
-    return {"id": model, "object": "model", "created": created, "owned_by": "modelport-fake"}
+    return {"id": model, "object": "model", "created": created, "owned_by": "modelport-fake",
+            "max_model_len": CONTEXT_TOKENS}
 
 
 async def list_models(request: web.Request, call: Call) -> web.StreamResponse:
