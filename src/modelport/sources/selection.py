@@ -2,8 +2,8 @@
 for a diffusers pipeline its components, otherwise the model's files without docs or duplicate formats.
 
 The default quantisation is Q4_K_M: llama.cpp's usual recommendation and what Ollama's library ships for
-most models: under a third of the F16 size, with less loss than Q4_0 at about the same size. When a repo has no Q4_K_M, the
-next of `QUANT_PREFERENCE` it has is taken, else its smallest file.
+most models: under a third of the F16 size, with less loss than Q4_0 at about the same size. When a repo
+has no Q4_K_M, the next of `QUANT_PREFERENCE` it has is taken, else its smallest file.
 """
 
 from __future__ import annotations
