@@ -19,7 +19,7 @@ from aiohttp import web
 from modelport.config import MAX_REQUEST_BYTES, ListenerLimits
 from modelport.engines import EngineOptions, create_engine
 from modelport.engines.args import parse_engine_args
-from modelport.engines.base import Capability, EngineUnavailable, InvalidEngineInput
+from modelport.engines.base import Capability, ContextLengthExceeded, EngineUnavailable, InvalidEngineInput
 from modelport.errors import (
     AuthenticationFailed,
     BadRequest,
@@ -33,6 +33,7 @@ from modelport.worker import generation, handlers, media
 from modelport.worker.batcher import BatchLimits, EngineBatchers
 from modelport.worker.gate import InferenceGate
 from modelport.worker.state import STATE, WorkerState
+from modelport.worker.token_ids import DECODER, Cl100kDecoder
 
 log = logging.getLogger("modelport.worker")
 
@@ -98,6 +99,8 @@ async def _errors_and_auth(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     except ModelportError as err:
         return _error_response(err)
+    except ContextLengthExceeded as exc:  # OpenAI's shape, which clients act on (litellm, Codex)
+        return _error_response(BadRequest(str(exc), param=exc.param or "messages", code="context_length_exceeded"))
     except InvalidEngineInput as exc:
         return _error_response(BadRequest(str(exc), param=exc.param))
     except web.HTTPRequestEntityTooLarge:
@@ -119,6 +122,7 @@ def create_worker_app(state: WorkerState) -> web.Application:
     """The worker app for one (possibly still loading) engine."""
     app = web.Application(middlewares=[_errors_and_auth], client_max_size=state.max_body_bytes)
     app[STATE] = state
+    app[DECODER] = Cl100kDecoder()
     for method, path, handler, capability in ROUTES:
         app.router.add_route(method, path, _guard(handler, capability))
     return app

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from aiohttp import web
 
 from modelport.errors import BadRequest
-from modelport.worker import parse, render
+from modelport.worker import parse, render, token_ids
 from modelport.worker.state import STATE, json_response
 
 
@@ -42,10 +43,13 @@ def _check_dimensions(body: dict[str, object], native: int) -> None:
 
 
 async def embeddings(request: web.Request) -> web.Response:
-    """POST /v1/embeddings (OpenAI)."""
+    """POST /v1/embeddings (OpenAI): `input` as text, or as token ids (`worker.token_ids`)."""
     state = request.app[STATE]
     body = parse.decode_body(await request.read())
-    texts = parse.text_list(body.get("input"), "input")
+    texts, ids = token_ids.embedding_texts(body.get("input"))
+    if ids is not None:  # cl100k_base ids, as OpenAI's embedding models and LangChain's defaults take them
+        decoder = request.app[token_ids.DECODER]
+        texts = await asyncio.to_thread(lambda: [decoder.decode(i) for i in ids])
     fmt = body.get("encoding_format") or "float"
     if fmt not in ("float", "base64"):
         raise BadRequest("'encoding_format' must be 'float' or 'base64'", param="encoding_format")
