@@ -24,6 +24,7 @@ LIMIT_HELP = {
     "limit": "Limits for one deployment through this key: NAME=rpm:N,tpm:N,concurrency:N,budget:N/PERIOD, "
              "or NAME=none (repeatable).",
 }
+NO_LIMITS = "no limits"
 
 
 def limit_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -84,13 +85,15 @@ def update_key(admin: AdminClient, key_id: str, **limits: Any) -> None:
 @keys.command("list")
 @pass_admin
 def list_keys(admin: AdminClient) -> None:
-    """One line per key: id, name, scope, models, expiry, state, limits."""
+    """One line per key: id, name, scope, models, expiry, limits, state."""
     for key in admin.list_keys():
         models = ",".join(key["models"]) if key["models"] is not None else "*"
         state = "revoked" if key["revoked_at"] else "active"
         expires = key["expires_at"] or "never"
-        click.echo(f"{key['id']}  {key['name']}  scope={key['scope']}  models={models}  expires={expires}  {state}"
-                   f"  {limits_text(key['limits'])}")
+        limits = limits_text(key["limits"])
+        shown = "" if limits == NO_LIMITS else f"  {limits}"
+        click.echo(f"{key['id']}  {key['name']}  scope={key['scope']}  models={models}  expires={expires}{shown}"
+                   f"  {state}")
 
 
 @keys.command("show")
@@ -111,7 +114,7 @@ def show_key(admin: AdminClient, key_id: str) -> None:
 def limits_text(limits: dict[str, Any]) -> str:
     """`rpm=60 tpm=100000 concurrency=4 budget=1000000/month qwen3[rpm=10]`, or `no limits`."""
     parts = [_scope_text(limits)] + [f"{name}[{_scope_text(scoped)}]" for name, scoped in limits["deployments"].items()]
-    return " ".join(part for part in parts if part) or "no limits"
+    return " ".join(part for part in parts if part) or NO_LIMITS
 
 
 def _scope_text(limits: dict[str, Any]) -> str:
