@@ -42,14 +42,14 @@ def test_n_ctx_above_the_default_takes_effect() -> None:
     longer = _chat(4400)  # ~8,800 tokens: more than the default context holds
     assert DEFAULT_MAX_CONTEXT < len(engine.tokenize(None, longer.messages)) < 10240
     engine.chat(longer, threading.Event()).close()  # accepted (evaluating it takes minutes on these CPUs)
-    with pytest.raises(InvalidEngineInput, match="context holds 10240"):
+    with pytest.raises(InvalidEngineInput, match="maximum context length is 10240 tokens"):
         engine.chat(_chat(5600), threading.Event())
 
 
 def test_n_ctx_below_the_default_refuses_what_the_default_would_take() -> None:
     engine = _engine(n_ctx="1024")
     assert engine.max_model_len == 1024
-    with pytest.raises(InvalidEngineInput, match="context holds 1024"):
+    with pytest.raises(InvalidEngineInput, match="maximum context length is 1024 tokens"):
         engine.chat(_chat(700), threading.Event())
     events = list(engine.chat(_chat(100), threading.Event()))
     assert events[-1].prompt_tokens > 100  # type: ignore[union-attr]

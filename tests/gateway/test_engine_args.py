@@ -56,7 +56,7 @@ def test_a_prompt_past_the_configured_context_names_its_size(client: openai.Open
     with pytest.raises(openai.BadRequestError) as caught:
         client.chat.completions.create(model=long_context, messages=[{"role": "user", "content": _words(5600)}],
                                        max_tokens=2)
-    assert f"context holds {CONTEXT}" in str(caught.value)
+    assert f"maximum context length is {CONTEXT} tokens" in str(caught.value)
 
 
 @pytest.mark.parametrize("args", [{"n_context": "16384"}, {"n_ctx": "lots"}, {"max_queue": "-3"}])

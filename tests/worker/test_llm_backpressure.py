@@ -1,4 +1,4 @@
-"""One request at a time per instance: a full line gets 503 + Retry-After, a hang-up stops generation."""
+"""An instance with one slot: a full line gets 503 + Retry-After; a hang-up frees the slot for the next request."""
 
 from __future__ import annotations
 
@@ -27,7 +27,9 @@ SHORT = {"model": MODEL, "prompt": "Hello", "max_tokens": 3, "temperature": 0}
 @pytest.fixture(scope="module")
 def worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveWorker]:
     require_ready(MODEL)
-    with LiveWorker("llama.cpp", MODEL, Path(tmp_path_factory.mktemp("bp")), "--max-queue", "1") as live:
+    with LiveWorker(
+        "llama.cpp", MODEL, Path(tmp_path_factory.mktemp("bp")), "--max-queue", "1", "--engine-arg", "parallel=1"
+    ) as live:
         yield live
 
 

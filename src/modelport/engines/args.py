@@ -23,6 +23,9 @@ _FALSE = ("0", "false", "no", "off")
 #: context when it is smaller. SmolLM2-135M was trained on 8,192 tokens (its GGUF's context_length);
 #: its KV cache at that size is ~190 MB. Claude Code's first request is ~7,600 tokens.
 DEFAULT_MAX_CONTEXT = 8192
+#: Sequences a llama.cpp instance decodes together, each with a KV cache of the whole context (SmolLM2 at
+#: 8,192 tokens: ~190 MB each). See bench engine-concurrency for what more slots buy on 2 cores.
+DEFAULT_PARALLEL = 4
 
 
 @dataclass(frozen=True)
@@ -112,8 +115,8 @@ ENGINE_ARGS: Mapping[str, tuple[EngineArg, ...]] = MappingProxyType(
             EngineArg("embedding", bool, False, "serve /v1/embeddings from an embedding GGUF"),
             EngineArg("pooling", str, None, "pooling of embedding GGUFs (rank: reranker GGUFs)",
                       choices=("mean", "cls", "last", "rank")),
-            EngineArg("prompt_cache_mb", int, 256, "MB of saved prompt states for prefix reuse (0: off)",
-                      0, 1_048_576),
+            EngineArg("parallel", int, DEFAULT_PARALLEL, "sequences decoded together (continuous batching)",
+                      1, 256),
             *_batching(16_384),
         ),
         "onnx-embeddings": (

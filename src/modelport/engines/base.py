@@ -183,6 +183,15 @@ class Engine(Protocol):
 
 
 @runtime_checkable
+class ConcurrentEngine(Protocol):
+    """An engine whose generation calls may run on several threads at once (it batches them itself)."""
+
+    @property
+    def concurrency(self) -> int:
+        """How many generation calls may run at once."""
+
+
+@runtime_checkable
 class BatchReranker(Protocol):
     """An engine that scores several rerank requests in one pass (cheaper than one at a time)."""
 

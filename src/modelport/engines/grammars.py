@@ -1,4 +1,4 @@
-"""llama.cpp grammars for constrained generation: `response_format` and forced tool calls."""
+"""llama.cpp (GBNF) grammars for constrained generation: `response_format` and forced tool calls."""
 
 from __future__ import annotations
 
@@ -10,24 +10,24 @@ from modelport.engines.base import InvalidEngineInput
 from modelport.engines.tool_calls import call_schema
 
 
-def _from_schema(schema: dict[str, Any], param: str) -> Any:
-    from llama_cpp.llama_grammar import LlamaGrammar
+def _from_schema(schema: dict[str, Any], param: str) -> str:
+    from llama_cpp.llama_grammar import json_schema_to_gbnf
 
     try:
-        return LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
+        return str(json_schema_to_gbnf(json.dumps(schema)))
     except Exception as exc:  # the converter raises several kinds for schemas it cannot express
         raise InvalidEngineInput(f"unsupported JSON schema: {exc}", param) from exc
 
 
-def response_grammar(response_format: dict[str, Any] | None) -> Any:
-    """The grammar for a `response_format` (None for text or none)."""
+def response_grammar(response_format: dict[str, Any] | None) -> str | None:
+    """The GBNF grammar for a `response_format` (None for text or none)."""
     if not response_format or response_format.get("type") == "text":
         return None
-    from llama_cpp.llama_grammar import JSON_GBNF, LlamaGrammar
+    from llama_cpp.llama_grammar import JSON_GBNF
 
     kind = response_format.get("type")
     if kind == "json_object":
-        return LlamaGrammar.from_string(JSON_GBNF, verbose=False)
+        return str(JSON_GBNF)
     if kind == "json_schema":
         schema = (response_format.get("json_schema") or {}).get("schema")
         if not isinstance(schema, dict):
@@ -36,6 +36,6 @@ def response_grammar(response_format: dict[str, Any] | None) -> Any:
     raise InvalidEngineInput(f"unsupported response_format type {kind!r}", "response_format")
 
 
-def tool_grammar(tools: Sequence[dict[str, Any]], name: str | None) -> Any:
-    """The grammar of one call of tool `name` (of any tool when None), arguments per its schema."""
+def tool_grammar(tools: Sequence[dict[str, Any]], name: str | None) -> str:
+    """The GBNF grammar of one call of tool `name` (of any tool when None), arguments per its schema."""
     return _from_schema(call_schema(tools, name), "tools")

@@ -1,16 +1,18 @@
 """`llama.cpp`: GGUF models through llama-cpp-python: chat, completions, embeddings, rerank.
 
-Chat prompts are rendered with the GGUF's own chat template (`tokenizer.chat_template`). Generation is
-our own token loop over `Llama.generate`, so streaming and non-streaming share one path (identical text
-at temperature 0), token counts are exact, and a cancel flag is checked between tokens.
+Chat prompts are rendered with the GGUF's own chat template (`tokenizer.chat_template`). Generation runs
+on a `BatchedDecoder` (`engines.llamacpp_decoder`): up to `parallel` sequences decode together, a new one
+joins at the next step, and each sequence's slot keeps its KV cells afterwards, so a prompt sharing a long
+prefix with an earlier one is not recomputed. Streaming and non-streaming share one path (identical text at
+temperature 0), token counts are exact, and a cancel (a stop string, a client gone) frees the slot at once.
 
 Engine args (`ENGINE_ARGS["llama.cpp"]` in `engines.args`): `n_ctx` (default: the model's training
 context, at most `DEFAULT_MAX_CONTEXT`; 0: the training context whatever its size), `n_batch`,
-`embedding=true` for embedding GGUFs, `pooling=mean|cls|last` for those, `pooling=rank` for reranker
-GGUFs (cross-encoders such as bge-reranker-v2-m3 converted to GGUF: the query/document pair goes through
-the model and its classification head gives the score). The rank path cannot be tested here: no reranker
-GGUF is installable on this machine. `prompt_cache_mb` (default 256, 0 off) keeps saved states of recent
-prompts so a long shared prefix is not recomputed (`engines.prompt_cache`).
+`parallel` (sequences decoded together, each with a KV cache of the whole context), `embedding=true` for embedding
+GGUFs, `pooling=mean|cls|last` for those, `pooling=rank` for reranker GGUFs (cross-encoders such as
+bge-reranker-v2-m3 converted to GGUF: the query/document pair goes through the model and its
+classification head gives the score). The rank path cannot be tested here: no reranker GGUF is
+installable on this machine.
 
 Tools, tool-call history and prefill are rendered by `engines.chat_prompt`; a forced `tool_choice` is
 generated under a grammar and turned into tool-call events by `engines.tool_calls`.
@@ -26,6 +28,7 @@ from typing import Any
 from modelport.engines.args import DEFAULT_MAX_CONTEXT, parse_engine_args
 from modelport.engines.base import (
     Capability,
+    ContextLengthExceeded,
     Embeddings,
     EngineOptions,
     EngineUnavailable,
@@ -39,8 +42,9 @@ from modelport.engines.base import (
 from modelport.engines.catalog import load_model_path
 from modelport.engines.chat_prompt import ChatTemplate
 from modelport.engines.grammars import response_grammar, tool_grammar
-from modelport.engines.prompt_cache import PromptCache
-from modelport.engines.textgen import StopBuffer, token_logprob
+from modelport.engines.llamacpp_decoder import BatchedDecoder, Generation
+from modelport.engines.llamacpp_sampling import Sampling
+from modelport.engines.textgen import StopBuffer
 from modelport.engines.tool_calls import auto_events, forced_events
 
 INSTALL_HINT = (
@@ -50,7 +54,7 @@ INSTALL_HINT = (
 
 
 class LlamaCppEngine:
-    """One GGUF model in a llama.cpp context; not re-entrant (the worker serialises calls)."""
+    """One GGUF model: generation on a batched decoder (thread-safe), embeddings and rerank serialised."""
 
     def __init__(self, options: EngineOptions) -> None:
         self.model_id = options.model
@@ -64,7 +68,8 @@ class LlamaCppEngine:
         self.capabilities: frozenset[Capability] = frozenset()
         self.max_model_len = self.n_ctx or DEFAULT_MAX_CONTEXT
         self.dimensions = 0
-        self.prompt_cache = PromptCache(int(args["prompt_cache_mb"]) << 20)
+        self.parallel: int = args["parallel"]
+        self.decoder: BatchedDecoder | None = None
         self._llama: Any = None
         self._template: ChatTemplate | None = None
 
@@ -75,14 +80,38 @@ class LlamaCppEngine:
         except ImportError as exc:
             raise EngineUnavailable(INSTALL_HINT) from exc
         path = load_model_path(self.model_id)
-        self._llama = self._open(llama_cpp, str(path), DEFAULT_MAX_CONTEXT if self.n_ctx is None else self.n_ctx)
-        trained = int(self._llama._model.n_ctx_train())
-        if self.n_ctx is None and trained < DEFAULT_MAX_CONTEXT:  # never beyond what the model was trained on
-            self._llama.close()
-            self._llama = self._open(llama_cpp, str(path), trained)
-        self.max_model_len = self._llama.n_ctx()
+        if self.embedding or self.rank:
+            self._llama = self._open(llama_cpp, str(path), DEFAULT_MAX_CONTEXT if self.n_ctx is None else self.n_ctx)
+            trained = int(self._llama._model.n_ctx_train())
+            if self.n_ctx is None and trained < DEFAULT_MAX_CONTEXT:  # never beyond what the model was trained on
+                self._llama.close()
+                self._llama = self._open(llama_cpp, str(path), trained)
+            self.max_model_len = self._llama.n_ctx()
+        else:  # the Llama only tokenizes; the decoder has the context, sized for its sequences
+            self._llama = self._open(llama_cpp, str(path), 16)
+            trained = int(self._llama._model.n_ctx_train())
+            self.max_model_len = min(trained, DEFAULT_MAX_CONTEXT) if self.n_ctx is None else self.n_ctx or trained
+            self.decoder = self._decoder()
         self.dimensions = self._llama.n_embd()
         self.capabilities = self._detect_capabilities()
+
+    def _decoder(self) -> BatchedDecoder:
+        return BatchedDecoder(
+            self._llama._model, n_ctx=self.max_model_len, parallel=self.parallel, n_batch=self.n_batch,
+            threads=self.threads, piece=lambda t: self._llama.detokenize([t]),
+        )  # fmt: skip
+
+    @property
+    def concurrency(self) -> int:
+        """Generation calls that may run at once: the decoder's slots (1 for embedding and rank models)."""
+        return self.decoder.parallel if self.decoder is not None else 1
+
+    def close(self) -> None:
+        """Stop the decoder's thread (ending its sequences) and free the model."""
+        if self.decoder is not None:
+            self.decoder.close()
+        if self._llama is not None:
+            self._llama.close()
 
     def _open(self, llama_cpp: Any, path: str, n_ctx: int) -> Any:
         """A `Llama` on `path` with an `n_ctx`-token context (0: the model's training context)."""
@@ -90,11 +119,12 @@ class LlamaCppEngine:
         if self.pooling is not None:
             kwargs["pooling_type"] = getattr(llama_cpp, f"LLAMA_POOLING_TYPE_{self.pooling.upper()}")
         pooled = self.embedding or self.rank  # non-causal: a whole input must fit one micro-batch
+        n_batch = self.n_batch if pooled else min(n_ctx, self.n_batch)
         return llama_cpp.Llama(
             model_path=path,
             n_ctx=n_ctx,
-            n_batch=self.n_batch,
-            n_ubatch=self.n_batch if pooled else min(self.n_batch, 512),
+            n_batch=n_batch,
+            n_ubatch=n_batch if pooled else min(n_batch, 512),
             n_threads=self.threads,
             n_threads_batch=self.threads,
             embedding=pooled,
@@ -157,69 +187,47 @@ class LlamaCppEngine:
         return self._generate(self.tokenize(request.prompt or "", None), request, cancel, grammar)
 
     def _generate(
-        self, prompt: list[int], request: GenerationRequest, cancel: threading.Event, grammar: Any,
+        self, prompt: list[int], request: GenerationRequest, cancel: threading.Event, grammar: str | None,
         stops: bool = True,
     ) -> Iterator[GenerationEvent]:  # fmt: skip
         budget = self.max_model_len - len(prompt)
         if budget <= 0:
-            raise InvalidEngineInput(
-                f"the prompt has {len(prompt)} tokens; this model's context holds {self.max_model_len}"
-                " (the deployment's engine arg n_ctx)"
-            )
+            raise ContextLengthExceeded(len(prompt), self.max_model_len)
+        if self.decoder is None:
+            raise InvalidEngineInput("this model is loaded for embeddings; it does not generate", "model")
+        sampling = Sampling(
+            temperature=request.temperature, top_p=request.top_p,
+            seed=request.seed if request.seed is not None else random.getrandbits(31),
+            frequency_penalty=request.frequency_penalty, presence_penalty=request.presence_penalty,
+            grammar=grammar, top_logprobs=request.top_logprobs if request.logprobs else None,
+        )  # fmt: skip
         limit = min(request.max_tokens or budget, budget)
-        return self._token_loop(prompt, request, cancel, grammar, limit, request.stop if stops else ())
+        generation = self.decoder.prepare(prompt, limit, sampling, cancel)
+        return self._token_loop(self.decoder, generation, cancel, request.stop if stops else ())
 
     def _token_loop(
-        self, prompt: list[int], request: GenerationRequest, cancel: threading.Event, grammar: Any, limit: int,
-        stop: Sequence[str],
-    ) -> Iterator[GenerationEvent]:  # fmt: skip
-        llama = self._llama
-        llama.set_seed(request.seed if request.seed is not None else random.getrandbits(31))
+        self, decoder: BatchedDecoder, generation: Generation, cancel: threading.Event, stop: Sequence[str]
+    ) -> Iterator[GenerationEvent]:
+        """Text events of `generation`; it starts decoding at the first `next()` (a generator never
+        iterated costs nothing)."""
+        decoder.start(generation)
         stops = StopBuffer(stop)
-        self.prompt_cache.restore(llama, prompt)
-        tokens = llama.generate(
-            prompt, top_k=40, top_p=request.top_p, min_p=0.05, temp=request.temperature,
-            repeat_penalty=1.0, frequency_penalty=request.frequency_penalty,
-            presence_penalty=request.presence_penalty, grammar=grammar,
-        )  # fmt: skip
-        count, reason, hit_stop = 0, "length", False
+        count, hit_stop = 0, False
         try:
-            for token in tokens:
-                if cancel.is_set():
-                    reason = "cancelled"
-                    break
-                if self._eog(token):
-                    reason = "stop"
-                    break
+            for token, logprob in generation:
                 count += 1
-                logprobs = (self._logprob(token, request.top_logprobs),) if request.logprobs else ()
-                text, stopped = stops.push_bytes(llama.detokenize([token]))
-                if text or logprobs:
-                    yield TextDelta(text=text, n_tokens=1, logprobs=logprobs)
-                if stopped:
-                    reason, hit_stop = "stop", True
-                    break
-                if count >= limit:
+                text, hit_stop = stops.push_bytes(self._llama.detokenize([token]))
+                if text or logprob is not None:
+                    yield TextDelta(text=text, n_tokens=1, logprobs=(logprob,) if logprob is not None else ())
+                if hit_stop:
                     break
         finally:
-            tokens.close()
-            self.prompt_cache.save(llama)
+            generation.abandon()  # the decoder frees the slot at its next step (a no-op once it ended)
+        reason = "stop" if hit_stop else generation.finish_reason
         rest = "" if hit_stop or reason == "cancelled" else stops.flush()
         if rest:
             yield TextDelta(text=rest, n_tokens=0)
-        yield Finish(reason, len(prompt), count, stop_reason=stops.matched)
-
-    def _eog(self, token: int) -> bool:
-        import llama_cpp
-
-        return bool(llama_cpp.llama_vocab_is_eog(self._llama._model.vocab, token))
-
-    def _logprob(self, token: int, top_n: int) -> Any:
-        import numpy as np
-
-        llama = self._llama
-        row = np.ctypeslib.as_array(llama._ctx.get_logits_ith(-1), shape=(llama.n_vocab(),))
-        return token_logprob(row, token, top_n, lambda t: llama.detokenize([t]))
+        yield Finish(reason, generation.prompt_len, count, stop_reason=stops.matched)
 
     # ---- embeddings and rerank ------------------------------------------------------------------
 

@@ -19,7 +19,13 @@ from aiohttp import web
 from modelport.config import MAX_REQUEST_BYTES, ListenerLimits
 from modelport.engines import EngineOptions, create_engine
 from modelport.engines.args import parse_engine_args
-from modelport.engines.base import Capability, ContextLengthExceeded, EngineUnavailable, InvalidEngineInput
+from modelport.engines.base import (
+    Capability,
+    ConcurrentEngine,
+    ContextLengthExceeded,
+    EngineUnavailable,
+    InvalidEngineInput,
+)
 from modelport.errors import (
     AuthenticationFailed,
     BadRequest,
@@ -191,6 +197,8 @@ async def _serve(state: WorkerState, host: str, port: int) -> int:
         log.error("cannot load %s: %s", state.served_name, exc)
         await runner.cleanup()
         return 1
+    if isinstance(state.engine, ConcurrentEngine):
+        state.gate.set_concurrency(state.engine.concurrency)
     freeze_long_lived_objects()
     state.ready = True
     caps = ", ".join(sorted(c.value for c in state.engine.capabilities))

@@ -1,6 +1,8 @@
-"""One inference at a time, a bounded line of waiters, and streaming from the engine thread.
+"""`concurrency` inferences at a time, a bounded line of waiters, and streaming from the engine threads.
 
-The engine is blocking and not re-entrant, so every call runs on one dedicated thread. Requests past
+Engines are blocking, so every call runs on the gate's engine threads: one for an engine that is not
+re-entrant, `concurrency` for one that decodes several sequences together (llama.cpp with `parallel`
+slots: each thread then only waits for its own sequence's tokens). Requests past
 `max_queue` waiters are refused at once (`QueueFull`: 503 with Retry-After and `x-modelport-refused:
 queue_full`, so the gateway can tell "full, try another replica" from "broken"), never left hanging.
 """
@@ -45,18 +47,29 @@ class _Failure:
 
 
 class InferenceGate:
-    """Admission control plus the single engine thread."""
+    """Admission control plus the engine threads."""
 
-    def __init__(self, max_queue: int = 32) -> None:
+    def __init__(self, max_queue: int = 32, concurrency: int = 1) -> None:
         self.max_queue = max_queue
+        self.concurrency = concurrency
         self._admitted = 0
-        self._turn = asyncio.Lock()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine")
+        self._turn = asyncio.Semaphore(concurrency)
+        self._executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="engine")
+
+    def set_concurrency(self, concurrency: int) -> None:
+        """Allow `concurrency` requests on the engine at once (set after loading, before serving)."""
+        if concurrency == self.concurrency:
+            return
+        old = self._executor
+        self.concurrency = concurrency
+        self._turn = asyncio.Semaphore(concurrency)
+        self._executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="engine")
+        old.shutdown(wait=False)
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
-        """Hold the engine for one request; refuse immediately when the line is full."""
-        if self._admitted >= 1 + self.max_queue:
+        """Hold one of the engine's turns for a request; refuse immediately when the line is full."""
+        if self._admitted >= self.concurrency + self.max_queue:
             raise QueueFull(self.max_queue)
         self._admitted += 1
         try:

@@ -87,7 +87,11 @@ async def _stream(
     # (a template error, a prompt longer than the context) is still a plain 400.
     first = await state.gate.call(generate, call.requests[0], first_cancel, cancel=first_cancel)
     response = web.StreamResponse(headers=SSE_HEADERS)
-    await response.prepare(request)
+    try:
+        await response.prepare(request)
+    except BaseException:  # the engine may have started on it already: stop it
+        first_cancel.set()
+        raise
     maker = render.ChunkMaker(
         state.served_name, chat, call.requests[0].logprobs, id=render.new_id("chatcmpl" if chat else "cmpl")
     )
