@@ -10,11 +10,16 @@ import threading
 from pathlib import Path
 
 import huggingface_hub
+import numpy
 import pytest
 from click.testing import CliRunner
 
 from modelport.cli.models import models
 from modelport.cli.progress import status_line
+from modelport.engines.catalog import find_entry
+from modelport.instances.fetching import needs_fetch
+from modelport.instances.launch import plan_launch
+from modelport.records import DeploymentSpec
 from modelport.sources.cache import Cancelled, InsufficientSpace, ModelCache
 from modelport.sources.download import ChecksumMismatch, FetchFailed
 from modelport.sources.fetch import fetch
@@ -170,6 +175,27 @@ def test_models_search_cached_and_the_wait_bar(hub: FakeHub, sources_env: Path) 
     assert f"hf://{SPLIT_REPO}:Q4_1" in cached and "98.4 MB" in cached, cached
     line = status_line([{"state": "downloading", "reason": "downloading 40% (40/100 MB, 2.0 MB/s, ETA 30 s)"}])
     assert line == f"[{'#' * 12}{'.' * 18}] 40% (40/100 MB, 2.0 MB/s, ETA 30 s)"
+
+
+def test_a_whisper_repo_fetches_the_folder_the_engine_loads(hub: FakeHub, sources_env: Path) -> None:
+    entry = find_entry("whisper-tiny-en")
+    assert entry is not None
+    folder = entry.resolve_model_path()
+    files: dict[str, Path | bytes] = {p.name: p for p in folder.iterdir() if p.is_file()}
+    hub.add_repo("Systran/faster-whisper-tiny.en", {**files, "README.md": b"# tiny.en\n", ".gitattributes": b"*.bin lfs\n"})
+    path = _fetch("hf://Systran/faster-whisper-tiny.en")
+    assert sorted(p.name for p in path.iterdir()) == sorted(files)
+    faster_whisper = pytest.importorskip("faster_whisper")
+    model = faster_whisper.WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=1)
+    segments, info = model.transcribe(numpy.zeros(16_000, dtype=numpy.float32), language="en")
+    assert info.language == "en" and isinstance(list(segments), list)
+
+
+def test_launching_an_external_engine_passes_the_repo_id_through() -> None:
+    spec = DeploymentSpec(name="big", engine="vllm", model="hf://Qwen/Qwen3-8B:ignored")
+    plan = plan_launch(spec, 0, 8000, "secret", Path("/tmp"))
+    assert plan.argv[:3] == ["vllm", "serve", "Qwen/Qwen3-8B"]
+    assert not needs_fetch(spec) and needs_fetch(DeploymentSpec(name="s", engine="llama.cpp", model="a/b"))
 
 
 def test_progress_text() -> None:
