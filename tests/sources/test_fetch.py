@@ -7,6 +7,7 @@ import re
 import shutil
 import socket
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import huggingface_hub
@@ -196,6 +197,11 @@ def test_launching_an_external_engine_passes_the_repo_id_through() -> None:
     plan = plan_launch(spec, 0, 8000, "secret", Path("/tmp"))
     assert plan.argv[:3] == ["vllm", "serve", "Qwen/Qwen3-8B"]
     assert not needs_fetch(spec) and needs_fetch(DeploymentSpec(name="s", engine="llama.cpp", model="a/b"))
+    asked = DeploymentSpec(name="big", engine="vllm", model="/cache/hf/Qwen--Qwen3-8B/abc",
+                           engine_args={"predownload": "true", "max-model-len": "4096"})
+    assert needs_fetch(replace(asked, model="Qwen/Qwen3-8B"))
+    argv = plan_launch(asked, 0, 8000, "secret", Path("/tmp")).argv
+    assert argv[2] == "/cache/hf/Qwen--Qwen3-8B/abc" and "--predownload" not in argv and "--max-model-len" in argv
 
 
 def test_progress_text() -> None:

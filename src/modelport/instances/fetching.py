@@ -8,8 +8,9 @@ import logging
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from pathlib import Path
 
-from modelport.instances.launch import BUILT_IN_ENGINES
+from modelport.instances.launch import BUILT_IN_ENGINES, PREDOWNLOAD_ARG, PRESETS
 from modelport.records import DeploymentSpec, InstanceState
 from modelport.sources.cache import Cancelled, ModelCache
 from modelport.sources.download import FetchFailed
@@ -24,9 +25,12 @@ Reporter = Callable[[InstanceState, str], Awaitable[None]]  # records the instan
 
 
 def needs_fetch(spec: DeploymentSpec) -> bool:
-    """Whether the instance's model must be fetched first: a built-in engine given a source reference
-    (external engines such as vLLM get the repo id and download it themselves)."""
-    return spec.engine in BUILT_IN_ENGINES and not spec.command and is_source_reference(spec.model)
+    """Whether the instance's model must be fetched first: a built-in engine given a source reference;
+    external engines such as vLLM get the repo id and download it themselves, unless `predownload=true`."""
+    if spec.command or not is_source_reference(spec.model):
+        return False
+    asked = spec.engine_args.get(PREDOWNLOAD_ARG, "").lower() in ("1", "true", "yes")
+    return spec.engine in BUILT_IN_ENGINES or (spec.engine in PRESETS and asked)
 
 
 async def fetch_model(spec: DeploymentSpec, report: Reporter) -> DeploymentSpec | None:
@@ -36,6 +40,7 @@ async def fetch_model(spec: DeploymentSpec, report: Reporter) -> DeploymentSpec 
     meter, cancel = Meter(), threading.Event()
     await report(InstanceState.DOWNLOADING, f"resolving {spec.model}")
     task = asyncio.ensure_future(asyncio.to_thread(fetch, spec.model, ModelCache(), meter, cancel))
+    task.add_done_callback(_retrieve)  # a fetch stopped by cancellation ends with an error nobody awaits
     shown = ""
     try:
         while not task.done():
@@ -54,3 +59,8 @@ async def fetch_model(spec: DeploymentSpec, report: Reporter) -> DeploymentSpec 
     return replace(spec, model=str(path))
 
 
+
+
+def _retrieve(task: asyncio.Future[Path]) -> None:
+    if not task.cancelled():
+        task.exception()

@@ -120,16 +120,23 @@ def plan_launch(
     return LaunchPlan(argv, env, port, secret, log_path, "/health")
 
 
+#: `--engine-arg predownload=true`: an external engine gets the model fetched into modelport's cache (a local
+#: folder) instead of the repo id to download itself.
+PREDOWNLOAD_ARG = "predownload"
+
+
 def hub_repo_id(model: str) -> str:
     """What an external engine (vLLM, SGLang, TEI) downloads itself: `hf://ORG/REPO` as `ORG/REPO`."""
     return model.removeprefix("hf://").split(":", 1)[0].split("@", 1)[0] if model.startswith("hf://") else model
 
 
 def _extra_args(spec: DeploymentSpec) -> list[str]:
-    """`engine_args` become `--key value` flags for external engines (e.g. max-model-len=4096)."""
+    """`engine_args` become `--key value` flags for external engines (e.g. max-model-len=4096); modelport's
+    own `predownload` is not passed on."""
     out: list[str] = []
     for key, value in spec.engine_args.items():
-        out += [f"--{key}"] + ([value] if value != "" else [])
+        if key != PREDOWNLOAD_ARG:
+            out += [f"--{key}"] + ([value] if value != "" else [])
     return out
 
 

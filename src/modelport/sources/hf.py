@@ -55,7 +55,9 @@ def _plan(ref: HubRef, info: Any) -> tuple[Record, list[RemoteFile]]:
         raise FetchFailed(f"{ref.repo}: {exc}") from None
     if not choice.files:
         raise FetchFailed(f"{ref.repo} has no model files an engine could load")
-    commit = info.sha or ref.revision
+    commit = str(info.sha or "")
+    if not _hex(commit):  # it names a folder in the cache: never a path from upstream
+        raise FetchFailed(f"{endpoint()} answered no commit id for {ref.repo}")
     headers = build_hf_headers()
     files = [
         RemoteFile(name, hf_hub_url(ref.repo, name, revision=commit, endpoint=endpoint()), sizes[name],
