@@ -14,6 +14,7 @@ from modelport.heap import freeze_long_lived_objects
 from modelport.relay.upstream import create_session
 from modelport.store import Store
 from modelport.types import Receive, Send
+from modelport.ui.app import UiApp, is_ui_path
 
 log = logging.getLogger(__name__)
 
@@ -24,11 +25,15 @@ class GatewayApp:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.gateway: Gateway | None = None
+        self.ui: UiApp | None = None
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             assert self.gateway is not None, "the server must run the lifespan protocol"
-            await dispatch(self.gateway, scope, receive, send)
+            if self.ui is not None and is_ui_path(scope["path"]):
+                await self.ui(scope, receive, send)  # the web UI (modelport.ui)
+            else:
+                await dispatch(self.gateway, scope, receive, send)
         elif scope["type"] == "lifespan":
             await self._lifespan(receive, send)
 
@@ -40,6 +45,7 @@ class GatewayApp:
                     store = await asyncio.to_thread(Store.open, self.settings.store_url)
                     self.gateway = Gateway(self.settings, store, create_session())
                     await self.gateway.start()
+                    self.ui = UiApp(self.gateway)
                     freeze_long_lived_objects()
                 except Exception as exc:
                     log.exception("gateway start-up failed")

@@ -15,6 +15,7 @@ from modelport.admin.api import create_admin_app
 from modelport.admin.service import AdminService
 from modelport.auth.instance_secrets import InstanceSecrets
 from modelport.auth.origins import OriginPolicy
+from modelport.auth.session import SessionKeeper
 from modelport.auth.verifier import KeyVerifier
 from modelport.config import Settings
 from modelport.instances.placement import LocalPlacement
@@ -52,6 +53,7 @@ class Gateway:
         self.pool = create_pool()  # the relay's upstream connections
         self.router = Router(store, retry_after=settings.retry_after_seconds)
         self.verifier = KeyVerifier(store, ttl=settings.key_cache_seconds)
+        self.sessions = SessionKeeper.in_data_dir(settings.data_dir, store, settings.key_cache_seconds)  # /ui
         self.relay = Relay(self.pool, self.router)
         secrets = InstanceSecrets.load_or_create(settings.instance_key_file)
         self.router.instance_auth = lambda record, spec: None if spec.is_remote else secrets.header_for(record)

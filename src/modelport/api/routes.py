@@ -159,7 +159,9 @@ async def _dispatch(gw: Gateway, scope: dict[str, Any], receive: Receive, send: 
         if endpoint.scope is not None:
             headers = scope["headers"]
             token = token_from_headers(header(headers, b"authorization"), header(headers, b"x-api-key"))
-            key = await gw.verifier.verify(token, endpoint.scope)
+            key = None if token else await gw.sessions.authenticate(headers, endpoint.scope)  # the web UI's cookie
+            if key is None:
+                key = await gw.verifier.verify(token, endpoint.scope)
             if record is not None:
                 record.key_id = key.id
         label = endpoint_label(path, endpoint, params)

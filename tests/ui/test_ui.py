@@ -1,0 +1,228 @@
+"""The web UI in a real browser against a live `modelport serve` with the built-in models."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import httpx
+import orjson
+import pytest
+
+from modelport.testing import FakeUpstream
+from tests.harness import LiveGateway
+from tests.ui.conftest import Tab
+
+ADMIN_PAGES = ("dashboard", "deployments", "keys", "usage")
+PLAYGROUNDS = ("chat", "embeddings", "rerank", "speech", "transcription")
+
+
+def test_the_page_and_its_assets_are_served_by_the_gateway_with_hashed_names(ui_gateway: LiveGateway) -> None:
+    root = httpx.get(ui_gateway.url + "/")
+    assert root.status_code == 302 and root.headers["location"] == "ui/"  # relative: works under a prefix
+    assert httpx.get(ui_gateway.url + "/ui").headers["location"] == "ui/"
+    page = httpx.get(ui_gateway.url + "/ui/")
+    assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
+    assert "script-src 'self' 'sha256-" in page.headers["content-security-policy"]
+    assets = re.findall(r'<(?:link|script)[^>]+(?:src|href)="([^"]+)"', page.text)
+    assert len(assets) == 3 and all(re.fullmatch(r"assets/[\w/-]+\.[0-9a-f]{12}\.(js|css|svg)", a) for a in assets)
+    assert "//" not in page.text.replace("<!doctype", "")  # nothing from elsewhere, no absolute URL
+    importmap = orjson.loads(page.text.split('<script type="importmap">')[1].split("</script>")[0])["imports"]
+    assert importmap["./assets/pages/chat.js"].startswith("./assets/pages/chat.")
+    for asset in [*assets, *(path[2:] for path in importmap.values())]:
+        answer = httpx.get(f"{ui_gateway.url}/ui/{asset}")
+        assert answer.status_code == 200, asset
+        assert answer.headers["cache-control"] == "public, max-age=31536000, immutable"
+        assert answer.headers["x-content-type-options"] == "nosniff"
+    assert httpx.get(ui_gateway.url + "/ui/assets/app.000000000000.js").status_code == 404
+
+
+def test_sign_in_and_every_page_renders_without_console_errors(tab: Tab, ui_gateway: LiveGateway) -> None:
+    tab.open()
+    tab.page.get_by_role("heading", name="Sign in").wait_for()
+    tab.shot("sign-in")
+    tab.sign_in(ui_gateway.admin_key)
+    assert tab.page.locator(".who").inner_text().endswith(f"(admin key {ui_gateway.admin_key.split('-')[1]})")
+    cookie = next(c for c in tab.page.context.cookies() if c["name"] == "modelport_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and ui_gateway.admin_key not in cookie["value"]
+    stored = tab.page.evaluate("() => document.cookie + JSON.stringify(localStorage) + JSON.stringify(sessionStorage)")
+    assert ui_gateway.admin_key not in stored and "modelport_session" not in stored
+    for page in (*ADMIN_PAGES, *PLAYGROUNDS):
+        tab.go(page)
+        if page == "dashboard":
+            tab.page.locator("table.grid tbody tr", has_text="smollm2-135m-instruct").get_by_text("ready").wait_for()
+        tab.page.wait_for_load_state("networkidle")
+        tab.shot(page)
+    assert tab.errors == []
+    tab.page.get_by_role("button", name="Sign out").click()
+    tab.page.get_by_role("heading", name="Sign in").wait_for()
+    tab.page.reload()
+    tab.page.get_by_role("heading", name="Sign in").wait_for()  # the session is gone, not just hidden
+
+
+def test_deploy_and_undeploy_from_the_ui(tab: Tab, ui_gateway: LiveGateway, fake: FakeUpstream) -> None:
+    tab.sign_in(ui_gateway.admin_key)
+    tab.go("deployments")
+    form = tab.page.locator("form", has_text="Deploy a model")
+    form.get_by_label("Source").select_option("url")
+    form.get_by_label("Name (what clients put in model)").fill("bad name!")
+    form.get_by_label("Base URL").fill(fake.url)
+    form.get_by_role("button", name="Deploy").click()
+    error = tab.page.locator("#" + form.get_by_label("Name (what clients put in model)").get_attribute("id") + "-error")
+    error.wait_for()
+    assert "name" in error.inner_text().lower()  # the admin API's 400, next to the field it names
+    tab.shot("deployments-validation")
+    form.get_by_label("Name (what clients put in model)").fill("ui-fake")
+    form.get_by_role("button", name="Deploy").click()
+    tab.page.get_by_text("Deployed ui-fake.").wait_for()
+    assert ui_gateway.api("GET", "/api/deployments/ui-fake").json()["urls"] == [fake.url]
+    assert "ui-fake" in ui_gateway.cli("deployments").stdout
+    tab.page.get_by_role("button", name="Undeploy ui-fake").click()
+    tab.page.get_by_text("Undeployed ui-fake.").wait_for()
+    assert ui_gateway.api("GET", "/api/deployments/ui-fake").status_code == 404
+
+
+def test_create_and_revoke_a_key(tab: Tab, ui_gateway: LiveGateway) -> None:
+    tab.sign_in(ui_gateway.admin_key)
+    tab.go("keys")
+    tab.page.get_by_label("Name", exact=True).fill("made-in-ui")
+    tab.page.get_by_label("Models (comma separated allow-list)").fill("all-minilm-l6-v2")
+    tab.page.get_by_role("button", name="Create key").click()
+    secret = tab.page.locator("#new-key-secret")
+    secret.wait_for()
+    token = secret.input_value()
+    tab.shot("keys-created")
+    models = httpx.get(ui_gateway.v1 + "/models", headers={"authorization": f"Bearer {token}"}).json()["data"]
+    assert [m["id"] for m in models] == ["all-minilm-l6-v2"]
+    key_id = token.split("-")[1]
+    tab.page.get_by_role("button", name=f"Revoke made-in-ui ({key_id})").click()
+    tab.page.get_by_text("Revoked made-in-ui.").wait_for()
+    deadline = time.monotonic() + 5
+    while httpx.get(ui_gateway.v1 + "/models", headers={"authorization": f"Bearer {token}"}).status_code != 401:
+        assert time.monotonic() < deadline, "the revoked key still works"
+        time.sleep(0.2)
+
+
+def test_chat_playground_streams_an_answer(tab: Tab, ui_gateway: LiveGateway) -> None:
+    tab.sign_in(ui_gateway.admin_key)
+    tab.go("chat")
+    tab.page.get_by_label("Model", exact=True).select_option("smollm2-135m-instruct")
+    tab.page.get_by_label("System prompt").fill("You are a concise assistant.")
+    tab.page.get_by_label("Max tokens").fill("24")
+    tab.page.get_by_label("Message").fill("Name three colours.")
+    tab.page.evaluate("""() => {
+        window.__updates = 0;
+        new MutationObserver(() => { window.__updates += 1; })
+            .observe(document.querySelector("main"), {subtree: true, characterData: true, childList: true});
+    }""")
+    tab.page.get_by_role("button", name="Send").click()
+    stats = tab.page.locator(".column .stats")
+    stats.filter(has_text="tokens/s").wait_for(timeout=60_000)
+    answer = tab.page.locator(".column .answer").first.inner_text()
+    assert answer.strip(), "no answer"
+    assert tab.page.evaluate("() => window.__updates") > 5  # it arrived token by token, not in one piece
+    assert re.search(r"TTFT \d+ ms · \d+ tokens · [\d.]+ tokens/s", stats.inner_text())
+    snippet = tab.page.locator(".snippets pre").first.inner_text()
+    assert "/v1/chat/completions" in snippet and "$MODELPORT_API_KEY" in snippet and ui_gateway.admin_key not in snippet
+    tab.shot("chat-answer")
+    tab.page.get_by_label("Protocol").select_option("anthropic")
+    tab.page.get_by_label("Message").fill("And one more?")
+    tab.page.get_by_role("button", name="Send").click()
+    tab.page.locator(".column .answer").nth(1).filter(has_text=re.compile(r"\S")).wait_for(timeout=60_000)
+    tab.page.locator(".snippets pre", has_text="/v1/messages").wait_for()
+    assert tab.errors == []
+
+
+def test_embeddings_rerank_speech_and_transcription_playgrounds(tab: Tab, ui_gateway: LiveGateway,
+                                                                 tmp_path: pytest.TempPathFactory) -> None:
+    tab.sign_in(ui_gateway.admin_key)
+    tab.go("embeddings")
+    tab.page.get_by_role("button", name="Embed").click()
+    cells = tab.page.locator("#similarity tbody td")
+    cells.first.wait_for()
+    values = [float(v) for v in cells.all_inner_texts()]
+    assert len(values) == 9 and all(abs(values[i * 4] - 1) < 1e-3 for i in range(3))
+    assert values[1] > values[2]  # the cat and the kitten are closer than the cat and the stock market
+    tab.shot("embeddings-result")
+
+    tab.go("rerank")
+    tab.page.get_by_role("button", name="Rerank").click()
+    first = tab.page.locator("#rerank-results li").first
+    first.wait_for()
+    assert "Forgot password" in first.inner_text()
+    tab.shot("rerank-result")
+
+    tab.go("speech")
+    tab.page.get_by_label("Format").select_option("wav")
+    tab.page.get_by_role("button", name="Speak").click()
+    audio = tab.page.locator("#speech-audio")
+    audio.wait_for()
+    duration = tab.page.evaluate("""async () => {
+        const audio = document.getElementById("speech-audio");
+        if (audio.readyState < 1) await new Promise((ok, fail) => { audio.onloadedmetadata = ok; audio.onerror = fail; });
+        return audio.duration;
+    }""")
+    assert 0.5 < duration < 10, duration
+    tab.shot("speech-result")
+
+    wav = httpx.post(ui_gateway.v1 + "/audio/speech", headers={"authorization": f"Bearer {ui_gateway.admin_key}"},
+                     json={"model": "piper-en-us-joe", "input": "The quick brown fox jumps over the lazy dog.",
+                           "voice": "alloy", "response_format": "wav"}, timeout=60).content
+    upload = tmp_path / "fox.wav"  # type: ignore[operator]
+    upload.write_bytes(wav)
+    tab.go("transcription")
+    tab.page.get_by_label("Audio file").set_input_files(str(upload))
+    tab.page.get_by_role("button", name="Transcribe").click()
+    text = tab.page.locator("#transcription-text")
+    text.wait_for(timeout=60_000)
+    assert "fox" in text.inner_text().lower()
+    assert tab.page.locator("table.grid tbody tr").count() >= 1  # timed segments
+    tab.shot("transcription-result")
+    assert tab.errors == []
+
+
+def test_an_inference_key_sees_only_its_playgrounds(tab: Tab, ui_gateway: LiveGateway) -> None:
+    key = ui_gateway.create_key("ui-inference", models=["smollm2-135m-instruct"])
+    tab.sign_in(key)
+    assert tab.page.get_by_role("link", name="Chat").is_visible()
+    for admin_page in ("Dashboard", "Deployments", "Keys", "Usage"):
+        assert tab.page.get_by_role("link", name=admin_page).count() == 0
+    tab.go("keys")
+    tab.page.get_by_text("This page needs an admin key").wait_for()
+    csrf = tab.csrf()
+    for method, path in (("GET", "../api/keys"), ("GET", "../api/deployments"), ("POST", "../api/keys"),
+                         ("GET", "catalog")):
+        answer = tab.fetch(method, path, csrf=csrf, body={"name": "escalated"} if method == "POST" else None)
+        assert answer["status"] == 403, (path, answer)
+    assert not any(k["name"] == "escalated" for k in ui_gateway.api("GET", "/api/keys").json()["data"])
+    tab.go("chat")
+    options = tab.page.get_by_label("Model", exact=True).locator("option").all_inner_texts()
+    assert options == ["smollm2-135m-instruct"]  # only what its allow-list names
+    tab.go("embeddings")
+    tab.page.get_by_text("No ready model of category embedding").wait_for()
+    tab.shot("inference-key")
+
+
+def test_calls_without_the_csrf_token_are_refused(tab: Tab, ui_gateway: LiveGateway) -> None:
+    tab.sign_in(ui_gateway.admin_key)
+    csrf = tab.csrf()
+    assert tab.fetch("GET", "../api/keys", csrf=csrf)["status"] == 200
+    for token in (None, "", "x" * 43, csrf[:-1] + ("A" if csrf[-1] != "A" else "B")):
+        for method, path, body in (("GET", "../api/keys", None), ("POST", "../api/keys", {"name": "forged"}),
+                                   ("POST", "../v1/embeddings", {"model": "all-minilm-l6-v2", "input": "x"}),
+                                   ("DELETE", "session", None)):
+            answer = tab.fetch(method, path, csrf=token, body=body)
+            assert answer["status"] == 403, (method, path, token, answer)
+            assert orjson.loads(str(answer["body"]))["error"]["code"] == "csrf_failed"
+    assert not any(k["name"] == "forged" for k in ui_gateway.api("GET", "/api/keys").json()["data"])
+    # the cookie alone, replayed outside the browser after sign-out, authenticates nothing
+    cookie = next(c for c in tab.page.context.cookies() if c["name"] == "modelport_session")["value"]
+    headers = {"cookie": f"modelport_session={cookie}", "x-csrf-token": csrf}
+    assert httpx.get(ui_gateway.url + "/api/keys", headers=headers).status_code == 200
+    tab.page.get_by_role("button", name="Sign out").click()
+    tab.page.get_by_role("heading", name="Sign in").wait_for()
+    assert httpx.get(ui_gateway.url + "/api/keys", headers=headers).status_code == 401
+    # a sign-in posted from another site's page is refused
+    other = httpx.post(ui_gateway.url + "/ui/session", json={"key": ui_gateway.admin_key},
+                       headers={"origin": "https://evil.example"})
+    assert other.status_code == 403 and "set-cookie" not in other.headers
