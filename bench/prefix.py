@@ -3,8 +3,8 @@
 Each round builds a fresh ~1,500-token system prompt (a salt at its start, so nothing is shared with earlier
 rounds) and sends, one at a time, with `max_tokens: 1` (the time is the prompt's evaluation plus one token):
 `first` (a question on that prefix: all of it computed), `second` (another question, same prefix: the
-context's own prefix reuse), `other` (a different prefix, which replaces the context's tokens), then
-`back` (the first prefix again: served by the saved states of `prompt_cache_mb`, else recomputed).
+slot's own prefix reuse), `other` (a different prefix, which takes another slot), then `back` (the first
+prefix again: its slot kept the cells).
 Figures are medians over rounds, in ms; `ratio` is second / first, `back_ratio` back / first, and `rate`
 first / second (how many times faster the second request starts).
 """
@@ -58,12 +58,12 @@ def measure(ask: Callable[[list[dict[str, str]]], None], rounds: int) -> dict[st
     return {**result, "rounds": rounds}
 
 
-def direct(rounds: int, cache_mb: int = 256) -> dict[str, float]:
+def direct(rounds: int) -> dict[str, float]:
     """The engine in this process (1 thread), as the worker loads it."""
     from modelport.engines.base import EngineOptions, GenerationRequest
     from modelport.engines.llamacpp import LlamaCppEngine
 
-    llm = LlamaCppEngine(EngineOptions(model=CHAT_MODEL, threads=1, extra={"prompt_cache_mb": str(cache_mb)}))
+    llm = LlamaCppEngine(EngineOptions(model=CHAT_MODEL, threads=1, extra={}))
     llm.load()
     tokens = len(llm.tokenize(None, _messages(system_prompt("x"), QUESTIONS[0])))
 

@@ -125,7 +125,7 @@ def _engine_json(argv: list[str], cpus: str | None, timeout: float) -> dict[str,
 
 
 UNITS = {"chat": "tokens", "embed": "embeddings", "speech": "audio seconds", "transcribe": "audio seconds",
-         "embed-concurrency": "embeddings", "chat-prefix": "x faster first token"}
+         "embed-concurrency": "embeddings", "chat-prefix": "x faster first token", "chat-concurrency": "tokens"}
 
 
 def run_engines(scenarios: list[EngineScenario], opts: RunOptions, log: Log) -> list[Row]:
@@ -151,7 +151,11 @@ def run_engines(scenarios: list[EngineScenario], opts: RunOptions, log: Log) -> 
                 if scenario.task == "transcribe":  # both sides transcribe the very same recording
                     shared = ["--audio", str(opts.run_dir / "engines" / "paragraph.wav")]
                     direct, through = direct + shared, through + shared
-                for system, argv, cpus in (("direct", direct, opts.sut_cpus), ("modelport", through, opts.load_cpus)):
+                sides = [("direct", direct, opts.sut_cpus), ("modelport", through, opts.load_cpus)]
+                if scenario.task == "chat-concurrency":  # the one-slot engine of before, as a third row
+                    sides.insert(1, ("serial", [sys.executable, "-m", "bench.engines", "serial", *direct[4:]],
+                                     opts.sut_cpus))
+                for system, argv, cpus in sides:
                     result = _engine_json(argv, cpus, seconds * 4 + 180)
                     rows.append({"scenario": scenario.name, "system": system, "rep": rep, **result,
                                  "unit": UNITS[scenario.task]})

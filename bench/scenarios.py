@@ -72,6 +72,8 @@ ENGINE_SCENARIOS: tuple[EngineScenario, ...] = (
     EngineScenario("engine-transcribe", "Whisper tiny.en, seconds of audio per second (c=1)", "transcribe"),
     EngineScenario("engine-concurrency", "ONNX all-MiniLM-L6-v2, 1 sentence per request at c=64 (direct: batch 32)",
                    "embed-concurrency"),
+    EngineScenario("engine-concurrency-chat", "llama.cpp SmolLM2-135M chat tokens/s at c=8 (and 1, 4, 16)",
+                   "chat-concurrency"),
     EngineScenario("engine-prefix", "llama.cpp SmolLM2-135M, 2nd request on a seen ~1,500-token prefix: x faster",
                    "chat-prefix"),
 )
@@ -91,7 +93,7 @@ def select(name: str) -> tuple[list[Scenario], list[EngineScenario]]:
     if name == "engines":
         return [], list(ENGINE_SCENARIOS)
     relay = [s for s in RELAY_SCENARIOS if s.name == name]
-    engines = [s for s in ENGINE_SCENARIOS if s.name == name]
+    engines = [s for s in ENGINE_SCENARIOS if s.name == name or s.name.startswith(name + "-")]
     if not relay and not engines:
         known = ", ".join([s.name for s in RELAY_SCENARIOS] + [s.name for s in ENGINE_SCENARIOS])
         raise ValueError(f"unknown scenario {name!r}; known: all, relay, engines, {known}")

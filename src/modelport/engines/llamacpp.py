@@ -69,6 +69,7 @@ class LlamaCppEngine:
         self.max_model_len = self.n_ctx or DEFAULT_MAX_CONTEXT
         self.dimensions = 0
         self.parallel: int = args["parallel"]
+        self.kv_type: str = args["kv_type"]
         self.decoder: BatchedDecoder | None = None
         self._llama: Any = None
         self._template: ChatTemplate | None = None
@@ -98,7 +99,7 @@ class LlamaCppEngine:
     def _decoder(self) -> BatchedDecoder:
         return BatchedDecoder(
             self._llama._model, n_ctx=self.max_model_len, parallel=self.parallel, n_batch=self.n_batch,
-            threads=self.threads, piece=lambda t: self._llama.detokenize([t]),
+            threads=self.threads, piece=lambda t: self._llama.detokenize([t]), kv_type=self.kv_type,
         )  # fmt: skip
 
     @property

@@ -10,7 +10,7 @@ leaves at the next step, so a new request joins the running batch instead of wai
 Each slot has its own KV stream of the whole context (`kv_unified=false`), so a sequence's attention
 never depends on what else is in the batch: at temperature 0 a request gives the same text alone or among
 seven others (a unified cache changes the summation order with its neighbours' cells, and greedy decoding
-then drifts). The cost is memory: `parallel` x the context's KV.
+then drifts; a q8_0 cache keeps that too). The cost is memory: `parallel` x the context's KV.
 
 Slots keep their KV cells after their sequence ends. A new prompt goes to the free slot sharing its
 longest prefix, or takes a copy of a busy slot's stream when that one shares much more (llama.cpp copies
@@ -33,7 +33,8 @@ from modelport.engines.textgen import token_logprob
 #: A shared prefix shorter than this (a chat template's opening) is not worth a slot's other cells.
 MIN_REUSE = 32
 #: A busy slot's stream is copied only when that saves this many prompt tokens over the best free slot
-#: (the copy moves the whole stream: ~190 MB for SmolLM2's 8,192 tokens, ~50 ms; 256 tokens take longer).
+#: (the copy moves the whole stream: ~100 MB for SmolLM2's 8,192 tokens at q8_0, tens of ms; 256 tokens
+#: take longer to compute).
 MIN_COPY_GAIN = 256
 
 
@@ -105,7 +106,7 @@ class BatchedDecoder:
 
     def __init__(
         self, model: Any, *, n_ctx: int, parallel: int, n_batch: int, threads: int,
-        piece: Callable[[int], bytes],
+        piece: Callable[[int], bytes], kv_type: str = "q8_0",
     ) -> None:  # fmt: skip
         import llama_cpp
         from llama_cpp._internals import LlamaBatch, LlamaContext
@@ -114,6 +115,9 @@ class BatchedDecoder:
         params.n_ctx, params.n_batch, params.n_ubatch = n_ctx * parallel, n_batch, min(n_batch, 512)
         params.n_seq_max, params.kv_unified = parallel, False
         params.n_threads = params.n_threads_batch = threads
+        if kv_type == "q8_0":  # half the memory; a quantized V cache needs flash attention
+            params.type_k = params.type_v = llama_cpp.GGML_TYPE_Q8_0
+            params.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED
         self._llama_cpp = llama_cpp
         self._model = model
         self._context = LlamaContext(model=model, params=params, verbose=False)
