@@ -172,3 +172,17 @@ def test_auto_turns_a_reply_that_is_a_call_into_tool_calls(client: openai.OpenAI
     check_weather_args(reply.choices[0].message.tool_calls[0].function.arguments)
     prose = _create(client, messages=ASK, tools=[WEATHER], tool_choice="auto", max_tokens=12)
     assert prose.choices[0].finish_reason != "tool_calls" and prose.choices[0].message.content
+
+
+async def test_tokenize_counts_the_tools_as_the_prompt_holds_them(worker: LiveWorker, client: openai.OpenAI) -> None:
+    async with aiohttp.ClientSession(headers=worker.headers) as http:
+        async def count(body: dict[str, Any]) -> int:
+            async with http.post(worker.url + "/v1/tokenize", json=body) as reply:
+                assert reply.status == 200, await reply.text()
+                return int((await reply.json())["count"])
+
+        bare = await count({"model": MODEL, "messages": ASK})
+        with_tools = await count({"model": MODEL, "messages": ASK, "tools": [WEATHER, TIME]})
+    reply = _create(client, messages=ASK, tools=[WEATHER, TIME], max_tokens=1)
+    assert with_tools > bare + 20  # two tool schemas rendered into the system turn
+    assert with_tools == reply.usage.prompt_tokens

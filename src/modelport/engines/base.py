@@ -178,8 +178,10 @@ class Engine(Protocol):
     def rerank(self, query: str, documents: Sequence[str]) -> RerankScores:
         """Score each document's relevance to the query (higher is more relevant)."""
 
-    def tokenize(self, prompt: str | None, messages: Sequence[dict[str, Any]] | None) -> list[int]:
-        """Token ids of a prompt, or of messages rendered with the chat template."""
+    def tokenize(
+        self, prompt: str | None, messages: Sequence[dict[str, Any]] | None, tools: Sequence[dict[str, Any]] = ()
+    ) -> list[int]:
+        """Token ids of a prompt, or of messages (and the tools offered) rendered with the chat template."""
 
 
 @runtime_checkable

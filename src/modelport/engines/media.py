@@ -174,6 +174,8 @@ class TextlessEngine:
         """Not offered (see `capabilities`)."""
         raise NotImplementedError
 
-    def tokenize(self, prompt: str | None, messages: Sequence[dict[str, Any]] | None) -> list[int]:
+    def tokenize(
+        self, prompt: str | None, messages: Sequence[dict[str, Any]] | None, tools: Sequence[dict[str, Any]] = ()
+    ) -> list[int]:
         """Not offered (see `capabilities`)."""
         raise NotImplementedError

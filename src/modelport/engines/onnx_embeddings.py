@@ -116,7 +116,9 @@ class OnnxEmbeddingEngine:
             pooled /= np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
         return pooled.astype(np.float32), mask.sum(axis=1)
 
-    def tokenize(self, prompt: str | None, messages: Sequence[dict[str, Any]] | None) -> list[int]:
+    def tokenize(
+        self, prompt: str | None, messages: Sequence[dict[str, Any]] | None, tools: Sequence[dict[str, Any]] = ()
+    ) -> list[int]:
         """WordPiece ids (with [CLS]/[SEP]) of the prompt, truncated as embedding does."""
         if prompt is None:
             raise InvalidEngineInput("this embedding model has no chat template: send 'prompt'", "messages")

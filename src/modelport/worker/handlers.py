@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 from aiohttp import web
 
 from modelport.errors import BadRequest
-from modelport.worker import parse, render, token_ids
+from modelport.worker import chat_parse, parse, render, token_ids
 from modelport.worker.state import STATE, json_response
 
 
@@ -99,17 +100,20 @@ async def tei_rerank(request: web.Request) -> web.Response:
 
 
 async def tokenize(request: web.Request) -> web.Response:
-    """POST /v1/tokenize: {"prompt"} or {"messages"} -> {"count", "tokens", "max_model_len"}."""
+    """POST /v1/tokenize: {"prompt"} or {"messages", "tools"} -> {"count", "tokens", "max_model_len"}.
+
+    Tools count as the chat template renders them into the prompt (Claude Code sends two dozen)."""
     state = request.app[STATE]
     body = parse.decode_body(await request.read())
+    tools: tuple[dict[str, Any], ...] = ()
     if "messages" in body:
-        prompt, messages = None, parse.chat_messages(body)
+        prompt, messages, tools = None, parse.chat_messages(body), chat_parse.tools(body)
     elif isinstance(body.get("prompt"), str):
         prompt, messages = body["prompt"], None
     else:
         raise BadRequest("send 'prompt' (a string) or 'messages'", param="prompt")
     async with state.gate.slot():
-        tokens = await state.gate.call(state.engine.tokenize, prompt, messages)
+        tokens = await state.gate.call(state.engine.tokenize, prompt, messages, tools)
     return json_response(
         {"count": len(tokens), "tokens": tokens, "max_model_len": state.engine.max_model_len}
     )
