@@ -21,6 +21,7 @@ from modelport.config import Settings
 from modelport.instances.placement import LocalPlacement
 from modelport.instances.supervisor import Supervisor
 from modelport.quota.counter import QuotaCounter
+from modelport.quota.engine import counter_engine
 from modelport.quota.limiter import Limiter
 from modelport.relay.proxy import Relay
 from modelport.relay.upstream import create_pool
@@ -63,7 +64,7 @@ class Gateway:
         self.origins = OriginPolicy(settings.allowed_hosts, settings.cors_origins)
         self.usage = build_tracker(settings, store)  # usage records, metrics, access log (modelport.usage)
         self.relay.observe = observer_factory()
-        self.limiter = Limiter(QuotaCounter(store.engine))  # keys' limits, counted in the store (quota/)
+        self.limiter = Limiter(QuotaCounter(counter_engine(store.url)))  # keys' limits, counted in the store
         self.draining = False
         self.loop: asyncio.AbstractEventLoop | None = None  # set by start()
         self._tasks: list[asyncio.Task[None]] = []
@@ -104,6 +105,7 @@ class Gateway:
         await self.pool.close()
         await self.session.close()
         await self.usage.ledger.close(self._ledger)  # after the drain: every finished request is written
+        await asyncio.to_thread(self.limiter.close)
         await asyncio.to_thread(self.store.close)
 
 

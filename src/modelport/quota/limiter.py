@@ -36,6 +36,10 @@ class Limiter:
         except Exception:
             log.exception("settling a limited request failed; its concurrency slot frees when its lease ends")
 
+    def close(self) -> None:
+        """Close the counter's connections (the gateway is stopping)."""
+        self.counter.close()
+
     async def follow_leases(self) -> None:
         """Renew this process's slots every third of a lease, for as long as the gateway runs."""
         while True:

@@ -32,9 +32,10 @@ class Ticket:
     deployment: str
     reserved: int
     admitted_at: float
+    windows: tuple[tuple[str, int], ...]  # (scope, second) of each window count it was added to
     budgets: tuple[tuple[str, float], ...]  # (scope, period start) of each budget charged
     standings: tuple[Standing, ...]
-    held: bool  # it holds a concurrency slot (a lease to renew while it runs)
+    held: bool  # it holds a concurrency slot (`id` names it: a lease to renew while it runs)
 
 
 class Refused(Exception):

@@ -40,14 +40,6 @@ def set_limits(connection: Connection, key_id: str, limits: KeyLimits) -> bool:
     return bool(result.rowcount)
 
 
-def lock(connection: Connection, key_id: str) -> None:
-    """Hold the key's row until the transaction ends (PostgreSQL `FOR UPDATE`): the quota counter's
-    admissions and settlements of one key then run one at a time across gateways. SQLite's `BEGIN
-    IMMEDIATE` already serialises every writer, so there it is a no-op."""
-    if connection.dialect.name != "sqlite":
-        connection.execute(sa.select(api_keys.c.id).where(api_keys.c.id == key_id).with_for_update())
-
-
 def revoke(connection: Connection, key_id: str, at: datetime) -> bool:
     """Mark a key revoked at `at` unless it already is; False if there is no such key."""
     connection.execute(

@@ -150,19 +150,28 @@ usage_daily = sa.Table(
     sa.Column("audio_seconds", sa.Float, nullable=False),
 )
 
-# Limits (modelport.quota): one row per admitted request of a key with limits, kept while it is inside
-# the sliding window or in flight. Times are unix seconds. `held_until` is the lease of its concurrency
-# slot, renewed while the request runs and cleared when it ends (a gateway that died lets it lapse).
-quota_requests = sa.Table(
-    "quota_requests",
+# Limits (modelport.quota). The sliding windows: what a key (scope '') or one deployment through it
+# (scope: its name) was admitted per second, requests and tokens (reserved, then settled to the real count);
+# rows older than the 60 s window are deleted as the key is next admitted.
+quota_windows = sa.Table(
+    "quota_windows",
+    metadata,
+    sa.Column("key_id", sa.String(64), primary_key=True),
+    sa.Column("scope", sa.String(200), primary_key=True),
+    sa.Column("second", sa.BigInteger, primary_key=True),  # unix time, whole seconds
+    sa.Column("requests", sa.BigInteger, nullable=False),
+    sa.Column("tokens", sa.BigInteger, nullable=False),
+)
+
+# Concurrency slots: one row per running request of a key with a concurrency limit, deleted when it ends.
+# `held_until` is a lease its gateway renews while it runs, so the slots of a gateway that died lapse.
+quota_slots = sa.Table(
+    "quota_slots",
     metadata,
     sa.Column("id", sa.String(32), primary_key=True),
-    sa.Column("key_id", sa.String(64), nullable=False),
+    sa.Column("key_id", sa.String(64), nullable=False, index=True),
     sa.Column("deployment", sa.String(200), nullable=False),  # '' when the request named none
-    sa.Column("admitted_at", sa.Float, nullable=False),
-    sa.Column("tokens", sa.BigInteger, nullable=False),  # reserved at admission, the real count once settled
-    sa.Column("held_until", sa.Float, nullable=True),
-    sa.Index("ix_quota_requests_key", "key_id", "admitted_at"),
+    sa.Column("held_until", sa.Float, nullable=False),
 )
 
 # Token budgets: what a key (scope '') or one deployment through it has spent in the current period.

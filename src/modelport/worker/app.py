@@ -30,14 +30,13 @@ from modelport.errors import (
     AuthenticationFailed,
     BadRequest,
     ModelportError,
-    NoReadyInstance,
     NotFound,
     PayloadTooLarge,
 )
 from modelport.heap import freeze_long_lived_objects
 from modelport.worker import generation, handlers, media
 from modelport.worker.batcher import BatchLimits, EngineBatchers
-from modelport.worker.gate import InferenceGate
+from modelport.worker.gate import InferenceGate, StillLoading
 from modelport.worker.state import STATE, WorkerState
 from modelport.worker.token_ids import DECODER, Cl100kDecoder
 
@@ -84,7 +83,7 @@ def _guard(handler: Handler, capability: Capability | None) -> Handler:
         if handler is handlers.health:
             return await handler(request)
         if not state.ready:
-            raise NoReadyInstance("the model is still loading", code="loading", retry_after=1)
+            raise StillLoading()
         if capability is not None and capability not in state.engine.capabilities:
             raise NotFound(f"this model ({state.served_name}) does not serve {request.path}")
         return await handler(request)

@@ -41,6 +41,19 @@ class QueueFull(NoReadyInstance):
         return [*super().headers(), (REFUSED_HEADER.encode(), b"queue_full")]
 
 
+class StillLoading(NoReadyInstance):
+    """503 + Retry-After + `x-modelport-refused: loading`: the model is not loaded yet (try a replica)."""
+
+    code = "loading"
+
+    def __init__(self) -> None:
+        super().__init__("the model is still loading; retry shortly", retry_after=1)
+
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        """Retry-After, and the header that says nothing was started."""
+        return [*super().headers(), (REFUSED_HEADER.encode(), b"loading")]
+
+
 class _Failure:
     def __init__(self, exc: BaseException) -> None:
         self.exc = exc

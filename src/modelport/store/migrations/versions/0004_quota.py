@@ -1,5 +1,5 @@
-"""Limits per key (issue 16): the keys' `limits`, the admitted requests of the sliding windows and the
-token budgets' spending.
+"""Limits per key (issue 16): the keys' `limits`, the per-second counts of the sliding windows, the
+concurrency slots and the token budgets' spending.
 
 Revision ID: 0004
 Revises: 0003
@@ -18,19 +18,25 @@ depends_on = None
 
 
 def upgrade() -> None:
-    """Add `api_keys.limits` and create `quota_requests` (indexed by key and time) and `quota_budgets`."""
+    """Add `api_keys.limits` and create `quota_windows`, `quota_slots` (indexed by key) and `quota_budgets`."""
     with op.batch_alter_table("api_keys") as batch:
         batch.add_column(sa.Column("limits", sa.Text, nullable=True))
     op.create_table(
-        "quota_requests",
+        "quota_windows",
+        sa.Column("key_id", sa.String(64), primary_key=True),
+        sa.Column("scope", sa.String(200), primary_key=True),
+        sa.Column("second", sa.BigInteger, primary_key=True),
+        sa.Column("requests", sa.BigInteger, nullable=False),
+        sa.Column("tokens", sa.BigInteger, nullable=False),
+    )
+    op.create_table(
+        "quota_slots",
         sa.Column("id", sa.String(32), primary_key=True),
         sa.Column("key_id", sa.String(64), nullable=False),
         sa.Column("deployment", sa.String(200), nullable=False),
-        sa.Column("admitted_at", sa.Float, nullable=False),
-        sa.Column("tokens", sa.BigInteger, nullable=False),
-        sa.Column("held_until", sa.Float, nullable=True),
+        sa.Column("held_until", sa.Float, nullable=False),
     )
-    op.create_index("ix_quota_requests_key", "quota_requests", ["key_id", "admitted_at"])
+    op.create_index("ix_quota_slots_key_id", "quota_slots", ["key_id"])
     op.create_table(
         "quota_budgets",
         sa.Column("key_id", sa.String(64), primary_key=True),
@@ -43,7 +49,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     """Drop both tables and the column."""
     op.drop_table("quota_budgets")
-    op.drop_index("ix_quota_requests_key", table_name="quota_requests")
-    op.drop_table("quota_requests")
+    op.drop_index("ix_quota_slots_key_id", table_name="quota_slots")
+    op.drop_table("quota_slots")
+    op.drop_table("quota_windows")
     with op.batch_alter_table("api_keys") as batch:
         batch.drop_column("limits")
