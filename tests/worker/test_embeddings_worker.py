@@ -114,3 +114,19 @@ async def test_tei_embed_and_tokenize(worker: LiveWorker, client: openai.OpenAI)
 
 def test_models_lists_served_name(client: openai.OpenAI) -> None:
     assert [m.id for m in client.models.list().data] == ["minilm"]
+
+
+async def test_tei_routes_answer_errors_in_tei_shape(worker: LiveWorker) -> None:
+    async with aiohttp.ClientSession(headers=worker.headers) as http:
+        async with http.post(worker.url + "/embed", json={"inputs": 42}) as response:
+            assert response.status == 400
+            tei = await response.json()
+        async with http.post(worker.url + "/v1/embeddings", json={"input": 42}) as response:
+            assert response.status == 400
+            openai_shaped = await response.json()
+        async with aiohttp.ClientSession() as anonymous, anonymous.post(worker.url + "/embed", json={}) as response:
+            assert response.status == 401
+            unauthorized = await response.json()
+    assert set(tei) == {"error", "error_type"} and tei["error_type"] == "Validation" and tei["error"]
+    assert set(openai_shaped) == {"error"} and openai_shaped["error"]["type"] == "invalid_request_error"
+    assert unauthorized["error_type"] == "Unauthorized"

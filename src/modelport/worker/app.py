@@ -14,6 +14,7 @@ import os
 import signal
 from collections.abc import Awaitable, Callable
 
+import orjson
 from aiohttp import web
 
 from modelport.config import MAX_REQUEST_BYTES, ListenerLimits
@@ -70,11 +71,22 @@ ROUTES: tuple[tuple[str, str, Handler, Capability | None], ...] = (
 )
 
 
-def _error_response(err: ModelportError) -> web.Response:
+#: Routes in Hugging Face TEI's wire format, whose errors are TEI's `{"error": ..., "error_type": ...}`.
+TEI_PATHS = frozenset({"/embed", "/rerank"})
+
+
+def _tei_error_type(status: int) -> str:
+    if status in (429, 503):
+        return "Overloaded"
+    if status in (401, 403):
+        return "Unauthorized"
+    return "Validation" if status < 500 else "Backend"
+
+
+def _error_response(err: ModelportError, *, tei: bool = False) -> web.Response:
     headers = {k.decode(): v.decode() for k, v in err.headers()}
-    return web.Response(
-        body=err.openai_body(), status=err.status, content_type="application/json", headers=headers
-    )
+    body = orjson.dumps({"error": err.message, "error_type": _tei_error_type(err.status)}) if tei else err.openai_body()
+    return web.Response(body=body, status=err.status, content_type="application/json", headers=headers)
 
 
 def _guard(handler: Handler, capability: Capability | None) -> Handler:
@@ -93,6 +105,13 @@ def _guard(handler: Handler, capability: Capability | None) -> Handler:
 
 @web.middleware
 async def _errors_and_auth(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await _authorized(request, handler)
+    except ModelportError as err:
+        return _error_response(err, tei=request.path in TEI_PATHS)
+
+
+async def _authorized(request: web.Request, handler: Handler) -> web.StreamResponse:
     state = request.app[STATE]
     try:
         public = request.path in PUBLIC_PATHS or request.path.startswith(PUBLIC_PREFIXES)
@@ -102,25 +121,23 @@ async def _errors_and_auth(request: web.Request, handler: Handler) -> web.Stream
             if not hmac.compare_digest(given.encode(), state.secret.encode()):
                 raise AuthenticationFailed("missing or invalid instance secret (Authorization: Bearer ...)")
         return await handler(request)
-    except ModelportError as err:
-        return _error_response(err)
+    except ModelportError:
+        raise
     except ContextLengthExceeded as exc:  # OpenAI's shape, which clients act on (litellm, Codex)
-        return _error_response(BadRequest(str(exc), param=exc.param or "messages", code="context_length_exceeded"))
+        raise BadRequest(str(exc), param=exc.param or "messages", code="context_length_exceeded") from None
     except InvalidEngineInput as exc:
-        return _error_response(BadRequest(str(exc), param=exc.param))
+        raise BadRequest(str(exc), param=exc.param) from None
     except web.HTTPRequestEntityTooLarge:
-        return _error_response(PayloadTooLarge(f"request body is larger than {state.max_body_bytes} bytes"))
+        raise PayloadTooLarge(f"request body is larger than {state.max_body_bytes} bytes") from None
     except web.HTTPMethodNotAllowed as exc:
-        not_allowed = NotFound(
-            f"{request.method} is not allowed on {request.path}", code="method_not_allowed"
-        )
+        not_allowed = NotFound(f"{request.method} is not allowed on {request.path}", code="method_not_allowed")
         not_allowed.status = exc.status
-        return _error_response(not_allowed)
+        raise not_allowed from None
     except web.HTTPNotFound:
-        return _error_response(NotFound(f"no route {request.method} {request.path}"))
+        raise NotFound(f"no route {request.method} {request.path}") from None
     except Exception:  # never a traceback to the client; the log has it
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return _error_response(ModelportError("internal error in the engine worker; see the worker log"))
+        raise ModelportError("internal error in the engine worker; see the worker log") from None
 
 
 def create_worker_app(state: WorkerState) -> web.Application:
