@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import orjson
 import pytest
 
 from modelport.testing import FakeUpstream
+from tests.engines.tiny_diffusion import build_tiny_pipeline, require_images
 from tests.harness import LiveGateway
 from tests.ui.conftest import Tab
+from tests.ui.prefix_proxy import PrefixProxy
 
 ADMIN_PAGES = ("dashboard", "deployments", "keys", "usage")
 PLAYGROUNDS = ("chat", "embeddings", "rerank", "speech", "transcription")
@@ -42,7 +46,8 @@ def test_sign_in_and_every_page_renders_without_console_errors(tab: Tab, ui_gate
     tab.page.get_by_role("heading", name="Sign in").wait_for()
     tab.shot("sign-in")
     tab.sign_in(ui_gateway.admin_key)
-    assert tab.page.locator(".who").inner_text().endswith(f"(admin key {ui_gateway.admin_key.split('-')[1]})")
+    who = tab.page.locator(".who")
+    assert who.inner_text() == "admin (admin)" and ui_gateway.admin_key.split("-")[1] in str(who.get_attribute("title"))
     cookie = next(c for c in tab.page.context.cookies() if c["name"] == "modelport_session")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and ui_gateway.admin_key not in cookie["value"]
     stored = tab.page.evaluate("() => document.cookie + JSON.stringify(localStorage) + JSON.stringify(sessionStorage)")
@@ -223,6 +228,66 @@ def test_calls_without_the_csrf_token_are_refused(tab: Tab, ui_gateway: LiveGate
     tab.page.get_by_role("heading", name="Sign in").wait_for()
     assert httpx.get(ui_gateway.url + "/api/keys", headers=headers).status_code == 401
     # a sign-in posted from another site's page is refused
-    other = httpx.post(ui_gateway.url + "/ui/session", json={"key": ui_gateway.admin_key},
-                       headers={"origin": "https://evil.example"})
-    assert other.status_code == 403 and "set-cookie" not in other.headers
+    for site in ("cross-site", "same-site"):
+        other = httpx.post(ui_gateway.url + "/ui/session", json={"key": ui_gateway.admin_key},
+                           headers={"origin": "https://evil.example", "sec-fetch-site": site})
+        assert other.status_code == 403 and "set-cookie" not in other.headers
+    form = httpx.post(ui_gateway.url + "/ui/session", data={"key": ui_gateway.admin_key})  # what a form can send
+    assert form.status_code == 415 and "set-cookie" not in form.headers
+
+
+def test_the_ui_works_under_a_path_prefix(tab: Tab, ui_gateway: LiveGateway) -> None:
+    with PrefixProxy(ui_gateway.url) as proxy:
+        tab.page.goto(proxy.url + "/")  # redirected to ui/ under the prefix
+        assert tab.page.url == proxy.url + "/ui/"
+        tab.page.get_by_label("API key").fill(ui_gateway.admin_key)
+        tab.page.get_by_role("button", name="Sign in").click()
+        tab.page.locator("table.grid tbody tr", has_text="smollm2-135m-instruct").wait_for()
+        tab.go("chat")
+        tab.page.get_by_label("Message").fill("Say hi.")
+        tab.page.get_by_label("Max tokens").fill("8")
+        tab.page.get_by_role("button", name="Send").click()
+        tab.page.locator(".column .stats", has_text="tokens/s").wait_for(timeout=60_000)  # streamed through it
+        assert f"{proxy.url}/v1/chat/completions" in tab.page.locator(".snippets pre").first.inner_text()
+    assert tab.errors == []
+
+
+def test_usage_page_exports_csv(tab: Tab, ui_gateway: LiveGateway) -> None:
+    tab.sign_in(ui_gateway.admin_key)
+    tab.go("usage")
+    tab.page.get_by_label("Group by").select_option("endpoint")
+    tab.page.locator("table.grid caption", has_text="Usage by endpoint").wait_for()
+    with tab.page.expect_download() as download:
+        tab.page.get_by_role("link", name="Export CSV").click()
+    rows = download.value.path().read_text().splitlines()
+    assert rows[0].startswith("group,requests,errors,input_tokens,output_tokens")
+    report = ui_gateway.api("GET", "/api/usage?group=endpoint&from=7d").json()["data"]
+    assert [row.split(",")[0] for row in rows[1:]] == [r["group"] for r in report]
+    tab.shot("usage-by-endpoint")
+
+
+@pytest.fixture(scope="module")
+def tiny_images(ui_gateway: LiveGateway, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    require_images()
+    folder = build_tiny_pipeline(Path(tmp_path_factory.mktemp("ui-tiny-sd")) / "pipeline")
+    ui_gateway.cli("deploy", "ui-tiny-sd", "--engine", "diffusers", "--model", str(folder), "--category", "image",
+                   "--engine-arg", "steps=2")
+    ui_gateway.wait_ready("ui-tiny-sd", timeout=180)
+    yield "ui-tiny-sd"
+    ui_gateway.cli("undeploy", "ui-tiny-sd")
+
+
+def test_images_playground_generates(tab: Tab, ui_gateway: LiveGateway, tiny_images: str) -> None:
+    tab.sign_in(ui_gateway.admin_key)
+    tab.go("images")
+    tab.page.get_by_label("Model").select_option(tiny_images)
+    tab.page.get_by_label("Size").select_option("64x64")
+    tab.page.get_by_label("Count").fill("2")
+    tab.page.get_by_role("button", name="Generate").click()
+    images = tab.page.locator("#images-results img")
+    images.first.wait_for(timeout=120_000)
+    sizes = tab.page.evaluate("() => Array.from(document.querySelectorAll('#images-results img'), "
+                              "i => [i.naturalWidth, i.naturalHeight])")
+    assert sizes == [[64, 64], [64, 64]]
+    tab.shot("images-result")
+    assert tab.errors == []

@@ -35,7 +35,9 @@ function renderNav(current) {
   const pages = isAdmin() ? [...ADMIN_PAGES, ...PLAYGROUNDS] : PLAYGROUNDS;
   fill(nav, h("ul", {}, pages.map(([id, label]) => h("li", {},
     h("a", { href: `#/${id}`, "aria-current": id === current ? "page" : null }, label)))));
-  fill(document.getElementById("who"), session ? `${session.name} (${session.scope} key ${session.key_id})` : "");
+  const who = document.getElementById("who");
+  fill(who, session ? `${session.name} (${session.scope})` : "");
+  who.title = session ? `Signed in with ${session.scope} key ${session.key_id}` : "";
   document.getElementById("signout").hidden = !session;
 }
 
