@@ -50,6 +50,23 @@ def test_overflow_of_a_stream_is_the_same_400(claude: anthropic.Anthropic) -> No
     assert "prompt is too long" in raised.value.body["error"]["message"]  # type: ignore[index]
 
 
+def test_overflow_on_a_native_messages_backend_is_reworded(gateway: LiveGateway, fake: FakeUpstream,
+                                                           claude: anthropic.Anthropic) -> None:
+    gateway.deploy("native-fake", [fake.url], upstream_model="fake-model", speaks_anthropic=True)
+    try:
+        with pytest.raises(anthropic.BadRequestError) as raised:
+            claude.messages.create(model="native-fake", max_tokens=16, messages=_ask(LONG))
+        assert re.fullmatch(r"prompt is too long: 500\d tokens > 4096 maximum",
+                            raised.value.body["error"]["message"])  # type: ignore[index]
+        assert last_request(fake, "/v1/messages").json()["model"] == "fake-model"  # relayed, not translated
+        with pytest.raises(anthropic.BadRequestError) as other:  # any other 400 passes as the backend sent it
+            claude.messages.create(model="native-fake", max_tokens=16, messages=_ask("hi"),
+                                   extra_headers={"x-fake-status": "400"})
+        assert other.value.body["error"]["message"] == "fake error with status 400"  # type: ignore[index]
+    finally:
+        gateway.api("DELETE", "/api/deployments/native-fake")
+
+
 def test_overflow_on_responses_is_context_length_exceeded(oai: openai.OpenAI) -> None:
     with pytest.raises(openai.BadRequestError) as raised:
         oai.responses.create(model="fake-model", input=LONG, store=False)

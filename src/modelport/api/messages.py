@@ -1,6 +1,7 @@
 """Anthropic's `/v1/messages` and `/v1/messages/count_tokens`.
 
-An instance that speaks the Messages API itself gets the bytes relayed, as on OpenAI routes. Any other
+An instance that speaks the Messages API itself gets the bytes relayed, as on OpenAI routes (but for a context
+overflow, put in Anthropic's words: vLLM's Messages endpoint keeps its own). Any other
 gets the request translated to chat completions (`translate.anthropic_openai`), and the answer, streamed
 or not, translated back.
 """
@@ -16,9 +17,12 @@ from modelport.api.responses import send_json
 from modelport.errors import BadRequest
 from modelport.relay.body import decode_json, routing_fields, with_model
 from modelport.relay.exchange import UpstreamRequest
+from modelport.relay.headers import downstream_headers
+from modelport.relay.proxy import stream_response
 from modelport.relay.sse import anthropic_error_event
 from modelport.routing.router import Route
 from modelport.translate.anthropic_openai import chat_request_from_messages, decode_messages_request
+from modelport.translate.context_overflow import MAX_ERROR_BYTES, overflow_from_error
 from modelport.types import Send
 
 if TYPE_CHECKING:
@@ -54,7 +58,22 @@ async def _relay_native(gw: Gateway, request: Request, route: Route, body: bytes
         content_length=len(body), rename_to=route.name if route.renames_model else None,
         error_event=anthropic_error_event,
     )
-    await gw.relay.forward(route, upstream, send)
+    async with gw.relay.exchange(route, upstream) as exchange:
+        if exchange.status == 400 and _small(exchange.header(b"content-length")):
+            answer = await exchange.read()
+            overflow = overflow_from_error(400, answer)
+            if overflow is not None:  # vLLM's words; Claude Code compacts on Anthropic's
+                raise overflow.anthropic_error()
+            headers = downstream_headers(exchange.response.headers if exchange.response else [])
+            await send({"type": "http.response.start", "status": 400, "headers": headers})
+            await send({"type": "http.response.body", "body": answer})
+            return
+        await stream_response(exchange, send)
+
+
+def _small(length: bytes | None) -> bool:
+    """A declared body length small enough to read an error answer whole before relaying it."""
+    return length is not None and length.isdigit() and int(length) <= MAX_ERROR_BYTES
 
 
 async def count_tokens(gw: Gateway, request: Request, send: Send) -> None:

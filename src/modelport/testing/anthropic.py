@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from modelport.testing.chat import CONTEXT_TOKENS
 from modelport.testing.replies import (
     apply_stop,
     count_words,
@@ -82,6 +83,10 @@ async def messages(request: web.Request, call: Call) -> web.StreamResponse:
     """Answer a Messages API request: ``"Echo: <last user text>"``, or a ``tool_use`` block."""
     data = call.json()
     model = _validate(call, data)
+    if _input_tokens(data) > CONTEXT_TOKENS:  # vLLM's Messages endpoint words it as its chat one does
+        raise FakeHTTPError(400, f"This model's maximum context length is {CONTEXT_TOKENS} tokens. However, your"
+                                 f" request has {_input_tokens(data)} input tokens. Please reduce the length of the"
+                                 " input messages.")
     block, reason, matched = _answer(call, data)
     message = {"id": call.state.new_id("msg"), "type": "message", "role": "assistant", "model": model,
                "content": [block], "stop_reason": reason, "stop_sequence": matched,
