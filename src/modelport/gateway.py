@@ -64,7 +64,8 @@ class Gateway:
         self.origins = OriginPolicy(settings.allowed_hosts, settings.cors_origins)
         self.usage = build_tracker(settings, store)  # usage records, metrics, access log (modelport.usage)
         self.relay.observe = observer_factory()
-        self.limiter = Limiter(QuotaCounter(counter_engine(store.url)))  # keys' limits, counted in the store
+        self.limiter = Limiter(QuotaCounter(counter_engine(store.url)), store.limit_defaults,
+                               settings.key_cache_seconds)  # keys' limits, counted in the store (quota/)
         self.draining = False
         self.loop: asyncio.AbstractEventLoop | None = None  # set by start()
         self._tasks: list[asyncio.Task[None]] = []
@@ -73,9 +74,11 @@ class Gateway:
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
         await self.router.refresh(force=True)
+        await self.limiter.refresh_defaults()
         self._tasks = [asyncio.create_task(self.router.follow(self.settings.reload_seconds), name="routes"),
                        asyncio.create_task(self.usage.follow_outstanding(self.router), name="outstanding"),
-                       asyncio.create_task(self.limiter.follow_leases(), name="leases")]
+                       asyncio.create_task(self.limiter.follow_leases(), name="leases"),
+                       asyncio.create_task(self.limiter.follow_defaults(), name="limit-defaults")]
         self._ledger = asyncio.create_task(self.usage.ledger.run(), name="usage")
         if self.settings.supervise:
             self._tasks.append(asyncio.create_task(self.supervisor.run(self.settings.reload_seconds)))

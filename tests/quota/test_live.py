@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -175,3 +176,23 @@ def test_limits_survive_a_restart(fresh_gateway: LiveGateway, fake: FakeUpstream
     fresh_gateway.wait_ready("fake-model")
     with pytest.raises(openai.RateLimitError):
         client.chat.completions.create(model="fake-model", messages=CHAT)
+
+
+def test_keys_without_limits_of_their_own_get_the_defaults(limited: LiveGateway) -> None:
+    _, plain = limited_key(limited)
+    _, own = limited_key(limited, rpm=100)
+    try:
+        assert "defaults: rpm=2" in limited.cli("keys", "defaults", "--rpm", "2", remote=True).stdout
+        time.sleep(1.5)  # gateways read the defaults every second
+        client = openai.OpenAI(base_url=limited.v1, api_key=plain, max_retries=0)
+        for _ in range(2):
+            client.chat.completions.create(model="fake-model", messages=CHAT)
+        with pytest.raises(openai.RateLimitError):
+            client.chat.completions.create(model="fake-model", messages=CHAT)
+        mine = openai.OpenAI(base_url=limited.v1, api_key=own, max_retries=0)
+        for _ in range(3):
+            mine.chat.completions.with_raw_response.create(model="fake-model", messages=CHAT)
+        assert limited.api("GET", "/api/limits/defaults").json()["rpm"] == 2
+    finally:
+        limited.cli("keys", "defaults", "--rpm", "none")
+    assert "defaults: no limits" in limited.cli("keys", "defaults").stdout

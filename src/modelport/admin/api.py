@@ -17,7 +17,7 @@ from modelport.admin.openapi import error_responses, install_openapi
 from modelport.admin.schemas import DeploymentIn, KeyIn, LimitsIn
 from modelport.admin.service import AdminService
 from modelport.admin.usage_api import add_usage_routes
-from modelport.admin.views import deployment_view, key_detail_view, key_view, unreadable_view
+from modelport.admin.views import deployment_view, key_detail_view, key_view, limits_view, unreadable_view
 from modelport.errors import BadRequest
 
 
@@ -53,6 +53,16 @@ def create_admin_app(service: AdminService, on_change: Callable[[], Awaitable[No
         key, token = await asyncio.to_thread(service.create_key, body.name, body.scope, body.models, body.expires_in,
                                              limits)
         return {**key_view(key), "key": token}
+
+    @app.get("/api/limits/defaults", summary="The limits of keys without limits of their own",
+             responses=error_responses())
+    async def limit_defaults() -> dict[str, Any]:
+        return limits_view(await asyncio.to_thread(service.limit_defaults))
+
+    @app.put("/api/limits/defaults", summary="Replace the limits of keys without their own (within a second)",
+             responses=error_responses(400))
+    async def set_limit_defaults(body: LimitsIn) -> dict[str, Any]:
+        return limits_view(await asyncio.to_thread(service.set_limit_defaults, body.to_key_limits()))
 
     @app.get("/api/keys/{key_id}", summary="One key, with where each of its limits stands now",
              responses=error_responses(404))

@@ -22,6 +22,8 @@ class AdminClient(Protocol):
     def list_keys(self) -> list[dict[str, Any]]: ...
     def get_key(self, key_id: str) -> dict[str, Any]: ...  # as GET /api/keys/ID answers, usage included
     def set_key_limits(self, key_id: str, limits: KeyLimits) -> dict[str, Any]: ...
+    def limit_defaults(self) -> dict[str, Any]: ...  # as GET /api/limits/defaults answers
+    def set_limit_defaults(self, limits: KeyLimits) -> dict[str, Any]: ...
     def revoke_key(self, key_id: str) -> dict[str, Any]: ...
     def deploy(self, spec: DeploymentSpec, replace: bool = False) -> dict[str, Any]: ...
     def undeploy(self, name: str) -> None: ...
@@ -52,6 +54,12 @@ class LocalAdmin:
 
     def set_key_limits(self, key_id: str, limits: KeyLimits) -> dict[str, Any]:
         return key_view(self.service.set_key_limits(key_id, limits))
+
+    def limit_defaults(self) -> dict[str, Any]:
+        return limits_view(self.service.limit_defaults())
+
+    def set_limit_defaults(self, limits: KeyLimits) -> dict[str, Any]:
+        return limits_view(self.service.set_limit_defaults(limits))
 
     def revoke_key(self, key_id: str) -> dict[str, Any]:
         return key_view(self.service.revoke_key(key_id))
@@ -121,6 +129,12 @@ class RemoteAdmin:
 
     def set_key_limits(self, key_id: str, limits: KeyLimits) -> dict[str, Any]:
         return self._call("PUT", f"/api/keys/{key_id}/limits", limits_view(limits))  # type: ignore[no-any-return]
+
+    def limit_defaults(self) -> dict[str, Any]:
+        return self._call("GET", "/api/limits/defaults")  # type: ignore[no-any-return]
+
+    def set_limit_defaults(self, limits: KeyLimits) -> dict[str, Any]:
+        return self._call("PUT", "/api/limits/defaults", limits_view(limits))  # type: ignore[no-any-return]
 
     def revoke_key(self, key_id: str) -> dict[str, Any]:
         return self._call("DELETE", f"/api/keys/{key_id}")  # type: ignore[no-any-return]

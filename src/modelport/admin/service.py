@@ -93,7 +93,17 @@ class AdminService:
         key = self.store.get_key(key_id)
         if key is None:
             raise NotFound(f"No key with id `{key_id}`.")
-        return key, self.quota.standings(key)
+        limited = key if not key.limits.is_empty else replace(key, limits=self.store.limit_defaults())
+        return key, self.quota.standings(limited)
+
+    def limit_defaults(self) -> KeyLimits:
+        """The limits of keys without their own."""
+        return self.store.limit_defaults()
+
+    def set_limit_defaults(self, limits: KeyLimits) -> KeyLimits:
+        """Replace the limits of keys without their own (gateways apply them within a second)."""
+        self.store.set_limit_defaults(check_limits(limits))
+        return self.store.limit_defaults()
 
     def set_key_limits(self, key_id: str, limits: KeyLimits) -> ApiKey:
         """Replace a key's limits (gateways apply them within their key cache's second)."""

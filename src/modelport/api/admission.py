@@ -27,21 +27,27 @@ Run = Callable[[Receive, Send], Awaitable[None]]
 PROXY = "/model/proxy"
 
 
-def is_limited(key: ApiKey | None, method: str, endpoint: str) -> bool:
-    """Whether limits apply: a key with limits calling a model (not listing models or stored answers)."""
-    return key is not None and not key.limits.is_empty and (method == "POST" or endpoint == PROXY)
+def is_limited(gw: Gateway, key: ApiKey | None, method: str, endpoint: str) -> bool:
+    """Whether limits may apply: a key with limits (its own or the defaults) calling a model (not listing
+    models or reading stored answers)."""
+    return (key is not None and (not key.limits.is_empty or not gw.limiter.defaults.is_empty)
+            and (method == "POST" or endpoint == PROXY))
 
 
 async def admitted(gw: Gateway, key: ApiKey, endpoint: str, protocol: str, scope: dict[str, Any],
                    receive: Receive, send: Send, record: UsageRecord | None, run: Run) -> None:
     """Run the handler (`run`) if the key's limits admit the request; raise the refusal otherwise."""
+    limited = gw.limiter.limited(key)
+    if limited is None:
+        await run(receive, send)
+        return
     body = await _json_body(gw, scope, receive)
     if body is not None:
         receive = _replay(body, receive)
     reservation = estimate(endpoint, body)
     route = gw.router.routes.get(reservation.model) if reservation.model else None
     try:
-        ticket = await gw.limiter.admit(key, route.name if route is not None else "", reservation.tokens)
+        ticket = await gw.limiter.admit(limited, route.name if route is not None else "", reservation.tokens)
     except Refused as refused:
         gw.usage.metrics.limited.inc((refused.reason,))
         raise refusal(refused, protocol, time.time()) from None

@@ -166,7 +166,7 @@ async def _dispatch(gw: Gateway, scope: dict[str, Any], receive: Receive, send: 
                 record.key_id = key.id
         label = endpoint_label(path, endpoint, params)
         handler = endpoint.handler
-        if key is not None and is_limited(key, scope["method"], label):  # the key's limits (api/admission.py)
+        if key is not None and is_limited(gw, key, scope["method"], label):  # its limits (api/admission.py)
             await admitted(gw, key, label, protocol, scope, receive, tracked_send, record,
                            lambda receive, send: handler(gw, Request(scope, receive, key, params), send))
         else:

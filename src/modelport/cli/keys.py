@@ -50,7 +50,7 @@ def changes(rpm: str | None, tpm: str | None, concurrency: str | None, budget_to
 
 @click.group()
 def keys() -> None:
-    """API keys: create (the secret is shown once), list, show, update limits, revoke."""
+    """API keys: create (the secret is shown once), list, show, update limits, defaults, revoke."""
 
 
 @keys.command("create")
@@ -82,6 +82,18 @@ def update_key(admin: AdminClient, key_id: str, **limits: Any) -> None:
     click.echo(f"{key_id}  {limits_text(updated['limits'])}")
 
 
+@keys.command("defaults")
+@limit_options
+@pass_admin
+def key_defaults(admin: AdminClient, **limits: Any) -> None:
+    """Show, or change with the limit flags, the limits of keys without limits of their own."""
+    wanted = changes(**limits)
+    if wanted != LimitChanges():
+        current = LimitsIn.model_validate(admin.limit_defaults()).to_key_limits()
+        admin.set_limit_defaults(apply_changes(current, wanted))
+    click.echo(f"defaults: {limits_text(admin.limit_defaults())}")
+
+
 @keys.command("list")
 @pass_admin
 def list_keys(admin: AdminClient) -> None:
@@ -104,7 +116,9 @@ def show_key(admin: AdminClient, key_id: str) -> None:
     key = admin.get_key(key_id)
     state = "revoked" if key["revoked_at"] else "active"
     click.echo(f"{key['id']}  {key['name']}  scope={key['scope']}  {state}  expires={key['expires_at'] or 'never'}")
-    click.echo(f"limits: {limits_text(key['limits'])}")
+    own = limits_text(key["limits"])
+    click.echo(f"limits: {own}" if own != NO_LIMITS else f"limits: none of its own, so the defaults: "
+               f"{limits_text(admin.limit_defaults())}")
     for standing in key["usage"]:
         click.echo(f"  {standing['deployment'] or 'all deployments'}:")
         for line in standing_lines(standing):

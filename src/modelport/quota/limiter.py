@@ -5,20 +5,46 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from dataclasses import replace
 
 from modelport.quota.counter import QuotaCounter
 from modelport.quota.state import Ticket
-from modelport.records import ApiKey
+from modelport.records import ApiKey, KeyLimits
 
 log = logging.getLogger(__name__)
 
 
 class Limiter:
-    """Admits and settles the requests of keys with limits, for one gateway process."""
+    """Admits and settles the requests of keys with limits, for one gateway process. Keys without limits of
+    their own get the defaults, read from the store every `defaults_seconds`."""
 
-    def __init__(self, counter: QuotaCounter) -> None:
+    def __init__(self, counter: QuotaCounter, read_defaults: Callable[[], KeyLimits],
+                 defaults_seconds: float = 1.0) -> None:
         self.counter = counter
+        self.defaults = KeyLimits()
+        self._read_defaults = read_defaults
+        self._defaults_seconds = defaults_seconds
         self._held: dict[str, Ticket] = {}  # admitted requests holding a concurrency slot, by ticket id
+
+    def limited(self, key: ApiKey) -> ApiKey | None:
+        """`key` with the limits that apply to it (its own, else the defaults), or None when none do."""
+        if not key.limits.is_empty:
+            return key
+        return None if self.defaults.is_empty else replace(key, limits=self.defaults)
+
+    async def refresh_defaults(self) -> None:
+        """Read the defaults from the store now."""
+        self.defaults = await asyncio.to_thread(self._read_defaults)
+
+    async def follow_defaults(self) -> None:
+        """Keep the defaults current (changes made through any gateway or the CLI apply within a second)."""
+        while True:
+            await asyncio.sleep(self._defaults_seconds)
+            try:
+                await self.refresh_defaults()
+            except Exception:
+                log.exception("reading the default limits failed; the last ones read still apply")
 
     async def admit(self, key: ApiKey, deployment: str, tokens: int) -> Ticket | None:
         """A ticket for the request, or `quota.state.Refused`; None when no limit applies."""

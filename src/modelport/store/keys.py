@@ -11,7 +11,9 @@ from sqlalchemy.engine import Connection, Row
 
 from modelport import errors
 from modelport.records import ApiKey, KeyLimits, KeyScope, limits_from_dict, limits_to_dict
-from modelport.store.schema import api_keys
+from modelport.store.schema import api_keys, quota_defaults
+
+DEFAULTS_ROW = 1
 
 
 def insert(connection: Connection, key: ApiKey) -> None:
@@ -38,6 +40,19 @@ def set_limits(connection: Connection, key_id: str, limits: KeyLimits) -> bool:
     """Replace a key's limits; False if there is no such key."""
     result = connection.execute(api_keys.update().where(api_keys.c.id == key_id).values(limits=_limits(limits)))
     return bool(result.rowcount)
+
+
+def select_defaults(connection: Connection) -> KeyLimits:
+    """The limits of keys without their own (empty when none are set)."""
+    row = connection.execute(sa.select(quota_defaults.c.limits).where(quota_defaults.c.id == DEFAULTS_ROW)).first()
+    return KeyLimits() if row is None else limits_from_dict(orjson.loads(row.limits))
+
+
+def set_defaults(connection: Connection, limits: KeyLimits) -> None:
+    """Replace the limits of keys without their own."""
+    connection.execute(quota_defaults.delete().where(quota_defaults.c.id == DEFAULTS_ROW))
+    if not limits.is_empty:
+        connection.execute(quota_defaults.insert().values(id=DEFAULTS_ROW, limits=_limits(limits)))
 
 
 def revoke(connection: Connection, key_id: str, at: datetime) -> bool:

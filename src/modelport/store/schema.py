@@ -174,6 +174,14 @@ quota_slots = sa.Table(
     sa.Column("held_until", sa.Float, nullable=False),
 )
 
+# The limits of keys that have none of their own (one row, id 1; none: no defaults).
+quota_defaults = sa.Table(
+    "quota_defaults",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("limits", sa.Text, nullable=False),  # records.limits_to_dict as JSON
+)
+
 # Token budgets: what a key (scope '') or one deployment through it has spent in the current period.
 quota_budgets = sa.Table(
     "quota_budgets",

@@ -96,6 +96,16 @@ class Store:
         with write_transaction(self._engine) as connection:
             return keys.set_limits(connection, key_id, limits)
 
+    def limit_defaults(self) -> KeyLimits:
+        """The limits of keys without their own."""
+        with read_transaction(self._engine) as connection:
+            return keys.select_defaults(connection)
+
+    def set_limit_defaults(self, limits: KeyLimits) -> None:
+        """Replace the limits of keys without their own (gateways apply them within a second)."""
+        with write_transaction(self._engine) as connection:
+            keys.set_defaults(connection, limits)
+
     def revoke_key(self, key_id: str, at: datetime) -> bool:
         """Revoke a key at `at`; False if unknown. Revoking again keeps the first `revoked_at`."""
         with write_transaction(self._engine) as connection:

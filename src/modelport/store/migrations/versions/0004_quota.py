@@ -1,5 +1,5 @@
 """Limits per key (issue 16): the keys' `limits`, the per-second counts of the sliding windows, the
-concurrency slots and the token budgets' spending.
+concurrency slots, the token budgets' spending and the defaults of keys without limits of their own.
 
 Revision ID: 0004
 Revises: 0003
@@ -18,7 +18,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    """Add `api_keys.limits` and create `quota_windows`, `quota_slots` (indexed by key) and `quota_budgets`."""
+    """Add `api_keys.limits`; create `quota_windows`, `quota_slots` (indexed by key), `quota_defaults` and
+    `quota_budgets`."""
     with op.batch_alter_table("api_keys") as batch:
         batch.add_column(sa.Column("limits", sa.Text, nullable=True))
     op.create_table(
@@ -38,6 +39,11 @@ def upgrade() -> None:
     )
     op.create_index("ix_quota_slots_key_id", "quota_slots", ["key_id"])
     op.create_table(
+        "quota_defaults",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("limits", sa.Text, nullable=False),
+    )
+    op.create_table(
         "quota_budgets",
         sa.Column("key_id", sa.String(64), primary_key=True),
         sa.Column("scope", sa.String(200), primary_key=True),
@@ -49,6 +55,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     """Drop both tables and the column."""
     op.drop_table("quota_budgets")
+    op.drop_table("quota_defaults")
     op.drop_index("ix_quota_slots_key_id", table_name="quota_slots")
     op.drop_table("quota_slots")
     op.drop_table("quota_windows")
