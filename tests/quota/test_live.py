@@ -118,6 +118,19 @@ def test_headers_on_whole_and_streamed_answers_of_both_protocols(limited: LiveGa
         assert any("message_stop" in line for line in events.iter_lines())
 
 
+def test_errors_of_admitted_requests_carry_the_headers_and_use_nothing(limited: LiveGateway) -> None:
+    key_id, secret = limited_key(limited, rpm=50, tpm=10_000)
+    headers = {"authorization": f"Bearer {secret}"}
+    missing = httpx.post(limited.v1 + "/chat/completions", headers=headers, timeout=10,
+                         json={"model": "no-such-model", "messages": CHAT, "max_tokens": 100})
+    assert missing.status_code == 404 and missing.headers["x-ratelimit-remaining-requests"] == "49"
+    failed = httpx.post(limited.v1 + "/chat/completions", headers={**headers, "x-fake-status": "500"}, timeout=10,
+                        json={"model": "fake-model", "messages": CHAT, "max_tokens": 100})
+    assert failed.status_code == 500 and failed.headers["x-ratelimit-remaining-requests"] == "48"
+    (standing,) = limited.api("GET", f"/api/keys/{key_id}").json()["usage"]
+    assert standing["tokens_per_minute"]["used"] == 0 and standing["requests_per_minute"]["used"] == 2
+
+
 def test_refusals_in_each_protocols_shape(limited: LiveGateway) -> None:
     _, secret = limited_key(limited, rpm=1)
     client = openai.OpenAI(base_url=limited.v1, api_key=secret, max_retries=0)

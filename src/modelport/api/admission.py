@@ -11,6 +11,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from modelport.api.responses import send_error
+from modelport.errors import ModelportError
 from modelport.quota.answers import rate_headers, refusal
 from modelport.quota.estimate import estimate
 from modelport.quota.state import Refused
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
 
 Run = Callable[[Receive, Send], Awaitable[None]]
 PROXY = "/model/proxy"
+RATE_HEADERS = (b"x-ratelimit-", b"anthropic-ratelimit-")
 
 
 def is_limited(gw: Gateway, key: ApiKey | None, method: str, endpoint: str) -> bool:
@@ -55,14 +58,23 @@ async def admitted(gw: Gateway, key: ApiKey, endpoint: str, protocol: str, scope
         await run(receive, send)
         return
 
+    started = False
+
     async def send_with_headers(message: dict[str, Any]) -> None:
+        nonlocal started
         if message["type"] == "http.response.start":
-            extra = rate_headers(ticket.standings, protocol, time.time())
-            message = {**message, "headers": [*message.get("headers", ()), *extra]}
+            started = True
+            theirs = [(name, value) for name, value in message.get("headers", ())
+                      if not name.lower().startswith(RATE_HEADERS)]  # an upstream's own limits are not the key's
+            message = {**message, "headers": [*theirs, *rate_headers(ticket.standings, protocol, time.time())]}
         await send(message)
 
     try:
         await run(receive, send_with_headers)
+    except ModelportError as error:  # answered here, so that errors carry the headers too
+        if started:
+            raise
+        await send_error(send_with_headers, error, protocol)
     finally:
         await gw.limiter.settle(ticket, used_tokens(record))
 
