@@ -2,12 +2,13 @@
 
     .venv/bin/python -m bench.limits --duration 5 --repeat 3      # writes bench/results/limits.{md,json}
 
-One `modelport serve` per store, the lean mock upstream behind it, two keys: one without limits and one
-with every kind (rpm, tpm, concurrency, a monthly budget, all far above the load, so nothing is refused
-and every request is admitted, reserved and settled). The load (bench/pyload.py, non-streaming chat)
-alternates between the keys each repetition. CPU is the gateway's process tree from /proc; on PostgreSQL
-the server's own CPU (its postmaster's tree) is shown beside it, since the count runs there.
-The PostgreSQL server comes from tests/postgres_server.py (a throwaway cluster on 127.0.0.1).
+One `modelport serve` per store, the lean mock upstream behind it, three keys: one without limits, one with
+only a request rate (an admission, nothing to settle), and one with every kind (rpm, tpm, concurrency, a
+monthly budget), all far above the load, so nothing is refused and every request is admitted, reserved and
+settled. The load (bench/pyload.py, non-streaming chat, c=16) takes the keys in turn each repetition.
+CPU is the gateway's process tree from /proc; on PostgreSQL the server's own CPU (its postmaster's tree)
+is shown beside it, since the count runs there. The PostgreSQL server comes from tests/postgres_server.py
+(a throwaway cluster on 127.0.0.1).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from bench.scenarios import CHAT_BODY, Scenario
 
 SCENARIO = Scenario("limits", "chat, non-streaming, concurrency 16", "/chat/completions", CHAT_BODY, 16, "pyload")
 EVERY_LIMIT = {"rpm": 10**9, "tpm": 10**12, "concurrency": 10**6, "budget": {"tokens": 10**15, "period": "month"}}
+KEYS = {"unlimited": None, "rpm only": {"rpm": 10**9}, "limited": EVERY_LIMIT}  # rpm only: nothing to settle
 RESULTS = sysmod.REPO / "bench" / "results"
 
 
@@ -62,8 +64,8 @@ def run_store(store: str, database_url: str | None, pg_dir: Path | None, opts: a
         sut = group.start(f"modelport-{store}", argv, opts.sut_cpus)
         system = sysmod._await_modelport(sut, port, data_dir, sysmod.MODEL)
         base = f"http://127.0.0.1:{port}"
-        keys = {"unlimited": _api(base, system.key or "", "/api/keys", {"name": "unlimited"})["key"],
-                "limited": _api(base, system.key or "", "/api/keys", {"name": "limited", "limits": EVERY_LIMIT})["key"]}
+        keys = {name: _api(base, system.key or "", "/api/keys", {"name": name, "limits": limits})["key"]
+                for name, limits in KEYS.items()}
         postmaster = _postmaster_pid(database_url, pg_dir)
         for rep in range(opts.repeat):
             for name, key in keys.items():
@@ -77,7 +79,7 @@ def run_store(store: str, database_url: str | None, pg_dir: Path | None, opts: a
                        "cpu_us_per_req": (cpu_seconds(sut.pid) - before) / requests * 1e6}
                 if postmaster:
                     row["db_cpu_us_per_req"] = (cpu_seconds(postmaster) - db_before) / requests * 1e6
-                print(f"  {store:<8} {name:<9} rep {rep + 1}: {row['rps']:7.0f} req/s  "
+                print(f"  {store:<8} {name:<10} rep {rep + 1}: {row['rps']:7.0f} req/s  "
                       f"gateway {row['cpu_us_per_req']:6.0f} us/req  errors {row.get('errors', 0)}", file=sys.stderr)
                 rows.append(row)
     return rows
@@ -89,7 +91,7 @@ def table(rows: list[dict[str, Any]]) -> str:
              "|---|---|---:|---:|---:|---:|---:|"]
     for store in dict.fromkeys(row["store"] for row in rows):
         medians: dict[str, dict[str, float]] = {}
-        for key in ("unlimited", "limited"):
+        for key in KEYS:
             mine = [row for row in rows if row["store"] == store and row["key"] == key]
             medians[key] = {field: statistics.median(row.get(field, 0.0) for row in mine)
                             for field in ("rps", "p50_ms", "cpu_us_per_req", "db_cpu_us_per_req", "errors")}
@@ -97,9 +99,10 @@ def table(rows: list[dict[str, Any]]) -> str:
             db = f"{m['db_cpu_us_per_req']:.0f}" if store != "sqlite" else "(in the gateway)"
             lines.append(f"| {store} | {key} | {m['rps']:.0f} | {m['p50_ms']:.2f} | {m['cpu_us_per_req']:.0f} | {db} "
                          f"| {m['errors']:.0f} |")
-        added = medians["limited"]["cpu_us_per_req"] - medians["unlimited"]["cpu_us_per_req"]
-        ratio = medians["limited"]["cpu_us_per_req"] / max(1e-9, medians["unlimited"]["cpu_us_per_req"])
-        lines.append(f"| {store} | limited − unlimited | | | +{added:.0f} (x{ratio:.2f}) | | |")
+        base = medians["unlimited"]["cpu_us_per_req"]
+        for key in list(KEYS)[1:]:
+            added, ratio = medians[key]["cpu_us_per_req"] - base, medians[key]["cpu_us_per_req"] / max(1e-9, base)
+            lines.append(f"| {store} | {key} − unlimited | | | +{added:.0f} (x{ratio:.2f}) | | |")
     return "\n".join(lines)
 
 

@@ -15,9 +15,11 @@ slot is a row with a lease, renewed while its request runs (`renew`), so a gatew
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
@@ -61,6 +63,10 @@ class QuotaCounter:
         self._clock = clock
         self.lease_seconds = lease_seconds
         self._sql = Statements(engine.dialect.name)
+        # SQLite has one writer at a time anyway: this process's threads queue here rather than spin in its
+        # busy handler (other processes still wait there). PostgreSQL locks per key.
+        self._serial: contextlib.AbstractContextManager[Any] = (
+            threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext())
         self._prefix = os.urandom(10).hex()  # slot ids: 80 random bits per process, then a counter
         self._ids = itertools.count()
         self._pruned: dict[str, int] = {}  # key id -> the second its old counts were last deleted
@@ -71,7 +77,7 @@ class QuotaCounter:
         if not applying:
             return None
         held = any(limits.concurrency is not None for _, limits in applying)
-        with write_transaction(self._engine) as connection:
+        with self._serial, write_transaction(self._engine) as connection:
             tx = _Tx(connection, self._sql, key.id, self._clock())
             tx.begin(held, self._pruned)
             standings: list[Standing] = []
@@ -93,7 +99,7 @@ class QuotaCounter:
         if not ticket.held and not (delta and (ticket.windows or ticket.budgets)):
             return
         sql = self._sql
-        with write_transaction(self._engine) as connection:
+        with self._serial, write_transaction(self._engine) as connection:
             if ticket.held:
                 connection.exec_driver_sql(sql.free_slot, {"id": ticket.id})
             for scope, second in ticket.windows if delta else ():
@@ -108,7 +114,7 @@ class QuotaCounter:
         until = self._clock() + self.lease_seconds
         rows = [{"until": until, "id": slot_id} for slot_id in slot_ids]
         for start in range(0, len(rows), 500):
-            with write_transaction(self._engine) as connection:
+            with self._serial, write_transaction(self._engine) as connection:
                 connection.exec_driver_sql(self._sql.renew, rows[start:start + 500])
 
     def close(self) -> None:
