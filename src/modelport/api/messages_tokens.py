@@ -2,8 +2,8 @@
 
 The instance's `/tokenize` (built-in engines under /v1, vLLM and SGLang at the root) counts the chat request
 the translation built: `count_tokens` answers with it, and a streamed translated message puts it in its
-`message_start` (`input_tokens`), as Anthropic's does, when the count comes back within
-`START_COUNT_SECONDS` (a busy instance is not waited for: the final `message_delta` has the count anyway).
+`message_start` (`input_tokens`), as Anthropic's does, when it comes back in time (`START_COUNT_SECONDS`
+for the count; the final `message_delta` has the backend's count anyway).
 """
 
 from __future__ import annotations

@@ -9,8 +9,9 @@ before it finished is a 502, a silent one a 504, all in Anthropic's error shape,
 the client. The client's response starts with the first translated events (or the first `ping`), so a stream
 broken from its first event still gets a status; after that, an `error` event ends the stream.
 
-A streamed answer's `message_start` carries the input tokens, counted first with the instance's `/tokenize`
-(`messages_tokens`), or else taken from the first usage the instance reports.
+A streamed answer's `message_start` carries the input tokens, counted with the instance's `/tokenize`
+(`messages_tokens`) while the instance starts on the answer (the first event waits `START_WAIT_SECONDS` at
+most for the count), or else taken from the first usage the instance reports.
 
 The deployment's timeouts hold on time, enforced by the exchange: `idle` (the longest wait for the instance's
 next bytes; a slow client does not count) and `total` (from the request on, the wait for the response head
@@ -47,6 +48,7 @@ from modelport.translate.context_overflow import overflow_from_error
 from modelport.types import Send
 
 DRAIN_SECONDS = 1.0  # after [DONE], how long to wait for the end of the body (to keep the connection)
+START_WAIT_SECONDS = 0.25  # how long message_start may wait for the input count still being made
 
 
 async def relay_translated_messages(
@@ -54,7 +56,18 @@ async def relay_translated_messages(
     request: MessagesRequest, send: Send, ping_seconds: float = 10.0,
 ) -> None:
     """Send `chat` to an instance of `route` and answer the client in Anthropic's format."""
-    input_tokens = await start_count(relay, route, chat) if chat.get("stream") else 0
+    counting = asyncio.ensure_future(start_count(relay, route, chat)) if chat.get("stream") else None
+    try:
+        await _relay(relay, route, client_headers, chat, request, send, ping_seconds, counting)
+    finally:
+        if counting is not None:
+            counting.cancel()
+
+
+async def _relay(
+    relay: Relay, route: Route, client_headers: list[tuple[bytes, bytes]], chat: dict[str, Any],
+    request: MessagesRequest, send: Send, ping_seconds: float, counting: asyncio.Future[int] | None,
+) -> None:
     body = msgspec.json.encode(chat)  # not orjson: free-form fields (tool schemas) may hold ints past 64 bits
     upstream = UpstreamRequest(method="POST", path="/chat/completions", query="", client_headers=client_headers,
                                body=body, content_length=len(body))
@@ -63,8 +76,8 @@ async def relay_translated_messages(
             raise instance_error(exchange.status, await exchange.read())
         stop_sequences = request.stop_sequences or ()
         if chat.get("stream"):
-            state = MessagesStream(model=route.name, stop_sequences=stop_sequences, input_tokens=input_tokens)
-            await TranslatedStream(exchange, state, send, ping_seconds).run()
+            state = MessagesStream(model=route.name, stop_sequences=stop_sequences)
+            await TranslatedStream(exchange, state, send, ping_seconds, counting).run()
             return
         answer = chat_completion_from_json(await exchange.read())
         payload = orjson.dumps(messages_response_from_chat(answer, model=route.name, stop_sequences=stop_sequences))
@@ -85,8 +98,10 @@ class TranslatedStream:
     The client's response starts with the first events to send, so a failure before them is raised (and
     rendered with its status); a failure after them becomes the state's `error` event."""
 
-    def __init__(self, exchange: Exchange, state: MessagesStream, send: Send, ping_seconds: float) -> None:
+    def __init__(self, exchange: Exchange, state: MessagesStream, send: Send, ping_seconds: float,
+                 counting: asyncio.Future[int] | None = None) -> None:
         self._exchange = exchange
+        self._counting = counting
         self._state = state
         self._send = send
         self._ping_seconds = ping_seconds
@@ -112,6 +127,8 @@ class TranslatedStream:
         reader = SseReader()
         while not self._state.done:
             chunk = await self._exchange.next_chunk(wait=self._told + self._ping_seconds - self._loop.time())
+            if self._counting is not None:
+                await self._take_count()
             if chunk is None:
                 await self._events([*self._state.start(), self._state.ping()])
                 continue
@@ -126,6 +143,13 @@ class TranslatedStream:
                     await self._events(events)
                 raise
             await self._events(events)
+
+    async def _take_count(self) -> None:
+        """Put the input count in `message_start`, waiting `START_WAIT_SECONDS` at most for it."""
+        counting, self._counting = self._counting, None
+        assert counting is not None
+        with contextlib.suppress(TimeoutError):
+            self._state.count_input(await asyncio.wait_for(asyncio.shield(counting), START_WAIT_SECONDS))
 
     async def _events(self, events: list[Event]) -> None:
         if not events:

@@ -101,6 +101,10 @@ class MessagesStream:
         """``[message_start]`` the first time, ``[]`` after."""
         return self._ensure_started(None)
 
+    def count_input(self, tokens: int) -> None:
+        """The input tokens for ``message_start``, when they are known before it goes out."""
+        self._input_tokens = tokens
+
     def ping(self) -> Event:
         """A keep-alive ``ping`` event (callers stop pinging once :attr:`done`)."""
         return ("ping", {"type": "ping"})
