@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import re
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +17,9 @@ from typing import Any
 
 import openai
 import pytest
+from click.testing import CliRunner
 
+from modelport.cli.models import models
 from modelport.testing.hub import FakeHub
 from modelport.testing.ollama import FakeOllamaRegistry
 from tests.harness import LiveGateway
@@ -27,6 +27,7 @@ from tests.sources.conftest import GATED_REPO, SMALL, SMOL_REPO, SPLIT_REPO, sou
 
 PROGRESS = re.compile(r"downloading (\d+)% \([\d,]+/[\d,]+ MB, [\d.,]+ MB/s, ETA [\dminhs ]+\)")
 SMOL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+SMALL_ENGINE = {"n_ctx": "1024", "parallel": "1"}  # four instances run at once here: a small KV cache each
 
 
 @contextlib.contextmanager
@@ -40,10 +41,11 @@ def environment(values: dict[str, str]) -> Iterator[None]:
         yield
 
 
-def modelport(*args: str) -> subprocess.CompletedProcess[str]:
-    """The CLI with this process's environment (the cache and sources the gateway uses)."""
-    return subprocess.run([sys.executable, "-m", "modelport", *args], capture_output=True, text=True, timeout=120,
-                          env=os.environ.copy())
+def modelport(*args: str) -> str:
+    """The output of `modelport models ARGS`, run here with this process's environment (the gateway's cache)."""
+    result = CliRunner().invoke(models, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
 
 
 def instances(live: LiveGateway, name: str) -> list[dict[str, Any]]:
@@ -70,7 +72,8 @@ def cdn_requests(hub: FakeHub) -> list[tuple[str, str, str]]:
 
 def deploy(live: LiveGateway, name: str, model: str) -> None:
     """Deploy through the admin API (what `modelport deploy NAME --model MODEL` sends)."""
-    response = live.api("POST", "/api/deployments", {"name": name, "engine": "llama.cpp", "model": model})
+    response = live.api("POST", "/api/deployments", {"name": name, "engine": "llama.cpp", "model": model,
+                                                     "engine_args": SMALL_ENGINE})
     assert response.status_code == 201, response.text
 
 
@@ -91,7 +94,9 @@ def test_deploy_by_name_with_progress_kill_resume_and_one_fetch(
             sent_before = hub.sent(SMOL_REPO, SMOL_FILE)
             cdn_before = len(cdn_requests(hub))
             hub.traffic.throttle = 12e6  # about 8 s for the whole file
-            live.cli("deploy", "smol", "--model", SMOL_REPO)  # a bare repo id: llama.cpp, the default quant
+            live.cli("deploy", "smol", "--model", SMOL_REPO, *(f"--engine-arg={a}={v}" for a, v in SMALL_ENGINE.items()),
+                     remote=True)
+            # (a bare repo id: llama.cpp, the default quantisation)
             deploy(live, "smol-too", f"hf://{SMOL_REPO}")
             deadline = time.monotonic() + 60
             while not (shown := [i for i in instances(live, "smol") + instances(live, "smol-too")
@@ -99,7 +104,7 @@ def test_deploy_by_name_with_progress_kill_resume_and_one_fetch(
                 assert time.monotonic() < deadline, instances(live, "smol")
                 time.sleep(0.2)
             assert shown[0]["state"] == "downloading"
-            listed = live.cli("deployments").stdout
+            listed = live.cli("deployments", remote=True).stdout
             assert PROGRESS.search(listed) and " downloading " in listed, listed
             live.stop(signal.SIGKILL)  # half way: the partial file stays in the cache
         finally:
@@ -117,7 +122,7 @@ def test_deploy_by_name_with_progress_kill_resume_and_one_fetch(
             assert len(resumed) == 1 and re.fullmatch(r"bytes=[1-9]\d*-", resumed[0][2]), resumed
             assert len(cdn_gets) == 1  # the two deploys fetched it once, before and after the kill
             assert chat(live, "smol")
-            live.cli("undeploy", "smol-too")
+            assert live.api("DELETE", "/api/deployments/smol-too").status_code in (200, 204)
 
             deploy(live, "smol-ollama", "ollama://smollm2:135m")
             deploy(live, "smol-split", f"hf://{SPLIT_REPO}:Q4_1")
@@ -126,10 +131,10 @@ def test_deploy_by_name_with_progress_kill_resume_and_one_fetch(
             wait_for(live, "smol-split", "ready", 120)
             assert chat(live, "smol-split")
 
-            cached = modelport("models", "--cached").stdout
+            cached = modelport("--cached")
             assert f"hf://{SMOL_REPO}" in cached and "ollama://library/smollm2:135m" in cached, cached
-            live.cli("undeploy", "smol-split")
-            pruned = modelport("models", "--prune", "--data-dir", str(live.data_dir)).stdout
+            assert live.api("DELETE", "/api/deployments/smol-split").status_code in (200, 204)
+            pruned = modelport("--prune", "--server", live.url, "--key", live.admin_key)
             assert f"removed hf://{SPLIT_REPO}:Q4_1" in pruned and "kept 2 model(s) in use" in pruned, pruned
             assert not (tmp_path / "cache" / "hf" / SPLIT_REPO.replace("/", "--")).exists()
             assert (tmp_path / "cache" / "hf" / SMOL_REPO.replace("/", "--")).exists()
@@ -172,7 +177,7 @@ def test_failures_end_failed_with_the_reason(hub: FakeHub, registry: FakeOllamaR
             for name, (_, reason) in expected.items():
                 failed = wait_for(live, name, "failed", 60)
                 assert reason in failed["reason"], failed
-            listed = live.cli("deployments").stdout
+            listed = live.cli("deployments", remote=True).stdout
             assert "failed" in listed and "the download needs 98.4 MB" in listed, listed
             cache = tmp_path / "cache"
             assert not any((cache / "partial").iterdir())  # no half-written file is left
