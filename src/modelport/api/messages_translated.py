@@ -48,7 +48,7 @@ from modelport.translate.context_overflow import overflow_from_error
 from modelport.types import Send
 
 DRAIN_SECONDS = 1.0  # after [DONE], how long to wait for the end of the body (to keep the connection)
-START_WAIT_SECONDS = 0.25  # how long message_start may wait for the input count still being made
+START_WAIT_SECONDS = 0.5  # how long message_start may wait for the input count still being made
 
 
 async def relay_translated_messages(
