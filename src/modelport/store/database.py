@@ -60,7 +60,13 @@ def _private_sqlite_file(path: Path) -> None:
     0600, or tighten it and its -wal and -shm to 0600. SQLite gives new -wal and -shm files the mode of the
     database file."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    private_file(path)
+    # An existing store is never opened here: closing any descriptor of it drops every POSIX lock this process
+    # holds on it (a second engine in a process that has one), and another process may then delete the -wal
+    # that our open connections still write to: their commits never reach the others.
+    if path.exists():
+        tighten_if_present(path)
+    else:
+        private_file(path)
     for suffix in ("-wal", "-shm"):
         tighten_if_present(path.with_name(path.name + suffix))
 
