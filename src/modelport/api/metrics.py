@@ -44,5 +44,6 @@ async def metrics(gw: Gateway, request: Request, send: Send) -> None:
         expected = settings.metrics_token
         if not (expected and token and hmac.compare_digest(token.encode(), expected.encode())):
             await gw.verifier.verify(token, KeyScope.ADMIN)
+    gw.usage.ledger.settle()  # the requests that finished in the last moments are counted too
     body = await asyncio.to_thread(gw.usage.metrics.exposition)
     await send_bytes(send, 200, body, CONTENT_TYPE_LATEST.encode())

@@ -9,7 +9,8 @@ from typing import Any
 
 from modelport.errors import PayloadTooLarge, UnsupportedMediaType
 from modelport.records import ApiKey
-from modelport.relay.body import read_body
+from modelport.relay.body import ClientGone, read_body
+from modelport.relay.exchange import HUNG_UP
 from modelport.relay.headers import header
 from modelport.types import Receive
 
@@ -90,12 +91,13 @@ class _Watch:
             if message["type"] == "http.disconnect":
                 if not self.finished:
                     self.hung_up = True
-                    self.task.cancel()
+                    self.task.cancel(HUNG_UP)  # the exchange in flight ends as `client_gone` (relay.exchange)
                 return
 
 
 async def until_disconnect(receive: Receive, work: Awaitable[None]) -> None:
-    """Run `work`, cancelling it if the client hangs up first, so upstream work stops with it.
+    """Run `work`, cancelling it if the client hangs up first, so upstream work stops with it; then
+    `ClientGone` is raised (nothing can be answered).
 
     Call only once the request body has been read: from then on `receive()` only reports disconnects."""
     task = asyncio.current_task()
@@ -108,6 +110,7 @@ async def until_disconnect(receive: Receive, work: Awaitable[None]) -> None:
         if not watch.hung_up:
             raise
         task.uncancel()
+        raise ClientGone() from None  # the dispatcher records the request as `client_gone`
     finally:
         watch.finished = True
         timer.cancel()

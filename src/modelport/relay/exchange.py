@@ -295,9 +295,12 @@ _BY_STATUS: dict[int, type[ModelportError]] = {
 }
 
 
+HUNG_UP = "client hung up"  # the message of the cancellation that `api.request.until_disconnect` makes
+
+
 def outcome_of(error: BaseException) -> Outcome:
-    """The outcome an error ends an exchange with."""
-    if isinstance(error, ClientGone):
+    """The outcome an error ends an exchange with (a task cancelled because its client hung up: client_gone)."""
+    if isinstance(error, ClientGone) or (isinstance(error, asyncio.CancelledError) and error.args[:1] == (HUNG_UP,)):
         return Outcome.CLIENT_GONE
     if isinstance(error, UpstreamTimeout):
         return Outcome.UPSTREAM_TIMEOUT

@@ -1,4 +1,5 @@
-"""The access log: one line per request, JSON or text, written in one `write()` per event-loop turn.
+"""The access log: one line per request, JSON or text, written in one `write()` for all the requests the
+ledger settles together (`UsageLedger.settle`, every few tens of milliseconds).
 
 A line holds the time, key id (the public id, never the secret), deployment, endpoint, method, status,
 bytes sent, duration, time to the instance's first byte, instance and outcome. Never a header, a query, a
@@ -7,10 +8,9 @@ path beyond the route, or any part of a body.
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import time
-from typing import TextIO
+from typing import Any, TextIO
 
 import orjson
 
@@ -59,26 +59,33 @@ def text_line(record: UsageRecord, clock: _Clock | None = None) -> str:
             f"outcome={record.final_outcome}")
 
 
+TEXT = "%s %d %s %s key=%s deployment=%s instance=%s bytes=%d duration_ms=%.2f ttft_ms=%s outcome=%s"
+
+
+def _text_lines(records: list[UsageRecord], rows: list[tuple[Any, ...]], clock: _Clock) -> list[str]:
+    """`text_line` of each record, from its ledger row (the same figures, already worked out)."""
+    iso = clock.iso
+    return [TEXT % (iso(record.started_at), row[8], record.method, row[7], row[4] or "-", row[5] or "-",
+                    row[6] or "-", row[12], row[2], "-" if row[3] is None else f"{row[3]:.2f}", row[11])
+            for record, row in zip(records, rows, strict=True)]
+
+
 class AccessLog:
-    """Lines to `stream` (stderr by default), gathered per event-loop turn."""
+    """Lines to `stream` (stderr by default), one write per settled batch."""
 
     def __init__(self, mode: str, stream: TextIO | None = None) -> None:
         if mode not in MODES:
             raise ValueError(f"access log mode must be one of {', '.join(MODES)}")
         self.format = json_line if mode == "json" else text_line
+        self._text = mode == "text"
         self._clock = _Clock()
         self._stream = stream or sys.stderr
-        self._lines: list[str] = []
 
-    def write(self, record: UsageRecord) -> None:
-        """Queue the record's line; the lines of one loop turn go out together."""
-        if not self._lines:
-            asyncio.get_running_loop().call_soon(self.flush)
-        self._lines.append(self.format(record, self._clock))
-
-    def flush(self) -> None:
-        """Write the queued lines."""
-        lines, self._lines = self._lines, []
-        if lines:
-            self._stream.write("\n".join(lines) + "\n")
-            self._stream.flush()
+    def write_all(self, records: list[UsageRecord], rows: list[tuple[Any, ...]]) -> None:
+        """Write the lines of settled records (a `UsageLedger` listener; `rows` are their ledger rows)."""
+        if self._text:
+            lines = _text_lines(records, rows, self._clock)
+        else:
+            lines = [self.format(record, self._clock) for record in records]
+        self._stream.write("\n".join(lines) + "\n")
+        self._stream.flush()

@@ -36,20 +36,21 @@ class Family:
         self.buckets = tuple(buckets)
         self.values: dict[Labels, list[float]] = {}
 
-    def _row(self, labels: Labels) -> list[float]:
+    def row(self, labels: Labels) -> list[float]:
+        """The numbers of `labels`, made at zero on first use (always the same list: callers may keep it)."""
         row = self.values.get(labels)
         if row is None:
             row = self.values[labels] = [0.0] * (len(self.buckets) + 2 if self.kind == "histogram" else 1)
         return row
 
     def inc(self, labels: Labels, amount: float = 1.0) -> None:
-        self._row(labels)[0] += amount
+        self.row(labels)[0] += amount
 
     def set(self, labels: Labels, value: float) -> None:
-        self._row(labels)[0] = value
+        self.row(labels)[0] = value
 
     def observe(self, labels: Labels, value: float) -> None:
-        row = self._row(labels)
+        row = self.row(labels)
         row[bisect_left(self.buckets, value)] += 1  # the first bucket whose bound is >= value; last: +Inf
         row[-1] += value
 

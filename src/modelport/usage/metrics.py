@@ -21,6 +21,7 @@ from prometheus_client.registry import Collector
 
 from modelport.private_files import private_dir
 from modelport.usage.aggregate import Aggregate, Family
+from modelport.usage.counting import Families, TurnCounter
 from modelport.usage.record import UsageRecord
 
 # OpenTelemetry GenAI semantic conventions: the ExplicitBucketBoundaries each metric SHOULD use.
@@ -30,7 +31,6 @@ TPOT_BUCKETS = (0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1
 TOKEN_BUCKETS = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864)
 ADDED_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
 METRICS_DIR_ENV = "MODELPORT_METRICS_DIR"
-UPSTREAM_ERRORS = {"upstream_timeout": "timeout", "upstream_error": "unreachable"}
 
 InstanceStates = Callable[[], Iterable[tuple[str, str]]]  # (deployment, state) of each instance
 
@@ -78,37 +78,23 @@ class Metrics:
                                       ("deployment", "kind"))
         self.outstanding = Family("gauge", "modelport_instance_outstanding_requests",
                                   "Requests in flight per instance.", ("deployment", "instance"))
+        self.client_gone = Family("counter", "modelport_client_gone_requests", "Requests whose client hung up "
+                                  "before the end of the answer, by deployment and endpoint.", route)
         self.dropped = Family("counter", "modelport_usage_records_dropped",
                               "Usage records dropped because the buffer was full.")
         self.limited = Family("counter", "modelport_limited_requests", "Requests refused by a key's limits, by "
                               "reason (requests, tokens, concurrency, budget, too_large).", ("reason",))
         self.aggregate = Aggregate([self.requests, self.duration, self.ttft, self.tpot, self.token_usage,
-                                    self.tokens, self.added, self.upstream_errors, self.outstanding,
+                                    self.tokens, self.added, self.upstream_errors, self.outstanding, self.client_gone,
                                     self.dropped, self.limited], shared_dir)
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(_Collector(self.aggregate, instance_states))
+        self._counter = TurnCounter(Families(self.requests, self.duration, self.client_gone, self.added, self.ttft,
+                                             self.tpot, self.token_usage, self.tokens, self.upstream_errors))
 
-    def observe(self, record: UsageRecord) -> None:
-        """Count one finished request."""
-        deployment = record.deployment or ""
-        route = (deployment, record.endpoint)
-        self.requests.inc((deployment, record.endpoint, str(record.status)))
-        self.duration.observe(route, record.duration)
-        if record.deployment is None:
-            return
-        self.added.observe((record.endpoint,), max(0.0, record.duration - record.upstream_seconds))
-        kind = UPSTREAM_ERRORS.get(record.outcome) or ("http_5xx" if record.upstream_status >= 500 else None)
-        if kind is not None:
-            self.upstream_errors.inc((deployment, kind))
-        if record.streamed and record.first_byte is not None and record.status < 400:
-            self.ttft.observe(route, record.first_byte - record.t0)
-            if record.units.output_tokens > 1:
-                per_token = (record.ended - record.first_byte) / (record.units.output_tokens - 1)
-                self.tpot.observe((deployment,), per_token)
-        for token_type, count in (("input", record.units.input_tokens), ("output", record.units.output_tokens)):
-            if count:
-                self.token_usage.observe((deployment, token_type), count)
-                self.tokens.inc((deployment, token_type), count)
+    def observe_all(self, records: list[UsageRecord], rows: object = None) -> None:
+        """Count finished requests (a `UsageLedger` listener: a settled batch at a time)."""
+        self._counter.count(records)
 
     def set_outstanding(self, counts: Iterable[tuple[str, str, int]]) -> None:
         """Requests in flight through this process, per (deployment, instance)."""

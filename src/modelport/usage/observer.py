@@ -6,12 +6,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import TYPE_CHECKING
 
 from modelport.relay.exchange import Exchange, ExchangeObserver, ObserverFactory, Outcome, UpstreamRequest
-from modelport.usage.parse import JsonUsage, SseUsage, UsageParser, request_units
+from modelport.usage.parse import REQUEST_UNIT_PATHS, JsonUsage, SseUsage, UsageParser, request_units
 from modelport.usage.record import CURRENT, UsageRecord
 
 if TYPE_CHECKING:
@@ -57,7 +56,7 @@ class UsageObserver:
         now = time.perf_counter()
         record.upstream_seconds += now - self._started
         record.outcome = outcome.value
-        if outcome is Outcome.CLIENT_GONE or isinstance(error, asyncio.CancelledError):  # cancelled: the client left
+        if outcome is Outcome.CLIENT_GONE:  # a hang-up, or the cancellation it caused (relay.exchange.HUNG_UP)
             record.client_gone = True
         if exchange is None or exchange.response is None:
             return
@@ -67,7 +66,8 @@ class UsageObserver:
             return
         if self._parser is not None:
             record.units.add(self._parser.finish())
-        record.units.add(request_units(self.request.path, self.request.body))
+        if self.request.path.endswith(REQUEST_UNIT_PATHS):
+            record.units.add(request_units(self.request.path, self.request.body))
 
 
 def observer_factory() -> ObserverFactory:

@@ -137,6 +137,11 @@ class JsonUsage:
         units = Units(images=self._images)
         body = b"".join(self._parts)
         if self._size <= WHOLE_LIMIT:
+            try:  # the fields that bill, typed, everything else skipped: no dicts made
+                _from_fields(_ANSWER.decode(body), units)
+                return units
+            except (msgspec.DecodeError, RecursionError):
+                pass  # not that shape (a list, a string count, ...): decode it whole and look
             try:
                 decoded = orjson.loads(body)
             except orjson.JSONDecodeError:
@@ -147,6 +152,59 @@ class JsonUsage:
         if usage is not None:
             units_from_usage(usage, units)
         return units
+
+
+class _Counts(msgspec.Struct):
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    total_tokens: int | None = None
+    type: str | None = None
+    seconds: float | None = None
+
+
+class _Holder(msgspec.Struct):
+    usage: _Counts | None = None
+
+
+class _Answer(msgspec.Struct):
+    """Where JSON answers state what they billed (as `usage_object` and `_from_answer` look for it)."""
+
+    usage: _Counts | None = None
+    message: _Holder | None = None
+    response: _Holder | None = None
+    duration: float | None = None
+
+
+_ANSWER = msgspec.json.Decoder(_Answer)
+
+
+def _positive(value: float | None) -> Any:
+    return value if value is not None and value > 0 else 0
+
+
+def _from_fields(answer: _Answer, into: Units) -> None:
+    """`units_from_usage` and `_from_answer` on the typed fields."""
+    usage = answer.usage
+    for holder in (answer.message, answer.response):
+        if usage is None and holder is not None:
+            usage = holder.usage
+    if usage is not None:
+        if usage.type == "duration":
+            if usage.seconds is not None and usage.seconds > 0:
+                into.audio_seconds = float(usage.seconds)
+        else:
+            prompt = _positive(usage.prompt_tokens) or _positive(usage.input_tokens)
+            if not prompt and usage.completion_tokens is None and usage.output_tokens is None:
+                prompt = _positive(usage.total_tokens)  # embeddings and rerank (Jina) state only the total
+            if prompt:
+                into.input_tokens = prompt
+            completion = _positive(usage.completion_tokens) or _positive(usage.output_tokens)
+            if completion:
+                into.output_tokens = completion
+    if not into.audio_seconds and answer.duration is not None and answer.duration > 0:
+        into.audio_seconds = float(answer.duration)
 
 
 def _from_answer(decoded: Any, units: Units) -> None:
@@ -184,6 +242,9 @@ class _SpeechInput(msgspec.Struct):
 
 class _RerankInput(msgspec.Struct):
     documents: list[msgspec.Raw] = []
+
+
+REQUEST_UNIT_PATHS = ("/audio/speech", "/rerank")  # where `request_units` finds anything
 
 
 def request_units(path: str, body: object) -> Units:

@@ -30,6 +30,9 @@ class UsageTracker:
         self.ledger = ledger
         self.metrics = metrics
         self.access_log = access_log
+        ledger.listeners.append(metrics.observe_all)
+        if access_log is not None:
+            ledger.listeners.append(access_log.write_all)
 
     def begin(self, method: str, endpoint: str) -> tuple[UsageRecord, Token[UsageRecord | None]] | None:
         """A record for a request to `endpoint` (a route-table label, never the client's raw path), made the
@@ -40,16 +43,11 @@ class UsageTracker:
         return record, CURRENT.set(record)
 
     def finish(self, record: UsageRecord, token: Token[UsageRecord | None]) -> None:
-        """The request is over: hand its record on. Never raises."""
+        """The request is over: queue its record for the ledger, whose turn-end `settle()` hands it to the
+        metrics and the access log too. Never raises."""
         record.ended = time.perf_counter()
         CURRENT.reset(token)
-        try:
-            self.ledger.add(record)
-            self.metrics.observe(record)
-            if self.access_log is not None:
-                self.access_log.write(record)
-        except Exception:
-            log.exception("recording the usage of a request failed")
+        self.ledger.add(record)
 
     async def follow_outstanding(self, router: Router, interval: float = 1.0) -> None:
         """Keep `modelport_instance_outstanding_requests` current for this process's instances and, with
