@@ -125,11 +125,12 @@ def test_deploy_by_name_with_progress_kill_resume_and_one_fetch(
             assert live.api("DELETE", "/api/deployments/smol-too").status_code in (200, 204)
 
             deploy(live, "smol-ollama", "ollama://smollm2:135m")
-            deploy(live, "smol-split", f"hf://{SPLIT_REPO}:Q4_1")
+            waited = live.cli("deploy", "smol-split", "--model", f"hf://{SPLIT_REPO}:Q4_1", "--wait",
+                              *(f"--engine-arg={a}={v}" for a, v in SMALL_ENGINE.items()), remote=True)
+            assert waited.stdout.rstrip().endswith("smol-split is ready"), waited.stdout
+            assert chat(live, "smol-split")
             wait_for(live, "smol-ollama", "ready", 120)
             assert chat(live, "smol-ollama")
-            wait_for(live, "smol-split", "ready", 120)
-            assert chat(live, "smol-split")
 
             cached = modelport("--cached")
             assert f"hf://{SMOL_REPO}" in cached and "ollama://library/smollm2:135m" in cached, cached
