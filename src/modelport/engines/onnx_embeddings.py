@@ -28,6 +28,7 @@ from modelport.engines.base import (
     RerankScores,
 )
 from modelport.engines.catalog import resolve_model
+from modelport.engines.registry import install_hint
 
 MAX_SEQ_LENGTH = 256
 
@@ -62,10 +63,7 @@ class OnnxEmbeddingEngine:
             import onnxruntime
             from tokenizers import Tokenizer
         except ImportError as exc:
-            raise EngineUnavailable(
-                f"engine 'onnx-embeddings' needs onnxruntime, tokenizers and numpy ({exc.name} missing):"
-                " pip install 'modelport[onnx]' or run scripts/install-engines"
-            ) from exc
+            raise EngineUnavailable(f"{install_hint('onnx-embeddings')} ({exc.name} missing)") from exc
         try:
             model_path, tokenizer_path = _locate(self.model_id)
         except FileNotFoundError as exc:

@@ -24,10 +24,7 @@ from typing import Any
 from modelport.engines.base import Capability, EngineOptions, EngineUnavailable, InvalidEngineInput
 from modelport.engines.catalog import resolve_model
 from modelport.engines.media import OPENAI_VOICES, SpeechRequest, TextlessEngine
-
-INSTALL_HINT = (
-    "engine 'piper' needs piper-tts (GPL-3.0) and PyAV: pip install 'modelport[piper]' or run scripts/install-engines"
-)
+from modelport.engines.registry import install_hint
 
 
 def _voice_files(model: str) -> tuple[Path, Path]:
@@ -65,7 +62,7 @@ class PiperEngine(TextlessEngine):
             from piper import PiperVoice
             from piper.config import PiperConfig
         except ImportError as exc:
-            raise EngineUnavailable(INSTALL_HINT) from exc
+            raise EngineUnavailable(install_hint("piper")) from exc
         try:
             model_path, config_path = _voice_files(self.model_id)
         except FileNotFoundError as exc:

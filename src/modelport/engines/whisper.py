@@ -22,11 +22,8 @@ from modelport.engines.args import parse_engine_args
 from modelport.engines.base import Capability, EngineOptions, EngineUnavailable, InvalidEngineInput
 from modelport.engines.catalog import load_model_path
 from modelport.engines.media import Segment, TextlessEngine, Transcript, TranscriptionRequest, Word
+from modelport.engines.registry import install_hint
 
-INSTALL_HINT = (
-    "engine 'faster-whisper' needs faster-whisper (CTranslate2 + PyAV): pip install 'modelport[whisper]'"
-    " or run scripts/install-engines"
-)
 SAMPLE_RATE = 16000
 
 
@@ -90,7 +87,7 @@ class WhisperEngine(TextlessEngine):
             import av  # noqa: F401
             from faster_whisper import WhisperModel
         except ImportError as exc:
-            raise EngineUnavailable(INSTALL_HINT) from exc
+            raise EngineUnavailable(install_hint("faster-whisper")) from exc
         path = load_model_path(self.model_id, marker="model.bin", kind="a CTranslate2 Whisper folder")
         self._model = WhisperModel(
             str(path),

@@ -13,12 +13,12 @@ from pathlib import Path
 
 from modelport.config import MAX_REQUEST_BYTES
 from modelport.engines.args import validate_engine_args, worker_engine_args
-from modelport.engines.catalog import ENGINE_REQUIREMENTS
+from modelport.engines.registry import ENGINE_NAMES
 from modelport.errors import BadRequest
 from modelport.records import DeploymentSpec
 from modelport.sources.reference import BadReference, parse_reference
 
-BUILT_IN_ENGINES = frozenset(ENGINE_REQUIREMENTS)  # engines `modelport worker` hosts
+BUILT_IN_ENGINES = frozenset(ENGINE_NAMES)  # engines `modelport worker` hosts
 
 
 @dataclass(frozen=True)

@@ -67,7 +67,10 @@ class Relay:
                 response = await self._send(instance, request, route.spec.timeouts, deadline)
             except NotDelivered as exc:
                 instance.outstanding -= 1
-                if isinstance(exc, ConnectFailed):  # refused: restarting or gone, so others get the traffic
+                # Refused, or (a managed one) reset on a fresh connection: a process that is exiting takes a
+                # moment to close its listening socket after SIGKILL or a crash. Either way it is restarting or
+                # gone, so others get the traffic.
+                if isinstance(exc, ConnectFailed) or not route.spec.is_remote:
                     instance.suspend(self._router.retry_after)
                 failure = exc  # one connection closed unanswered says nothing about the instance's health
                 undelivered += 1
@@ -88,8 +91,8 @@ class Relay:
             refusal = (response, instance)
         if refusal is not None:
             return refusal
-        if failure is None or (isinstance(failure, ConnectFailed) and not route.spec.is_remote):
-            # A managed instance that refuses connections is restarting: come back shortly.
+        if failure is None or not route.spec.is_remote:
+            # A managed instance that refuses or drops connections is restarting: come back shortly.
             raise self._router.no_ready_instance(route)
         raise UpstreamUnreachable(f"The instances of `{route.name}` could not be reached: {failure}")
 
