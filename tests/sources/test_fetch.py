@@ -21,7 +21,7 @@ from modelport.engines.catalog import find_entry
 from modelport.instances.fetching import needs_fetch
 from modelport.instances.launch import plan_launch
 from modelport.records import DeploymentSpec
-from modelport.sources.cache import Cancelled, InsufficientSpace, ModelCache
+from modelport.sources.cache import Cancelled, Checksum, InsufficientSpace, ModelCache
 from modelport.sources.download import ChecksumMismatch, FetchFailed
 from modelport.sources.fetch import fetch
 from modelport.sources.hf import search
@@ -102,10 +102,21 @@ def test_a_stopped_fetch_resumes_where_it_was(hub: FakeHub, sources_env: Path, s
     assert text.startswith("downloading ") and " MB/s, ETA " in text, text
     first = hub.sent(SMOL_REPO, SMOL_FILE) - before
     assert size // 3 <= first < size
+    kept = ModelCache(sources_env)
+    (partial,) = (sources_env / "partial").iterdir()
+    with kept.lock(Checksum("sha256", partial.name.removeprefix("sha256-")), threading.Event(), lambda: None):
+        assert kept.remove_partials() == 0  # a download under way is left alone
     _fetch(SMOL_REPO)
     again = hub.sent(SMOL_REPO, SMOL_FILE) - before - first
     assert again < size and first + again >= size
     assert any(r[2].startswith("bytes=") for r in hub.traffic.requests if r[1].startswith("/_cdn/"))
+
+
+def test_prune_removes_interrupted_downloads_no_one_continues(sources_env: Path) -> None:
+    cache = ModelCache(sources_env)
+    (sources_env / "partial").mkdir(parents=True)
+    (sources_env / "partial" / f"sha256-{'0' * 64}").write_bytes(b"x" * 1000)
+    assert cache.remove_partials() == 1000 and not any((sources_env / "partial").iterdir())
 
 
 def test_a_corrupted_blob_fails_its_checksum_and_leaves_nothing(registry: FakeOllamaRegistry, sources_env: Path) -> None:

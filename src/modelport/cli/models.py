@@ -115,7 +115,10 @@ def _prune(cache: ModelCache, used_models: set[str]) -> None:
         if record.reference not in used:
             freed += cache.remove(record, keep_folders)
             click.echo(f"removed {record.reference}")
-    click.echo(f"freed {margin_text(freed)}; kept {len(kept)} model(s) in use")
+    partials = cache.remove_partials()
+    if partials:
+        click.echo(f"removed {margin_text(partials)} of interrupted downloads")
+    click.echo(f"freed {margin_text(freed + partials)}; kept {len(kept)} model(s) in use")
 
 
 def _normalised(model: str) -> str:

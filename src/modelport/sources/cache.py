@@ -180,6 +180,23 @@ class ModelCache:
         return freed
 
 
+    def remove_partials(self) -> int:
+        """Delete the partial downloads no one is continuing (their lock is free); the bytes freed."""
+        freed = 0
+        for partial in sorted((self.root / "partial").glob("*")):
+            lock = self.root / "locks" / partial.name
+            lock.parent.mkdir(parents=True, exist_ok=True)
+            with open(lock, "a+b") as handle:
+                try:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue  # a download under way
+                freed += partial.stat().st_size
+                partial.unlink()
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        return freed
+
+
 def default_root() -> Path:
     """`$MODELPORT_MODEL_CACHE`, else the `models` folder of modelport's cache dir."""
     explicit = os.environ.get("MODELPORT_MODEL_CACHE")
