@@ -12,7 +12,9 @@ from modelport.multipart import spool_multipart
 from modelport.relay.body import routing_fields, with_model
 from modelport.relay.exchange import UpstreamRequest
 from modelport.relay.sse import openai_error_event
+from modelport.routing.capabilities import BackendApi
 from modelport.types import Send
+from modelport.usage.stream_usage import STREAMED_USAGE_PATHS, with_usage_asked
 
 if TYPE_CHECKING:
     from modelport.gateway import Gateway
@@ -30,12 +32,15 @@ async def relay_json(gw: Gateway, request: Request, send: Send, upstream_path: s
 
 async def relay_json_body(gw: Gateway, request: Request, send: Send, upstream_path: str, body: bytes) -> None:
     """Relay a JSON body already read."""
-    model = routing_fields(body).model
+    fields = routing_fields(body)
+    model = fields.model
     if not model:
         raise missing_model()
     route = await gw.router.resolve_current(model, request.key)
     if route.renames_model:
         body = with_model(body, route.upstream_model)
+    if fields.stream and upstream_path in STREAMED_USAGE_PATHS and route.capabilities.api is not BackendApi.TEI:
+        body, send = with_usage_asked(body, send)  # counted from the usage chunk, which the client never sees
     upstream = UpstreamRequest(
         method="POST",
         path=upstream_path,
