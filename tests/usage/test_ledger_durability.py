@@ -105,6 +105,32 @@ def test_a_stream_cut_short_records_what_was_delivered(gateway: LiveGateway) -> 
     assert by_outcome["aborted"]["status"] == 200 and by_outcome["aborted"]["output_tokens"] == 0
 
 
+def client_gone_count(gateway: LiveGateway) -> float:
+    """`modelport_client_gone_requests_total` of fake-model's chat endpoint, as /metrics gives it."""
+    text = httpx.get(gateway.url + "/metrics", headers={"authorization": f"Bearer {gateway.admin_key}"}).text
+    wanted = 'modelport_client_gone_requests_total{deployment="fake-model",endpoint="/v1/chat/completions"} '
+    return sum(float(line[len(wanted):]) for line in text.splitlines() if line.startswith(wanted))
+
+
+def test_a_client_that_hangs_up_while_the_instance_thinks_reads_as_client_gone(gateway: LiveGateway) -> None:
+    key_id, secret = new_key(gateway)
+    before = client_gone_count(gateway)
+    body = {"model": "fake-model", "messages": [{"role": "user", "content": "take your time"}]}
+    headers = {"authorization": f"Bearer {secret}", "x-fake-delay-ms": "3000"}
+    try:  # the client gives up long before the head comes: the exchange in flight is cancelled
+        httpx.post(gateway.v1 + "/chat/completions", json=body, headers=headers, timeout=0.5)
+    except httpx.TimeoutException:
+        pass
+    deadline = time.monotonic() + 20
+    while not (rows := rows_of(gateway.database_url or sqlite_url(gateway.data_dir), key_id)):
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    (row,) = rows
+    assert row["outcome"] == "client_gone" and row["client_gone"] and row["status"] == 0
+    assert row["deployment"] == "fake-model" and row["bytes_out"] == 0 and row["duration_ms"] < 3000
+    assert client_gone_count(gateway) == before + 1
+
+
 def test_workers_and_gateways_on_one_postgres_count_each_request_once(tmp_path: Path, fake: FakeUpstream,
                                                                      postgres_url: str) -> None:
     first = LiveGateway(tmp_path / "a", "--workers", "2", database_url=postgres_url).start()

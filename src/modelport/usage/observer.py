@@ -54,6 +54,7 @@ class UsageObserver:
     def on_end(self, exchange: Exchange | None, outcome: Outcome, error: BaseException | None) -> None:
         record = self.record
         now = time.perf_counter()
+        record.deployment = self.route.name  # also when no instance answered (none ready, or the client left)
         record.upstream_seconds += now - self._started
         record.outcome = outcome.value
         if outcome is Outcome.CLIENT_GONE:  # a hang-up, or the cancellation it caused (relay.exchange.HUNG_UP)
