@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import threading
@@ -56,27 +57,42 @@ async def _generation(request: web.Request, *, chat: bool) -> web.StreamResponse
 async def _full(
     state: WorkerState, call: parse.GenerationCall, generate: Generate, chat: bool
 ) -> web.Response:
+    # Every choice at once: an engine that batches decodes them together; a serial one takes them in turn.
+    wanted = [
+        (p * call.n + j, j, _choice_request(base, j)) for p, base in enumerate(call.requests) for j in range(call.n)
+    ]
+    outcomes = await asyncio.gather(*(_run_choice(state, generate, req) for _, _, req in wanted))
     choices: list[render.ChoiceText] = []
     prompt_tokens = completion_tokens = 0
-    for p, base in enumerate(call.requests):
-        for j in range(call.n):
-            req, cancel = _choice_request(base, j), threading.Event()
-            events = await state.gate.call(_collect, generate, req, cancel, cancel=cancel)
-            choice = render.ChoiceText(index=p * call.n + j)
-            for event in events:
-                if isinstance(event, TextDelta):
-                    choice.text += event.text
-                    choice.logprobs.extend(event.logprobs)
-                elif isinstance(event, ToolCallDelta):
-                    choice.add_tool_delta(event.index, event.arguments, event.id, event.name)
-                else:
-                    choice.finish_reason, choice.stop_reason = event.finish_reason, event.stop_reason
-                    prompt_tokens += event.prompt_tokens if j == 0 else 0
-                    completion_tokens += event.completion_tokens
-            choices.append(choice)
+    for (index, j, _), events in zip(wanted, outcomes, strict=True):
+        choice, finish = _choice_text(index, events)
+        choices.append(choice)
+        if finish is not None:
+            prompt_tokens += finish.prompt_tokens if j == 0 else 0
+            completion_tokens += finish.completion_tokens
     make = render.chat_completion if chat else render.text_completion
     logprobs = call.requests[0].logprobs
     return json_response(make(state.served_name, choices, prompt_tokens, completion_tokens, logprobs))
+
+
+async def _run_choice(state: WorkerState, generate: Generate, request: GenerationRequest) -> list[GenerationEvent]:
+    cancel = threading.Event()
+    return await state.gate.call(_collect, generate, request, cancel, cancel=cancel)
+
+
+def _choice_text(index: int, events: list[GenerationEvent]) -> tuple[render.ChoiceText, Finish | None]:
+    """One choice of a whole answer from its events, and its `Finish`."""
+    choice, finish = render.ChoiceText(index=index), None
+    for event in events:
+        if isinstance(event, TextDelta):
+            choice.text += event.text
+            choice.logprobs.extend(event.logprobs)
+        elif isinstance(event, ToolCallDelta):
+            choice.add_tool_delta(event.index, event.arguments, event.id, event.name)
+        else:
+            finish = event
+            choice.finish_reason, choice.stop_reason = event.finish_reason, event.stop_reason
+    return choice, finish
 
 
 async def _stream(
