@@ -11,7 +11,8 @@ Both sides run the same work one request at a time for a fixed time and print a 
 - chat-prefix: first-token times of requests sharing a ~1,500-token prefix (`bench.prefix`): one round per
   30 s of `--seconds` (at least one);
 - chat-concurrency: chat tokens/s and first-token times at concurrency 1, 4, 8, 16 (`bench.chat_concurrency`);
-  its `serial` mode is the engine with one slot, as built-in engines were before continuous batching.
+  its `serial` mode is the engine with one slot, as built-in engines were before continuous batching;
+- rerank-concurrency: 16 clients sending 10-document rerank requests (`bench.rerank_concurrency`).
 
 Run: `python -m bench.engines direct --task chat` or
 `python -m bench.engines gateway --task chat --url http://127.0.0.1:8080/v1 --key KEY`.
@@ -250,13 +251,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("mode", choices=["direct", "serial", "gateway"])
     parser.add_argument("--task", choices=["chat", "embed", "speech", "transcribe", "embed-concurrency",
-                                           "chat-prefix", "chat-concurrency"], required=True)
+                                           "chat-prefix", "chat-concurrency", "rerank-concurrency"], required=True)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--url", help="gateway base URL, ending in /v1")
     parser.add_argument("--key", help="gateway API key")
     parser.add_argument("--audio", help="transcribe: WAV to reuse (made by piper and saved there when missing)")
     args = parser.parse_args()
-    if args.task == "chat-concurrency":
+    if args.task == "rerank-concurrency":
+        from bench import rerank_concurrency as rc
+
+        result = rc.gateway(args.seconds, args.url, args.key) if args.mode == "gateway" else rc.direct(args.seconds)
+    elif args.task == "chat-concurrency":
         from bench import chat_concurrency as cc
 
         if args.mode == "gateway":

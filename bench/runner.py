@@ -125,7 +125,8 @@ def _engine_json(argv: list[str], cpus: str | None, timeout: float) -> dict[str,
 
 
 UNITS = {"chat": "tokens", "embed": "embeddings", "speech": "audio seconds", "transcribe": "audio seconds",
-         "embed-concurrency": "embeddings", "chat-prefix": "x faster first token", "chat-concurrency": "tokens"}
+         "embed-concurrency": "embeddings", "chat-prefix": "x faster first token", "chat-concurrency": "tokens",
+         "rerank-concurrency": "documents"}
 
 
 def run_engines(scenarios: list[EngineScenario], opts: RunOptions, log: Log) -> list[Row]:
@@ -138,7 +139,7 @@ def run_engines(scenarios: list[EngineScenario], opts: RunOptions, log: Log) -> 
         try:
             gw = sysmod.start_modelport_defaults(group, opts.run_dir, opts.sut_cpus,
                                                  ["smollm2-135m-instruct", "all-minilm-l6-v2", "piper-en-us-joe",
-                                                  "whisper-tiny-en"])
+                                                  "whisper-tiny-en", "e5-small-bi-encoder-rerank"])
         except (RuntimeError, OSError, TimeoutError) as exc:
             log(f"  engines: gateway skipped ({str(exc).splitlines()[0]})")
             return [{"scenario": s.name, "system": "modelport", "skipped": str(exc)[:500]} for s in scenarios]

@@ -74,6 +74,8 @@ ENGINE_SCENARIOS: tuple[EngineScenario, ...] = (
                    "embed-concurrency"),
     EngineScenario("engine-concurrency-chat", "llama.cpp SmolLM2-135M chat tokens/s at c=8 (and 1, 4, 16)",
                    "chat-concurrency"),
+    EngineScenario("engine-concurrency-rerank", "e5 rerank, 16 concurrent 10-document requests: documents/s",
+                   "rerank-concurrency"),
     EngineScenario("engine-prefix", "llama.cpp SmolLM2-135M, 2nd request on a seen ~1,500-token prefix: x faster",
                    "chat-prefix"),
 )
