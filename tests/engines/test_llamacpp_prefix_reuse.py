@@ -58,3 +58,14 @@ def test_two_alternating_prefixes_each_keep_a_slot(engine: Any) -> None:
     question = len(engine.tokenize(None, [{"role": "system", "content": one}, {"role": "user", "content": "x"}]))
     assert engine.decoder.reused_tokens - before >= question - 8
     assert back == again  # the same cells and the same last token read: the same answer
+
+
+def test_a_batch_llama_cpp_refuses_fails_its_sequence_and_the_decoder_goes_on(engine: Any) -> None:
+    from modelport.engines.llamacpp_decoder import DecodeFailed
+    from modelport.engines.llamacpp_sampling import Sampling
+
+    bad = engine.decoder.prepare([1, 10**8], 4, Sampling(temperature=0.0), threading.Event())  # no such token
+    engine.decoder.start(bad)
+    with pytest.raises(DecodeFailed):
+        list(bad)
+    assert _ask(engine, _system("delta"), "What is rule 1?")

@@ -19,6 +19,7 @@ whole streams), so a chat's next turn or an agent's repeated system prompt is no
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 from collections import deque
@@ -29,6 +30,8 @@ from typing import Any
 from modelport.engines.base import InvalidEngineInput, TokenLogprob
 from modelport.engines.llamacpp_sampling import Sampling, new_sampler
 from modelport.engines.textgen import token_logprob
+
+log = logging.getLogger("modelport.engines.llamacpp")
 
 #: A shared prefix shorter than this (a chat template's opening) is not worth a slot's other cells.
 MIN_REUSE = 32
@@ -168,18 +171,30 @@ class BatchedDecoder:
     # ---- the decode thread ----------------------------------------------------------------------
 
     def _run(self) -> None:
+        outcome: str | BaseException = "cancelled"
+        try:
+            self._loop()
+        except BaseException as exc:  # a bug must not leave consumers waiting forever: fail them, refuse more
+            log.exception("the llama.cpp decode loop failed")
+            outcome = DecodeFailed(f"the decode loop failed: {exc}")
+        with self._wake:
+            self._closed = True
+            left = [*self._active, *self._waiting]
+            self._waiting.clear()
+        for generation in left:
+            self._end(generation, outcome)
+
+    def _loop(self) -> None:
         while True:
             with self._wake:
                 while not self._closed and not self._waiting and not self._active:
                     self._wake.wait()
                 if self._closed:
-                    break
+                    return
                 self._drop_cancelled()
                 self._admit()
             if self._active:
                 self._step()
-        for generation in [*self._active, *self._waiting]:
-            self._end(generation, "cancelled")
 
     def _drop_cancelled(self) -> None:
         for generation in [g for g in self._waiting if g.ended]:
