@@ -128,6 +128,20 @@ def cmd_profile(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_soak(args: argparse.Namespace) -> int:
+    """A fixed rate through one gateway for minutes: its RSS and the ledger's rows over time."""
+    from bench.soak import markdown, run_soak
+
+    summary = run_soak(args.rate, args.minutes, args.every)
+    out = Path(args.out) if args.out else RESULTS
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "soak.json").write_text(json.dumps(summary, indent=1))
+    text = markdown(summary)
+    (out / "soak.md").write_text(text)
+    print(text)
+    return 0 if summary["rows_equal_answered"] and summary["rss_flat"] else 1
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="python -m bench", description="modelport benchmarks")
     sub = top.add_subparsers(dest="command", required=True)
@@ -147,6 +161,12 @@ def parser() -> argparse.ArgumentParser:
     prof.add_argument("--seconds", type=float, default=10.0)
     prof.add_argument("--out", help="keep the raw samples here")
     prof.set_defaults(func=cmd_profile)
+    soak = sub.add_parser("soak", help="a fixed rate for minutes: the gateway's RSS and the usage ledger's rows")
+    soak.add_argument("--rate", type=float, default=200.0, help="requests per second")
+    soak.add_argument("--minutes", type=float, default=10.0)
+    soak.add_argument("--every", type=float, default=10.0, help="seconds between samples")
+    soak.add_argument("--out", help="directory for soak.{json,md} (default bench/results)")
+    soak.set_defaults(func=cmd_soak)
     return top
 
 
