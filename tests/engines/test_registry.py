@@ -24,7 +24,7 @@ def test_every_catalog_model_names_a_registered_engine() -> None:
 
 
 def test_an_unknown_engine_names_the_known_ones() -> None:
-    with pytest.raises(EngineUnavailable, match="built-in engines: llama.cpp, onnx-embeddings"):
+    with pytest.raises(EngineUnavailable, match=r"built-in engines: llama\.cpp, onnx-embeddings"):
         create_engine("vllm", EngineOptions(model="x"))
 
 
