@@ -8,11 +8,14 @@ import logging
 from collections.abc import Callable
 from dataclasses import replace
 
+import sqlalchemy as sa
+
 from modelport.quota.counter import QuotaCounter
 from modelport.quota.state import Ticket
 from modelport.records import ApiKey, KeyLimits
 
 log = logging.getLogger(__name__)
+BUSY_RETRIES = 3  # admissions that found SQLite locked for its whole busy timeout, tried again
 
 
 class Limiter:
@@ -48,7 +51,13 @@ class Limiter:
 
     async def admit(self, key: ApiKey, deployment: str, tokens: int) -> Ticket | None:
         """A ticket for the request, or `quota.state.Refused`; None when no limit applies."""
-        ticket = await asyncio.to_thread(self.counter.admit, key, deployment, tokens)
+        for attempt in range(BUSY_RETRIES):
+            try:
+                ticket = await asyncio.to_thread(self.counter.admit, key, deployment, tokens)
+                break
+            except sa.exc.OperationalError as exc:  # SQLite busy past its timeout: the transaction rolled back
+                if "locked" not in str(exc) or attempt == BUSY_RETRIES - 1:
+                    raise
         if ticket is not None and ticket.held:
             self._held[ticket.id] = ticket
         return ticket
