@@ -162,6 +162,10 @@ def test_a_budget_reserves_max_tokens_and_returns_what_went_unused(limited: Live
     (standing,) = limited.api("GET", f"/api/keys/{key_id}").json()["usage"]
     assert standing["budget"]["used"] == answer.usage.total_tokens  # settled on the real count
     client.chat.completions.create(model="fake-model", messages=CHAT, max_tokens=1500)  # fits again
+    before = limited.api("GET", f"/api/keys/{key_id}").json()["usage"][0]["budget"]["used"]
+    list(client.chat.completions.create(model="fake-model", messages=CHAT, max_tokens=1500, stream=True))
+    streamed = limited.api("GET", f"/api/keys/{key_id}").json()["usage"][0]["budget"]["used"] - before
+    assert 0 < streamed < 100  # a stream without stream_options is settled on its real count too
 
 
 def test_the_cli_sets_shows_and_updates_limits(limited: LiveGateway) -> None:
