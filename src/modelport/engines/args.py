@@ -24,8 +24,8 @@ _FALSE = ("0", "false", "no", "off")
 #: its KV cache at that size is ~190 MB. Claude Code's first request is ~7,600 tokens.
 DEFAULT_MAX_CONTEXT = 8192
 #: Sequences a llama.cpp instance decodes together, each with a KV cache of the whole context (SmolLM2 at
-#: 8,192 tokens: ~100 MB each at q8_0). Concurrency 8 needs 8 slots to batch all of its requests
-#: (bench engine-concurrency-chat: tokens/s at 8 vs at 1).
+#: 8,192 tokens: ~190 MB each; `kv_type=q8_0` halves it). Concurrency 8 needs 8 slots to batch all of its
+#: requests (bench engine-concurrency-chat: tokens/s at 8 vs at 1).
 DEFAULT_PARALLEL = 8
 
 
@@ -118,7 +118,7 @@ ENGINE_ARGS: Mapping[str, tuple[EngineArg, ...]] = MappingProxyType(
                       choices=("mean", "cls", "last", "rank")),
             EngineArg("parallel", int, DEFAULT_PARALLEL, "sequences decoded together (continuous batching)",
                       1, 256),
-            EngineArg("kv_type", str, "q8_0", "KV cache type (q8_0: half of f16's memory, with flash attention)",
+            EngineArg("kv_type", str, "f16", "KV cache type (q8_0: half the memory, prompts read ~2x slower)",
                       choices=("f16", "q8_0")),
             *_batching(16_384),
         ),
