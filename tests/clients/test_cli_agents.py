@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from modelport.testing import FakeUpstream
 from tests.clients.conftest import CHAT, NODE_DIR, Served, client_env, run_json
 
 BIN = NODE_DIR / "node_modules" / ".bin"
@@ -53,7 +55,7 @@ def test_claude_code_recognises_its_default_prompt_as_too_long(served: Served, n
     assert result["result"].startswith("Prompt is too long")
 
 
-def codex(served: Served, tmp_path: Path, *config: str) -> list[dict[str, Any]]:
+def codex(served: Served, tmp_path: Path, *config: str, model: str = CHAT) -> list[dict[str, Any]]:
     """`codex exec --json "Say hello"` with a provider `modelport` on the gateway's Responses API: its events.
 
     Codex sends no output limit, and its own instructions (~6,400 tokens) take the built-in model a long time
@@ -66,7 +68,7 @@ def codex(served: Served, tmp_path: Path, *config: str) -> list[dict[str, Any]]:
                 "include_permissions_instructions=false", "include_apps_instructions=false",
                 "include_collaboration_mode_instructions=false", *config]
     argv = [str(BIN / "codex"), "exec", "--json", "--skip-git-repo-check", "--sandbox", "read-only",
-            "-C", str(tmp_path / "work"), "-m", CHAT, *(arg for s in settings for arg in ("-c", s)), "Say hello"]
+            "-C", str(tmp_path / "work"), "-m", model, *(arg for s in settings for arg in ("-c", s)), "Say hello"]
     env = client_env(served, HOME=str(tmp_path), CODEX_HOME=str(tmp_path))
     result = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=240,
                             stdin=subprocess.DEVNULL)
@@ -86,7 +88,24 @@ def test_codex_exec_answers(served: Served, node_modules: Path, tmp_path: Path) 
     assert_answered(codex(served, tmp_path, "features.multi_agent=false", "web_search=disabled"))
 
 
-@pytest.mark.xfail(strict=True, reason="/v1/responses answers 400 'tools.4.type: unknown or unsupported type "
-                   "namespace' to Codex's default tools (a namespace of function tools, and a web_search tool)")
-def test_codex_exec_with_its_default_tools(served: Served, node_modules: Path, tmp_path: Path) -> None:
-    assert_answered(codex(served, tmp_path))
+@pytest.fixture(scope="module")
+def instant_model(served: Served) -> Iterator[tuple[str, FakeUpstream]]:
+    """A deployment on the fake upstream (modelport.testing), which answers at once: Codex's default request
+    (its whole instructions and every tool) would take the one-thread built-in model minutes to read."""
+    fake = FakeUpstream()
+    fake.start_in_thread()
+    served.gateway.deploy("codex-instant", [fake.url], upstream_model="fake-model")
+    yield "codex-instant", fake
+    served.gateway.api("DELETE", "/api/deployments/codex-instant")
+    fake.stop_thread()
+
+
+def test_codex_exec_with_its_default_tools(served: Served, node_modules: Path, tmp_path: Path,
+                                           instant_model: tuple[str, FakeUpstream]) -> None:
+    # Codex's defaults offer a `namespace` of sub-agent function tools and the hosted `web_search`: the
+    # namespace's tools are offered as plain functions, the hosted tool is left out, and the turn completes
+    model, fake = instant_model
+    assert_answered(codex(served, tmp_path, model=model))
+    chats = [json.loads(r.body) for r in fake.requests if r.path.endswith("/chat/completions")]
+    offered = {tool["function"]["name"] for tool in chats[-1]["tools"]}
+    assert "spawn_agent" in offered and all(tool["type"] == "function" for tool in chats[-1]["tools"])

@@ -166,7 +166,7 @@ def post(gateway: LiveGateway, key: str, body: object, **headers: str) -> httpx.
 
 @pytest.mark.parametrize(("body", "param"), [
     ({"model": "fake-model", "input": [{"type": "web_search_call", "id": "x"}]}, "input.0.type"),
-    ({"model": "fake-model", "input": "x", "tools": [{"type": "web_search"}]}, "tools.0.type"),
+    ({"model": "fake-model", "input": "x", "tools": [{"type": "telepathy"}]}, "tools.0.type"),
     ({"model": "fake-model", "input": [{"role": "user", "content": [{"type": "input_file", "file_id": "f"}]}]},
      "input.0.content.0"),
     ({"input": "no model"}, "model"),

@@ -117,7 +117,7 @@ def test_history_comes_before_the_new_input_and_round_trips_through_json() -> No
     ({"input": [{"type": "file_search_call", "id": "x"}]}, "input.0.type"),
     ({"input": [{"type": "item_reference", "id": "msg_1_0"}]}, "input.0"),  # references are resolved before
     ({"input": [{"role": "tool", "content": "x"}]}, "input.0.role"),
-    ({"input": "x", "tools": [{"type": "file_search"}]}, "tools.0.type"),
+    ({"input": "x", "tools": [{"type": "telepathy"}]}, "tools.0.type"),
     ({"input": [{"role": "user", "content": [{"type": "input_image", "file_id": "file_1"}]}]}, "input.0.content.0"),
     ({"input": [{"role": "assistant", "content": [{"type": "input_image", "image_url": "http://x"}]}]},
      "input.0.content.0"),
@@ -156,3 +156,17 @@ def test_images_in_tool_outputs_follow_the_tool_messages_in_a_user_message() -> 
     assert [m["role"] for m in messages] == ["user", "assistant", "tool", "tool", "user"]
     assert messages[2]["content"] == "one" and messages[3]["content"] == ""
     assert messages[4]["content"] == [{"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}] * 2
+
+
+def test_codex_default_tools_a_namespace_is_flattened_and_hosted_tools_are_left_out() -> None:
+    spawn = {"type": "function", "name": "spawn_agent", "parameters": {"type": "object", "properties": {}}}
+    tools = [
+        {"type": "function", "name": "shell", "parameters": {"type": "object", "properties": {}}},
+        {"type": "namespace", "name": "multi_agent_v1", "description": "sub-agents", "tools": [spawn]},
+        {"type": "web_search", "external_web_access": False},
+        {"type": "custom", "name": "apply_patch", "format": {"type": "grammar", "syntax": "lark", "definition": ""}},
+    ]
+    request = chat({"input": "x", "tools": tools, "tool_choice": "auto"})
+    assert [tool["function"]["name"] for tool in request["tools"]] == ["shell", "spawn_agent"]
+    only_hosted = chat({"input": "x", "tools": tools[2:], "tool_choice": "auto"})
+    assert "tools" not in only_hosted and "tool_choice" not in only_hosted

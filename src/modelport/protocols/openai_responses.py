@@ -8,7 +8,7 @@ Sizes are bounded: input items, content parts, tools and metadata entries.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 
 import msgspec
 
@@ -129,6 +129,37 @@ class FunctionTool(_Tagged, tag="function"):
     strict: bool | None = None
 
 
+class NamespaceTool(_Tagged, tag="namespace"):
+    """A named group of function tools (Codex sends its sub-agent tools so); offered as plain functions."""
+
+    name: str = ""
+    description: str | None = None
+    tools: Annotated[list[FunctionTool], msgspec.Meta(max_length=MAX_TOOLS)] = msgspec.field(default_factory=list)
+
+
+class HostedTool(_Tagged):
+    """A tool OpenAI runs itself (web search, file search, code interpreter...): no plain engine can, so it
+    is left out of what the model is offered, as a model without that tool would answer."""
+
+
+#: The hosted tool types, accepted and left out (an unknown type is still a 400 naming it).
+HOSTED_TOOL_TYPES = ("web_search", "web_search_preview", "file_search", "code_interpreter", "computer_use_preview",
+                     "image_generation", "mcp", "local_shell", "custom")  # fmt: skip
+_HOSTED = tuple(type(f"Hosted_{kind}", (HostedTool,), {}, tag=kind) for kind in HOSTED_TOOL_TYPES)
+AnyTool = FunctionTool | NamespaceTool | Union[_HOSTED]  # type: ignore[valid-type]  # noqa: UP007
+
+
+def function_tools(tools: list[Any] | None) -> list[FunctionTool]:
+    """The function tools among `tools`, a namespace's own flattened in; hosted tools left out."""
+    out: list[FunctionTool] = []
+    for tool in tools or ():
+        if isinstance(tool, FunctionTool):
+            out.append(tool)
+        elif isinstance(tool, NamespaceTool):
+            out.extend(tool.tools)
+    return out
+
+
 class TextFormat(_Tagged, tag="text"):
     """Plain text output (the default)."""
 
@@ -165,7 +196,7 @@ class ResponsesRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
     model: Annotated[str, msgspec.Meta(min_length=1)]
     input: str | Annotated[list[InputItem], msgspec.Meta(max_length=MAX_INPUT_ITEMS)] | None = None
     instructions: str | None = None
-    tools: Annotated[list[FunctionTool], msgspec.Meta(max_length=MAX_TOOLS)] | None = None
+    tools: Annotated[list[AnyTool], msgspec.Meta(max_length=MAX_TOOLS)] | None = None
     tool_choice: str | JSONObject | None = None
     parallel_tool_calls: bool | None = None
     max_output_tokens: PositiveInt | None = None

@@ -74,7 +74,7 @@ def request_echo(request: rs.ResponsesRequest) -> dict[str, Any]:
         "temperature": request.temperature,
         "text": {"format": text_format},
         "tool_choice": request.tool_choice if request.tool_choice is not None else "auto",
-        "tools": [{"type": "function", **function_tool(tool)["function"]} for tool in request.tools or []],
+        "tools": [{"type": "function", **function_tool(tool)["function"]} for tool in rs.function_tools(request.tools)],
         "top_p": request.top_p,
         "truncation": "disabled",
         "user": request.user,

@@ -4,8 +4,9 @@ Parameter mapping (the conversation itself: see :mod:`.items`):
 
 - ``max_output_tokens`` → ``max_tokens``; ``temperature``/``top_p`` as is; ``user`` as is.
 - ``stream`` → ``stream`` plus ``stream_options: {"include_usage": true}`` so the final usage arrives.
-- ``tools`` (function tools) → chat function tools; other tool types (web search, file search, computer
-  use...) cannot run on a plain engine and are refused. ``tool_choice``: ``auto``/``none``/``required`` as
+- ``tools`` (function tools) → chat function tools, a ``namespace``'s function tools flattened in; hosted
+  tools (web search, file search, computer use...) cannot run on a plain engine and are left out (as a
+  model without them would answer); an unknown tool type is a 400. ``tool_choice``: ``auto``/``none``/``required`` as
   is, ``{"type": "function", "name"}`` → the chat form, ``allowed_tools`` → its mode over only those tools.
   ``parallel_tool_calls`` as is. Both dropped when there are no tools.
 - ``text.format``: ``json_schema`` → ``response_format`` ``json_schema`` (name, schema, description, strict),
@@ -92,9 +93,9 @@ def chat_request_from_responses(
 
 def tool_params(request: rs.ResponsesRequest) -> dict[str, Any]:
     """``tools``, ``tool_choice`` and ``parallel_tool_calls`` for the chat request."""
-    if not request.tools:
+    tools = rs.function_tools(request.tools)
+    if not tools:
         return {}
-    tools = request.tools
     choice: Any = request.tool_choice
     if isinstance(choice, dict):
         choice, tools = _object_choice(choice, tools)
