@@ -19,6 +19,9 @@ from tests.ui.prefix_proxy import PrefixProxy
 
 ADMIN_PAGES = ("dashboard", "deployments", "keys", "usage")
 PLAYGROUNDS = ("chat", "embeddings", "rerank", "speech", "transcription")
+UNLABELLED = """() => Array.from(document.querySelectorAll("input, select, textarea, button"))
+    .filter((c) => !(c.labels && c.labels.length) && !c.getAttribute("aria-label") && !c.textContent.trim())
+    .map((c) => c.outerHTML)"""
 
 
 def test_the_page_and_its_assets_are_served_by_the_gateway_with_hashed_names(ui_gateway: LiveGateway) -> None:
@@ -57,6 +60,7 @@ def test_sign_in_and_every_page_renders_without_console_errors(tab: Tab, ui_gate
         if page == "dashboard":
             tab.page.locator("table.grid tbody tr", has_text="smollm2-135m-instruct").get_by_text("ready").wait_for()
         tab.page.wait_for_load_state("networkidle")
+        assert tab.page.evaluate(UNLABELLED) == [], page  # every control has an accessible name
         tab.shot(page)
     assert tab.errors == []
     tab.page.get_by_role("button", name="Sign out").click()
@@ -270,17 +274,18 @@ def test_usage_page_exports_csv(tab: Tab, ui_gateway: LiveGateway) -> None:
 def tiny_images(ui_gateway: LiveGateway, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     require_images()
     folder = build_tiny_pipeline(Path(tmp_path_factory.mktemp("ui-tiny-sd")) / "pipeline")
-    ui_gateway.cli("deploy", "ui-tiny-sd", "--engine", "diffusers", "--model", str(folder), "--category", "image",
-                   "--engine-arg", "steps=2")
+    spec = {"name": "ui-tiny-sd", "engine": "diffusers", "model": str(folder), "category": "image",
+            "engine_args": {"steps": "2"}}
+    assert ui_gateway.api("POST", "/api/deployments", spec).status_code == 201
     ui_gateway.wait_ready("ui-tiny-sd", timeout=180)
     yield "ui-tiny-sd"
-    ui_gateway.cli("undeploy", "ui-tiny-sd")
+    ui_gateway.api("DELETE", "/api/deployments/ui-tiny-sd")
 
 
 def test_images_playground_generates(tab: Tab, ui_gateway: LiveGateway, tiny_images: str) -> None:
     tab.sign_in(ui_gateway.admin_key)
     tab.go("images")
-    tab.page.get_by_label("Model").select_option(tiny_images)
+    tab.page.get_by_label("Model", exact=True).select_option(tiny_images)
     tab.page.get_by_label("Size").select_option("64x64")
     tab.page.get_by_label("Count").fill("2")
     tab.page.get_by_role("button", name="Generate").click()
@@ -290,4 +295,82 @@ def test_images_playground_generates(tab: Tab, ui_gateway: LiveGateway, tiny_ima
                               "i => [i.naturalWidth, i.naturalHeight])")
     assert sizes == [[64, 64], [64, 64]]
     tab.shot("images-result")
+    assert tab.errors == []
+
+
+def test_chat_side_by_side_and_the_completions_protocol(tab: Tab, ui_gateway: LiveGateway, fake: FakeUpstream) -> None:
+    ui_gateway.deploy("ui-compare", [fake.url], upstream_model="fake-model")
+    try:
+        tab.sign_in(ui_gateway.admin_key)
+        tab.go("chat")
+        tab.page.get_by_label("Model", exact=True).select_option("smollm2-135m-instruct")
+        tab.page.get_by_label("Compare with").select_option("ui-compare")
+        tab.page.get_by_label("Max tokens").fill("12")
+        tab.page.get_by_label("Message").fill("Hello there.")
+        tab.page.get_by_role("button", name="Send").click()
+        for model in ("smollm2-135m-instruct", "ui-compare"):
+            column = tab.page.locator(f'.column[data-model="{model}"]')
+            column.locator(".stats", has_text="tokens/s").wait_for(timeout=60_000)
+            assert column.locator(".answer").inner_text().strip()
+        tab.shot("chat-side-by-side")
+        tab.page.get_by_role("button", name="New conversation").click()
+        tab.page.get_by_label("Compare with").select_option("")
+        tab.page.get_by_label("Protocol").select_option("completions")
+        tab.page.get_by_label("Message").fill("The capital of France is")
+        tab.page.get_by_role("button", name="Send").click()
+        tab.page.locator(".column .stats", has_text="tokens/s").wait_for(timeout=60_000)
+        assert tab.page.locator(".column .answer").first.inner_text().strip()
+        assert "client.completions.create(" in tab.page.locator(".snippets pre").nth(1).inner_text()
+        assert tab.errors == []
+    finally:
+        ui_gateway.api("DELETE", "/api/deployments/ui-compare")
+
+
+def test_images_playground_edits_where_the_mask_is_painted(tab: Tab, ui_gateway: LiveGateway, tiny_images: str,
+                                                           tmp_path: Path) -> None:
+    from PIL import Image
+
+    source = tmp_path / "green.png"
+    Image.new("RGBA", (64, 64), (20, 160, 90, 255)).save(source, format="PNG")
+    tab.sign_in(ui_gateway.admin_key)
+    tab.go("images")
+    tab.page.get_by_label("Model", exact=True).select_option(tiny_images)
+    tab.page.get_by_label("Mode", exact=True).select_option("edit")
+    tab.page.get_by_label("Image", exact=True).set_input_files(str(source))
+    canvas = tab.page.locator("#images-mask-canvas")
+    canvas.wait_for()
+    tab.page.wait_for_function("() => document.getElementById('images-mask-canvas').width === 256")
+    box = canvas.bounding_box()
+    assert box is not None
+    tab.page.mouse.move(box["x"] + 40, box["y"] + 40)
+    tab.page.mouse.down()
+    tab.page.mouse.move(box["x"] + 120, box["y"] + 120, steps=8)
+    tab.page.mouse.up()
+    tab.page.get_by_label("Size").select_option("64x64")
+    tab.page.evaluate("""() => {
+        const original = window.fetch;
+        window.fetch = async (url, options) => {
+            if (String(url).endsWith("/v1/images/edits")) {
+                const body = options.body;
+                const mask = await createImageBitmap(body.get("mask"));
+                const canvas = new OffscreenCanvas(mask.width, mask.height);
+                canvas.getContext("2d").drawImage(mask, 0, 0);
+                const alpha = canvas.getContext("2d").getImageData(0, 0, mask.width, mask.height).data
+                    .filter((_, i) => i % 4 === 3);
+                window.__sent = {fields: Array.from(body.keys()), image: body.get("image").name,
+                                 size: [mask.width, mask.height], clear: alpha.filter((a) => a === 0).length,
+                                 pixels: alpha.length};
+            }
+            return original(url, options);
+        };
+    }""")
+    tab.page.get_by_role("button", name="Edit", exact=True).click()
+    tab.page.locator("#images-results img").first.wait_for(timeout=120_000)
+    size = tab.page.evaluate("() => { const i = document.querySelector('#images-results img');"
+                             " return [i.naturalWidth, i.naturalHeight]; }")
+    assert size == [64, 64]
+    sent = tab.page.evaluate("() => window.__sent")
+    assert {"model", "prompt", "image", "mask"} <= set(sent["fields"]) and sent["image"] == "green.png"
+    assert sent["size"] == [64, 64] and 0 < sent["clear"] < sent["pixels"]  # transparent only where painted
+    tab.shot("images-edit")
     assert tab.errors == []

@@ -5,11 +5,19 @@ import { field, fill, h, notice, select } from "../dom.js";
 import { curlJson, kwargs, modelPicker, openaiClient, snippets } from "./common.js";
 
 const CHAT = ["llm"];
+const PATHS = { openai: "/v1/chat/completions", anthropic: "/v1/messages", completions: "/v1/completions" };
+const BODIES = { openai: openaiBody, anthropic: anthropicBody, completions: completionBody };
 
 function openaiBody(model, system, history, params) {
   const messages = system ? [{ role: "system", content: system }, ...history] : [...history];
   const body = { model, messages, stream: true, stream_options: { include_usage: true }, ...params };
   return body;
+}
+
+function completionBody(model, system, history, params) {
+  const last = history[history.length - 1].content;
+  return { model, prompt: system ? `${system}\n\n${last}` : last, stream: true,
+           stream_options: { include_usage: true }, ...params };
 }
 
 function anthropicBody(model, system, history, params) {
@@ -23,7 +31,7 @@ function anthropicBody(model, system, history, params) {
 /** Stream one answer into `target`; returns {text, ttft, tokens, seconds}. */
 async function stream(protocol, body, target, signal) {
   const started = performance.now();
-  const path = protocol === "anthropic" ? "../v1/messages" : "../v1/chat/completions";
+  const path = `..${PATHS[protocol]}`;
   const response = await request("POST", path, body, { signal });
   let text = "";
   let first = null;
@@ -40,7 +48,7 @@ async function stream(protocol, body, target, signal) {
     } else {
       if (data.error) throw new Error(data.error.message);
       const choice = data.choices && data.choices[0];
-      delta = (choice && choice.delta && choice.delta.content) || "";
+      delta = (choice && (protocol === "completions" ? choice.text : choice.delta && choice.delta.content)) || "";
       if (data.usage) reported = data.usage.completion_tokens;
     }
     if (delta) {
@@ -62,6 +70,10 @@ function pythonFor(protocol, body) {
     return `import os\nfrom anthropic import Anthropic\n\nclient = Anthropic(base_url="${gatewayBase()}", api_key=os.environ["MODELPORT_API_KEY"])\n` +
       `with client.messages.stream(\n${kwargs(rest)}\n) as stream:\n    for text in stream.text_stream:\n        print(text, end="", flush=True)\n`;
   }
+  if (protocol === "completions") {
+    return `${openaiClient()}stream = client.completions.create(\n${kwargs({ ...rest, stream: true })}\n)\n` +
+      `for chunk in stream:\n    if chunk.choices:\n        print(chunk.choices[0].text, end="", flush=True)\n`;
+  }
   return `${openaiClient()}stream = client.chat.completions.create(\n${kwargs({ ...rest, stream: true })}\n)\n` +
     `for chunk in stream:\n    if chunk.choices and chunk.choices[0].delta.content:\n        print(chunk.choices[0].delta.content, end="", flush=True)\n`;
 }
@@ -73,7 +85,8 @@ export async function render(main, ctx) {
   if (!picker) return null;
   const others = [2, 3].map((n) => select({ id: `chat-model-${n}` }, [["", "(none)"],
     ...Array.from(picker.control.options).map((o) => o.value)]));
-  const protocol = select({ id: "chat-protocol" }, [["openai", "OpenAI (chat completions)"], ["anthropic", "Anthropic (messages)"]]);
+  const protocol = select({ id: "chat-protocol" }, [["openai", "OpenAI (chat completions)"], ["anthropic", "Anthropic (messages)"],
+    ["completions", "OpenAI (completions, one prompt)"]]);
   const system = h("textarea", { id: "chat-system", rows: 2, placeholder: "You are a helpful assistant." });
   const temperature = h("input", { id: "chat-temperature", type: "number", step: "0.1", min: "0", max: "2", value: "0.7" });
   const maxTokens = h("input", { id: "chat-max-tokens", type: "number", min: "1", max: "4096", value: "128" });
@@ -131,8 +144,7 @@ export async function render(main, ctx) {
     await Promise.all(models.map(async (model) => {
       const history = histories.get(model) || [];
       history.push({ role: "user", content: text });
-      const body = chosen === "anthropic" ? anthropicBody(model, system.value.trim(), history, params())
-                                          : openaiBody(model, system.value.trim(), history, params());
+      const body = BODIES[chosen](model, system.value.trim(), history, params());
       if (model === models[0]) firstBody = body;
       const col = column(model);
       const transcript = col.querySelector(".transcript");
@@ -142,7 +154,8 @@ export async function render(main, ctx) {
       try {
         const result = await stream(chosen, body, answer, controller.signal);
         history.push({ role: "assistant", content: result.text });
-        const rate = result.seconds > 0 ? (result.tokens / result.seconds).toFixed(1) : "–";
+        // tokens after the first, over the time since it: the decode rate, apart from the time to first token
+        const rate = result.tokens > 1 && result.seconds > 0 ? ((result.tokens - 1) / result.seconds).toFixed(1) : "–";
         fill(col.querySelector(".stats"),
              `TTFT ${result.ttft === null ? "–" : `${(result.ttft * 1000).toFixed(0)} ms`} · ${result.tokens} tokens · ${rate} tokens/s`);
       } catch (error) {
@@ -154,8 +167,7 @@ export async function render(main, ctx) {
     send.disabled = false;
     halt.disabled = true;
     if (firstBody) {
-      const path = chosen === "anthropic" ? "/v1/messages" : "/v1/chat/completions";
-      code.show(curlJson(path, firstBody, chosen === "anthropic" ? ["anthropic-version: 2023-06-01"] : []),
+      code.show(curlJson(PATHS[chosen], firstBody, chosen === "anthropic" ? ["anthropic-version: 2023-06-01"] : []),
                 pythonFor(chosen, firstBody));
     }
   });
