@@ -321,6 +321,10 @@ def test_chat_side_by_side_and_the_completions_protocol(tab: Tab, ui_gateway: Li
         tab.page.locator(".column .stats", has_text="tokens/s").wait_for(timeout=60_000)
         assert tab.page.locator(".column .answer").first.inner_text().strip()
         assert "client.completions.create(" in tab.page.locator(".snippets pre").nth(1).inner_text()
+        tab.go("dashboard")  # the metrics of what just ran: mean time to first token per deployment
+        row = tab.page.locator("table.grid tbody tr", has_text="smollm2-135m-instruct")
+        row.locator("td.ttft", has_text=re.compile(r"^\d+ ms$")).wait_for()
+        tab.shot("dashboard-after-requests")
         assert tab.errors == []
     finally:
         ui_gateway.api("DELETE", "/api/deployments/ui-compare")

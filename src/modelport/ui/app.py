@@ -87,6 +87,9 @@ class UiApp:
         elif path == "/ui/models":
             _allow(method, "GET")
             await self._models(scope, send)
+        elif path == "/ui/metrics":
+            _allow(method, "GET")
+            await self._metrics(scope, send)
         elif path == "/ui/catalog":
             _allow(method, "GET")
             await self._catalog(scope, send)
@@ -133,6 +136,13 @@ class UiApp:
         routes = self.gw.router.visible_routes(key)
         data = [{"id": route.requested_name, "category": route.spec.category.value} for route in routes]
         await _send_no_store(send, 200, {"data": data})
+
+    async def _metrics(self, scope: dict[str, Any], send: Send) -> None:
+        """`/metrics` for the dashboard (which cannot send a key): the same exposition, to admin sessions."""
+        await self._require(scope, KeyScope.ADMIN)
+        self.gw.usage.ledger.settle()
+        body = await asyncio.to_thread(self.gw.usage.metrics.exposition)
+        await send_bytes(send, 200, body, b"text/plain; version=0.0.4; charset=utf-8", _NO_STORE)
 
     async def _catalog(self, scope: dict[str, Any], send: Send) -> None:
         await self._require(scope, KeyScope.ADMIN)

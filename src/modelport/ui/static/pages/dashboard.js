@@ -5,6 +5,30 @@ import { fill, h, notice } from "../dom.js";
 
 const POLL_MS = 2000;
 
+/** Per deployment from the Prometheus text: {requests, errors, ttftSum, ttftCount}. */
+function parseMetrics(text) {
+  const out = new Map();
+  const get = (name) => {
+    if (!out.has(name)) out.set(name, { requests: 0, errors: 0, ttftSum: 0, ttftCount: 0 });
+    return out.get(name);
+  };
+  for (const line of text.split("\n")) {
+    const match = /^(\w+)\{([^}]*)\} (\S+)/.exec(line);
+    if (!match) continue;
+    const labels = {};
+    for (const [, key, value] of match[2].matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[key] = value;
+    if (!labels.deployment) continue;
+    const value = Number(match[3]);
+    const row = get(labels.deployment);
+    if (match[1] === "modelport_requests_total") {
+      row.requests += value;
+      if (Number(labels.status) >= 400) row.errors += value;
+    } else if (match[1] === "gen_ai_server_time_to_first_token_seconds_sum") row.ttftSum += value;
+    else if (match[1] === "gen_ai_server_time_to_first_token_seconds_count") row.ttftCount += value;
+  }
+  return out;
+}
+
 function source(deployment) {
   if (deployment.urls && deployment.urls.length) return deployment.urls.join(", ");
   return [deployment.engine, deployment.model].filter(Boolean).join(" · ");
@@ -26,9 +50,10 @@ async function showLog(panel, name, ordinal) {
   }
 }
 
-function table(deployments, usage, logPanel) {
+function table(deployments, usage, live, logPanel) {
   const rows = deployments.map((d) => {
     const sums = usage.get(d.name) || { requests: 0, errors: 0 };
+    const now = live.get(d.name) || { rate: 0, errors: 0, ttft: null };
     const instances = d.instances.length ? h("ul", { class: "instances" }, d.instances.map((i) => h("li", {},
       `#${i.ordinal} `, stateBadge(i.state), i.reason ? h("span", { class: "reason" }, ` ${i.reason}`) : null,
       d.engine && !(d.urls && d.urls.length)
@@ -36,13 +61,17 @@ function table(deployments, usage, logPanel) {
                         "aria-label": `Log of ${d.name} instance ${i.ordinal}` }, "log") : null)))
       : h("span", { class: "muted" }, "no instance yet");
     return h("tr", {}, h("th", { scope: "row" }, d.name), h("td", {}, d.category), h("td", { class: "wrap" }, source(d)),
-             h("td", {}, instances), h("td", { class: "num" }, sums.requests), h("td", { class: "num" }, sums.errors));
+             h("td", {}, instances), h("td", { class: "num" }, now.rate.toFixed(2)),
+             h("td", { class: "num ttft" }, now.ttft === null ? "–" : `${(now.ttft * 1000).toFixed(0)} ms`),
+             h("td", { class: "num" }, now.errors), h("td", { class: "num" }, sums.requests),
+             h("td", { class: "num" }, sums.errors));
   });
   return h("table", { class: "grid" },
     h("caption", {}, "Deployments and their instances (live)"),
-    h("thead", {}, h("tr", {}, ["Deployment", "Category", "Runs", "Instances", "Requests 24 h", "Errors 24 h"]
+    h("thead", {}, h("tr", {}, ["Deployment", "Category", "Runs", "Instances", "Requests/s", "Mean TTFT",
+      "Errors (this process)", "Requests 24 h", "Errors 24 h"]
       .map((t) => h("th", { scope: "col" }, t)))),
-    h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: 6 }, "No deployments yet."))));
+    h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: 9 }, "No deployments yet."))));
 }
 
 /** Render the dashboard into `main`; returns the function that stops its polling. */
@@ -54,11 +83,27 @@ export async function render(main) {
   main.append(h("h1", {}, "Dashboard"), banner, body, updated, logPanel);
   let stopped = false;
   let timer = null;
+  let previous = null; // {at, metrics} of the last poll, for rates
+
+  function liveNumbers(text) {
+    const at = performance.now();
+    const metrics = parseMetrics(text);
+    const live = new Map();
+    for (const [name, row] of metrics) {
+      const before = previous && previous.metrics.get(name);
+      const seconds = previous ? (at - previous.at) / 1000 : 0;
+      live.set(name, { rate: before && seconds > 0 ? Math.max(0, row.requests - before.requests) / seconds : 0,
+                       errors: row.errors, ttft: row.ttftCount ? row.ttftSum / row.ttftCount : null });
+    }
+    previous = { at, metrics };
+    return live;
+  }
 
   async function refresh() {
     try {
-      const [deployments, usage] = await Promise.all([
+      const [deployments, usage, metrics] = await Promise.all([
         json("GET", "../api/deployments"), json("GET", "../api/usage?group=deployment&from=1d"),
+        request("GET", "metrics").then((r) => r.text()),
       ]);
       if (stopped) return;
       const byName = new Map(usage.data.map((row) => [row.group, row]));
@@ -67,7 +112,7 @@ export async function render(main) {
       const unreadable = deployments.unreadable.map((u) => `${u.name}: ${u.error}`);
       fill(banner, failed.length ? notice(`Failed instances: ${failed.join("; ")}`, "error") : null,
            unreadable.length ? notice(`Unreadable deployments: ${unreadable.join("; ")}`, "error") : null);
-      fill(body, table(deployments.data, byName, logPanel));
+      fill(body, table(deployments.data, byName, liveNumbers(metrics), logPanel));
       fill(updated, `Updated ${new Date().toLocaleTimeString()}; refreshes every ${POLL_MS / 1000} s.`);
     } catch (error) {
       if (!stopped) fill(banner, notice(`Could not refresh: ${error.message}`, "error"));
