@@ -70,7 +70,10 @@ class Tab:
 def browser() -> Iterator[sync_api.Browser]:
     with sync_api.sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                              args=["--no-sandbox", "--disable-dev-shm-usage"])
+                                              args=["--no-sandbox", "--disable-dev-shm-usage",
+                                                    # a microphone that plays a tone, granted without a prompt
+                                                    "--use-fake-ui-for-media-stream",
+                                                    "--use-fake-device-for-media-stream"])
         yield launched
         launched.close()
 

@@ -378,3 +378,19 @@ def test_images_playground_edits_where_the_mask_is_painted(tab: Tab, ui_gateway:
     assert sent["size"] == [64, 64] and 0 < sent["clear"] < sent["pixels"]  # transparent only where painted
     tab.shot("images-edit")
     assert tab.errors == []
+
+
+def test_transcription_records_from_the_microphone(tab: Tab, ui_gateway: LiveGateway) -> None:
+    tab.sign_in(ui_gateway.admin_key)
+    tab.go("transcription")
+    tab.page.get_by_role("button", name="Record from microphone").click()
+    tab.page.get_by_role("button", name="Stop recording").wait_for()
+    tab.page.wait_for_timeout(1500)
+    tab.page.get_by_role("button", name="Stop recording").click()
+    tab.page.get_by_text(re.compile(r"Recorded [\d.]+ KiB")).wait_for()
+    with tab.page.expect_response("**/v1/audio/transcriptions") as answered:
+        tab.page.get_by_role("button", name="Transcribe").click()
+    assert answered.value.status == 200  # the browser's own recording (WebM/Opus) decodes and transcribes
+    tab.page.locator("#transcription-text").wait_for(state="attached", timeout=60_000)
+    assert "recording.webm" in tab.page.locator(".snippets pre").first.inner_text()
+    assert tab.errors == []
