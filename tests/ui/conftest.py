@@ -1,4 +1,4 @@
-"""One headless Chromium (Debian's, via Playwright's `executable_path`) for the session, a fresh browser
+"""One headless Chromium (Debian's, via Playwright's `executable_path`) per test module, a fresh browser
 context (no cookies) per test, and the screenshots every page test leaves under `.artifacts/ui/`."""
 
 from __future__ import annotations
@@ -66,8 +66,8 @@ class Tab:
         return str(answer)
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[sync_api.Browser]:
+@pytest.fixture(scope="module")  # not longer: Playwright's sync API keeps an event loop running in this thread,
+def browser() -> Iterator[sync_api.Browser]:  # which the async tests of later modules could not run beside
     with sync_api.sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
                                               args=["--no-sandbox", "--disable-dev-shm-usage",
