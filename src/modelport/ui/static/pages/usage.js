@@ -19,10 +19,13 @@ export async function render(main) {
   const out = h("div", { "aria-live": "polite" });
   const download = h("a", { class: "button", download: "modelport-usage.csv", href: "#" }, "Export CSV");
   let url = null;
+  let latest = 0; // answers to an older choice that arrive late are dropped
 
   async function refresh() {
+    const asked = ++latest;
     try {
       const report = await json("GET", `../api/usage?group=${group.value}&from=${since.value}`);
+      if (asked !== latest) return;
       const rows = report.data;
       if (url) URL.revokeObjectURL(url);
       url = URL.createObjectURL(new Blob([csv(rows)], { type: "text/csv" }));
@@ -40,7 +43,7 @@ export async function render(main) {
             COLUMNS.map((c) => h("td", { class: "num" }, Number(r[c] || 0).toLocaleString())))))));
       for (const bar of out.querySelectorAll(".bar")) bar.style.width = `${bar.dataset.width}%`;
     } catch (error) {
-      fill(out, notice(error.message, "error"));
+      if (asked === latest) fill(out, notice(error.message, "error"));
     }
   }
   group.addEventListener("change", refresh);
