@@ -109,12 +109,13 @@ def test_unknown_model_key_scope_and_missing_key(gateway: LiveGateway, proxied: 
 
 def test_client_key_and_hop_by_hop_headers_stay_behind(gateway: LiveGateway, proxied: str, key: str) -> None:
     headers = {"x-gpustack-model": proxied, "x-api-key": key, "proxy-authorization": "Basic abc",
-               "te": "trailers", "keep-alive": "timeout=5", "cookie": "session=1", "x-custom": "kept"}
+               "te": "trailers", "keep-alive": "timeout=5", "cookie": "session=1", "x-csrf-token": "t0ken",
+               "x-custom": "kept"}
     echo = call(gateway, key, "GET", "/model/proxy/echo/h", headers=headers).json()
     sent = echo["headers"]
     assert sent["authorization"] == f"Bearer {SECRET}"  # the instance's own credentials, not the client's key
     assert key not in json.dumps(sent)
-    for name in ("x-api-key", "proxy-authorization", "te", "keep-alive", "cookie", "x-gpustack-model"):
+    for name in ("x-api-key", "proxy-authorization", "te", "keep-alive", "cookie", "x-csrf-token", "x-gpustack-model"):
         assert name not in sent
     assert sent["x-custom"] == "kept"
 

@@ -20,7 +20,9 @@ HOP_BY_HOP = frozenset(
         b"upgrade",
     }
 )
-_NOT_UPSTREAM = HOP_BY_HOP | {b"host", b"content-length", b"authorization", b"x-api-key", b"expect", b"cookie"}
+# The web UI's session travels in the cookie and its CSRF token: neither is for an instance.
+_NOT_UPSTREAM = HOP_BY_HOP | {b"host", b"content-length", b"authorization", b"x-api-key", b"expect", b"cookie",
+                              b"x-csrf-token"}
 _NOT_DOWNSTREAM = HOP_BY_HOP | {b"server", b"date", b"set-cookie"}
 
 
