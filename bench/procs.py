@@ -89,18 +89,21 @@ def cpu_seconds(pid: int) -> float:
     return total / ticks
 
 
-def peak_rss_mb(pid: int) -> float:
-    """Sum of VmHWM (peak resident set) over `pid`'s tree, in MiB."""
+def tree_memory_mb(pid: int, field: str = "VmHWM") -> float:
+    """Sum of a /proc status memory field over `pid`'s tree, in MiB: VmHWM (peak resident set) or VmRSS (now)."""
     total_kb = 0
     for member in process_tree(pid):
         try:
             lines = Path(f"/proc/{member}/status").read_text().splitlines()
         except OSError:
             continue
-        for line in lines:
-            if line.startswith("VmHWM:"):
-                total_kb += int(line.split()[1])
+        total_kb += sum(int(line.split()[1]) for line in lines if line.startswith(field + ":"))
     return total_kb / 1024
+
+
+def peak_rss_mb(pid: int) -> float:
+    """Sum of VmHWM (peak resident set) over `pid`'s tree, in MiB."""
+    return tree_memory_mb(pid, "VmHWM")
 
 
 def wait_http(url: str, timeout: float, headers: dict[str, str] | None = None, expect: bytes = b"",

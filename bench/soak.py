@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 
 from bench import systems as sysmod
-from bench.procs import ProcessGroup, process_tree
+from bench.procs import ProcessGroup, tree_memory_mb
 from bench.runner import RunOptions, start_mock
 from bench.scenarios import CHAT_BODY, STREAM_BODY, select
 
@@ -55,14 +55,7 @@ class Soak:
 
 def rss_mb(pid: int) -> float:
     """Sum of VmRSS over `pid`'s tree, in MiB."""
-    total_kb = 0
-    for member in process_tree(pid):
-        try:
-            lines = Path(f"/proc/{member}/status").read_text().splitlines()
-        except OSError:
-            continue
-        total_kb += sum(int(line.split()[1]) for line in lines if line.startswith("VmRSS:"))
-    return total_kb / 1024
+    return tree_memory_mb(pid, "VmRSS")
 
 
 def ledger_rows(database: Path) -> int:
