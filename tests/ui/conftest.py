@@ -45,6 +45,12 @@ class Tab:
         self.page.evaluate("(hash) => { window.location.hash = hash; }", f"#/{page}")
         self.page.locator("main h1").first.wait_for()
 
+    def row(self, name: str) -> sync_api.Locator:
+        """The table row headed by deployment `name`, exactly (the session's gateway may hold other deployments
+        of the same model, whose rows mention it too)."""
+        header = self.page.get_by_role("rowheader", name=name, exact=True)
+        return self.page.locator("table.grid tbody tr").filter(has=header)
+
     def shot(self, name: str) -> Path:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         path = ARTIFACTS / f"{name}.png"

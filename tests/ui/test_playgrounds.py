@@ -147,7 +147,7 @@ def test_chat_side_by_side_and_the_completions_protocol(tab: Tab, ui_gateway: Li
         assert tab.page.locator(".column .answer").first.inner_text().strip()
         assert "client.completions.create(" in tab.page.locator(".snippets pre").nth(1).inner_text()
         tab.go("dashboard")  # the metrics of what just ran: mean time to first token per deployment
-        row = tab.page.locator("table.grid tbody tr", has_text="smollm2-135m-instruct")
+        row = tab.row("smollm2-135m-instruct")
         row.locator("td.ttft", has_text=re.compile(r"^\d+ ms$")).wait_for()
         tab.shot("dashboard-after-requests")
         assert tab.errors == []

@@ -55,7 +55,7 @@ def test_sign_in_and_every_page_renders_without_console_errors(tab: Tab, ui_gate
     for page in (*ADMIN_PAGES, *PLAYGROUNDS):
         tab.go(page)
         if page == "dashboard":
-            tab.page.locator("table.grid tbody tr", has_text="smollm2-135m-instruct").get_by_text("ready").wait_for()
+            tab.row("smollm2-135m-instruct").get_by_text("ready").wait_for()
         tab.page.wait_for_load_state("networkidle")
         assert tab.page.evaluate(UNLABELLED) == [], page  # every control has an accessible name
         tab.shot(page)
@@ -165,7 +165,7 @@ def test_the_ui_works_under_a_path_prefix(tab: Tab, ui_gateway: LiveGateway) -> 
         assert tab.page.url == proxy.url + "/ui/"
         tab.page.get_by_label("API key").fill(ui_gateway.admin_key)
         tab.page.get_by_role("button", name="Sign in").click()
-        tab.page.locator("table.grid tbody tr", has_text="smollm2-135m-instruct").wait_for()
+        tab.row("smollm2-135m-instruct").wait_for()
         tab.go("chat")
         tab.page.get_by_label("Message").fill("Say hi.")
         tab.page.get_by_label("Max tokens").fill("8")
