@@ -21,29 +21,28 @@ QUIET = {"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", "DISABLE_TELEMETRY": "
          "DISABLE_ERROR_REPORTING": "1"}
 
 
-def claude(served: Served, home: Path, *args: str, max_output: int = 128) -> dict[str, Any]:
+def claude(served: Served, home: Path, *args: str, max_output: int = 128, model: str = CHAT) -> dict[str, Any]:
     """`claude -p "Say hello" --output-format json ARGS`: the result object it prints (it exits 1 on an error)."""
     env = client_env(served, HOME=str(home), ANTHROPIC_BASE_URL=served.url, ANTHROPIC_AUTH_TOKEN=served.key,
                      CLAUDE_CODE_MAX_OUTPUT_TOKENS=str(max_output), **QUIET)
-    argv = [str(BIN / "claude"), "-p", "Say hello", "--output-format", "json", "--model", CHAT, *args]
+    argv = [str(BIN / "claude"), "-p", "Say hello", "--output-format", "json", "--model", model, *args]
     return run_json(argv, env, home, timeout=150, check=False)  # type: ignore[no-any-return]
 
 
-def test_claude_code_answers(served: Served, node_modules: Path, tmp_path: Path) -> None:
+def test_claude_code_answers(served: Served, node_modules: Path, tmp_path: Path,
+                             instant_model: tuple[str, FakeUpstream]) -> None:
     # Its own system prompt and no tools: its default first request (~20,000 tokens with its tools) does not fit
     # the 8,192-token context of the built-in model. The rest is as Claude Code sends it: a system turn inside
-    # `messages`, its beta headers, `thinking`, `context_management`, `output_config.effort`, streaming.
-    # Claude Code sends no temperature, so the 135M model's answer may run past the output cap; Claude Code
-    # then asks it to go on (up to 4 requests) and reports the cap. A few tries get one that ends.
-    runs = []
-    for _ in range(3):
-        runs.append(claude(served, tmp_path, "--tools", "", "--system-prompt", "You reply with a single word."))
-        if not runs[-1]["is_error"]:
-            break
-    assert all("exceeded the 128 output token maximum" in r["result"] for r in runs if r["is_error"]), runs
-    done = runs[-1]
-    assert not done["is_error"] and done["result"].strip() and done["terminal_reason"] == "completed"
-    assert done["modelUsage"][CHAT]["inputTokens"] > 0
+    # `messages`, its beta headers, `thinking`, `context_management`, `output_config.effort`, streaming. Against
+    # the fake-backed deployment: Claude Code sends no temperature, and the 135M model's answer then often runs
+    # past any output cap (three tries in a row did in a CI run), which says nothing about the gateway.
+    model, fake = instant_model
+    done = claude(served, tmp_path, "--tools", "", "--system-prompt", "You reply with a single word.", model=model)
+    assert not done["is_error"] and done["result"].strip() and done["terminal_reason"] == "completed", done
+    assert done["modelUsage"][model]["inputTokens"] > 0
+    chats = [json.loads(r.body) for r in fake.requests if r.path.endswith("/chat/completions")]
+    system = [str(m["content"]) for m in chats[-1]["messages"] if m["role"] == "system"]
+    assert any("You reply with a single word." in text for text in system)  # its system prompt reached the backend
 
 
 def test_claude_code_recognises_its_default_prompt_as_too_long(served: Served, node_modules: Path,
