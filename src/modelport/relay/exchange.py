@@ -203,13 +203,7 @@ class Exchange:
         running across such returns, until a piece arrives."""
         assert self.response is not None
         if self.response.is_eof():  # all of it is here (most whole answers come with their head): no timer
-            chunk = self.response.read_nowait()
-            self._waiting_since = None
-            if chunk:
-                self._got(chunk)
-            else:
-                self.complete = True
-            return chunk
+            return self._arrived(self.response.read_nowait())
         loop, cutoff, idle = self._loop, self._relay.cutoff, self.route.spec.timeouts.idle
         if self._waiting_since is None:
             self._waiting_since = loop.time()
@@ -230,6 +224,10 @@ class Exchange:
             raise self._timed_out(when, idle) from None
         except UpstreamError as exc:
             raise UpstreamUnreachable(f"The instance's response broke off: {exc}") from None
+        return self._arrived(chunk)
+
+    def _arrived(self, chunk: bytes) -> bytes:
+        """Account for a piece that came (b"": the end of the body) and hand it on."""
         self._waiting_since = None
         if chunk:
             self._got(chunk)
