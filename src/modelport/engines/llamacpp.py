@@ -202,10 +202,10 @@ class LlamaCppEngine:
         )  # fmt: skip
         limit = min(request.max_tokens or budget, budget)
         generation = self.decoder.prepare(prompt, limit, sampling, cancel)
-        return self._token_loop(self.decoder, generation, cancel, request.stop if stops else ())
+        return self._token_loop(self.decoder, generation, request.stop if stops else ())
 
     def _token_loop(
-        self, decoder: BatchedDecoder, generation: Generation, cancel: threading.Event, stop: Sequence[str]
+        self, decoder: BatchedDecoder, generation: Generation, stop: Sequence[str]
     ) -> Iterator[GenerationEvent]:
         """Text events of `generation`; it starts decoding at the first `next()` (a generator never
         iterated costs nothing)."""
