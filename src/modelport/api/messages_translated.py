@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import orjson
 
 from modelport.api.messages_tokens import start_count
+from modelport.api.request import Request
 from modelport.errors import (
     ModelportError,
 )
@@ -41,14 +42,27 @@ from modelport.translate.anthropic_openai import (
     Event,
     MessagesStream,
     chat_completion_from_json,
+    chat_request_from_messages,
+    decode_messages_request,
     encode_event,
     messages_response_from_chat,
 )
 from modelport.translate.context_overflow import overflow_from_error
 from modelport.types import Send
 
+if TYPE_CHECKING:
+    from modelport.gateway import Gateway
+
 DRAIN_SECONDS = 1.0  # after [DONE], how long to wait for the end of the body (to keep the connection)
 START_WAIT_SECONDS = 0.5  # how long message_start may wait for the input count still being made
+
+
+async def translate_messages(gw: Gateway, request: Request, route: Route, body: bytes, send: Send) -> None:
+    """Answer a Messages body through `route`'s OpenAI chat instances (`translate.anthropic_openai`)."""
+    decoded = decode_messages_request(body)
+    chat = chat_request_from_messages(decoded, upstream_model=route.upstream_model,
+                                      supports_top_k=route.capabilities.top_k)
+    await relay_translated_messages(gw.relay, route, request.headers, chat, decoded, send, gw.settings.ping_seconds)
 
 
 async def relay_translated_messages(
