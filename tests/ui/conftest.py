@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import orjson
 import pytest
 
 from tests.harness import LiveGateway
@@ -35,10 +36,12 @@ class Tab:
         self.page.goto(f"{self.base}/ui/{route}")
 
     def sign_in(self, key: str) -> None:
+        """Sign in with `key` and wait until the page is signed in (the header names the key)."""
         self.open()
         self.page.get_by_label("API key").fill(key)
         self.page.get_by_role("button", name="Sign in").click()
         self.page.get_by_role("button", name="Sign out").wait_for()
+        self.page.locator(".who", has_text="(").wait_for()
 
     def go(self, page: str) -> None:
         """Navigate the signed-in UI to `#/page` and wait for its heading."""
@@ -68,8 +71,12 @@ class Tab:
         return self.page.evaluate(script, [method, path, csrf, body])  # type: ignore[no-any-return]
 
     def csrf(self) -> str:
-        answer = self.page.evaluate("async () => (await (await fetch('session')).json()).csrf")
-        return str(answer)
+        """The CSRF token of the page's session, as `GET /ui/session` tells it (which must say signed in)."""
+        answer = self.fetch("GET", "session")
+        assert answer["status"] == 200, answer
+        session = orjson.loads(str(answer["body"]))
+        assert session["signed_in"] and session["csrf"], answer
+        return str(session["csrf"])
 
 
 @pytest.fixture(scope="module")  # not longer: Playwright's sync API keeps an event loop running in this thread,

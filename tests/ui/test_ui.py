@@ -44,6 +44,8 @@ def test_the_page_and_its_assets_are_served_by_the_gateway_with_hashed_names(ui_
 def test_sign_in_and_every_page_renders_without_console_errors(tab: Tab, ui_gateway: LiveGateway) -> None:
     tab.open()
     tab.page.get_by_role("heading", name="Sign in").wait_for()
+    # hidden while signed out (a `button { display }` rule once showed it, and tests signing in saw it at once)
+    assert not tab.page.get_by_role("button", name="Sign out").is_visible()
     tab.shot("sign-in")
     tab.sign_in(ui_gateway.admin_key)
     who = tab.page.locator(".who")
@@ -134,7 +136,8 @@ def test_an_inference_key_sees_only_its_playgrounds(tab: Tab, ui_gateway: LiveGa
 def test_calls_without_the_csrf_token_are_refused(tab: Tab, ui_gateway: LiveGateway) -> None:
     tab.sign_in(ui_gateway.admin_key)
     csrf = tab.csrf()
-    assert tab.fetch("GET", "../api/keys", csrf=csrf)["status"] == 200
+    answer = tab.fetch("GET", "../api/keys", csrf=csrf)
+    assert answer["status"] == 200, answer
     for token in (None, "", "x" * 43, csrf[:-1] + ("A" if csrf[-1] != "A" else "B")):
         for method, path, body in (("GET", "../api/keys", None), ("POST", "../api/keys", {"name": "forged"}),
                                    ("POST", "../v1/embeddings", {"model": "all-minilm-l6-v2", "input": "x"}),
