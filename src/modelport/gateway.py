@@ -18,6 +18,7 @@ from modelport.auth.origins import OriginPolicy
 from modelport.auth.session import SessionKeeper
 from modelport.auth.verifier import KeyVerifier
 from modelport.config import Settings
+from modelport.instances.node import NodeAllocator, local_node
 from modelport.instances.placement import LocalPlacement
 from modelport.instances.supervisor import Supervisor
 from modelport.quota.counter import QuotaCounter
@@ -39,7 +40,8 @@ def local_supervisor(
 ) -> Supervisor:
     """The supervisor of this machine's instances (managed ones as local processes)."""
     placement = LocalPlacement(
-        settings.logs_dir, session, settings.probe_seconds, secrets, max_body_bytes=settings.max_request_bytes
+        settings.logs_dir, session, settings.probe_seconds, secrets, max_body_bytes=settings.max_request_bytes,
+        allocator=NodeAllocator(local_node()) if settings.supervise else None,
     )
     return Supervisor(store, router, session, settings.probe_seconds, placement)
 

@@ -125,6 +125,21 @@ class Timeouts:
 
 
 @dataclass(frozen=True)
+class Resources:
+    """What each instance of a deployment needs of the node it runs on, in Ray's terms: CPUs, whole GPUs,
+    memory (RAM) in bytes and custom resources by name. Zero (or none): nothing asked of that kind."""
+
+    cpus: float = 0.0
+    gpus: int = 0
+    memory_bytes: int = 0
+    custom: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.cpus or self.gpus or self.memory_bytes or any(self.custom.values()))
+
+
+@dataclass(frozen=True)
 class DeploymentSpec:
     """What the user asked for when deploying. Stored as JSON, so new options need no migration."""
 
@@ -143,6 +158,7 @@ class DeploymentSpec:
     speaks_anthropic: bool = False  # upstream serves /v1/messages natively
     timeouts: Timeouts = field(default_factory=Timeouts)
     aliases: tuple[str, ...] = ()  # more names clients may put in `model`, e.g. tools that hard-code whisper-1
+    resources: Resources = field(default_factory=Resources)  # what each managed instance needs of its node
 
     @property
     def is_remote(self) -> bool:
@@ -189,6 +205,8 @@ class InstanceRecord:
     reason: str
     updated_at: datetime
     pid: int | None = None
+    node: str = ""  # where it runs: the node's name ('' for remote URLs and older records)
+    gpus: tuple[str, ...] = ()  # the UUIDs of the GPUs it was given (its CUDA_VISIBLE_DEVICES)
 
 
 #: What only changes how the gateway routes to a deployment, never what its instances run.

@@ -91,6 +91,11 @@ def create_admin_app(service: AdminService, on_change: Callable[[], Awaitable[No
             "unreadable": [unreadable_view(u) for u in overview.unreadable],
         }
 
+    @app.get("/api/nodes", summary="This machine's CPUs, memory and GPUs, and the nodes instances run on",
+             responses=error_responses())
+    async def list_nodes() -> dict[str, Any]:
+        return {"data": await asyncio.to_thread(service.nodes)}
+
     @app.get("/api/deployments/{name:path}", summary="One deployment", responses=error_responses(404, 500))
     async def get_deployment(name: str) -> dict[str, Any]:
         return deployment_view(await asyncio.to_thread(service.deployment, name))

@@ -29,6 +29,7 @@ class AdminClient(Protocol):
     def undeploy(self, name: str) -> None: ...
     def deployments(self) -> dict[str, Any]: ...  # as GET /api/deployments answers: data, unreadable
     def logs(self, name: str, ordinal: int, lines: int) -> str: ...
+    def nodes(self) -> list[dict[str, Any]]: ...  # as GET /api/nodes answers: its `data`
     def close(self) -> None: ...
 
 
@@ -83,6 +84,9 @@ class LocalAdmin:
 
     def logs(self, name: str, ordinal: int, lines: int) -> str:
         return self.service.logs(name, ordinal, lines)
+
+    def nodes(self) -> list[dict[str, Any]]:
+        return self.service.nodes()
 
     def close(self) -> None:
         self._store.close()
@@ -152,6 +156,9 @@ class RemoteAdmin:
 
     def logs(self, name: str, ordinal: int, lines: int) -> str:
         return self._call("GET", f"/api/logs/{name}", params={"ordinal": ordinal, "lines": lines}, text=True)  # type: ignore[no-any-return]
+
+    def nodes(self) -> list[dict[str, Any]]:
+        return self._call("GET", "/api/nodes")["data"]  # type: ignore[no-any-return]
 
     def close(self) -> None:
         self._http.close()

@@ -11,6 +11,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field
 
 from modelport.admin import limits
+from modelport.instances import resources
 from modelport.quota.parse import MAX_COUNT
 from modelport.records import (
     Budget,
@@ -20,6 +21,7 @@ from modelport.records import (
     KeyLimits,
     KeyScope,
     Limits,
+    Resources,
     Timeouts,
 )
 
@@ -96,6 +98,17 @@ class TimeoutsIn(BaseModel):
     total: Seconds = Timeouts.total
 
 
+class ResourcesIn(BaseModel):
+    """What each managed instance needs of its node (0: nothing of that kind)."""
+
+    cpus: float = Field(default=0.0, ge=0, le=resources.MAX_AMOUNT, allow_inf_nan=False)
+    gpus: int = Field(default=0, ge=0, le=int(resources.MAX_AMOUNT), description="Whole GPUs.")
+    memory_bytes: int = Field(default=0, ge=0, le=resources.MAX_MEMORY_BYTES, description="RAM.")
+    custom: dict[str, Annotated[float, Field(ge=0, le=resources.MAX_AMOUNT, allow_inf_nan=False)]] = Field(
+        default_factory=dict, max_length=resources.MAX_CUSTOM_RESOURCES,
+        description="Custom resources by name, as the nodes declare them (e.g. Ray's --resources).")
+
+
 class DeploymentIn(BaseModel):
     name: str = Field(min_length=1, max_length=limits.MAX_NAME)
     category: Category = Category.LLM
@@ -116,6 +129,7 @@ class DeploymentIn(BaseModel):
     aliases: list[str] = Field(
         default_factory=list, max_length=limits.MAX_ALIASES, description="More names clients may use as `model`."
     )
+    resources: ResourcesIn = Field(default_factory=ResourcesIn)
 
     def to_spec(self) -> DeploymentSpec:
         data = self.model_dump()
@@ -123,4 +137,5 @@ class DeploymentIn(BaseModel):
         data["aliases"] = tuple(data["aliases"])
         data["command"] = tuple(data["command"]) if data["command"] else None
         data["timeouts"] = Timeouts(**data["timeouts"])
+        data["resources"] = Resources(**data["resources"])
         return DeploymentSpec(**data)

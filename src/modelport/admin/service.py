@@ -7,11 +7,17 @@ import re
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+
+import msgspec
 
 from modelport.admin.limits import MAX_KEY_LIFETIME, MAX_KEY_MODELS, check_key_bounds, check_spec_bounds
 from modelport.auth.keys import generate_key
 from modelport.errors import BadRequest, Conflict, NotFound
+from modelport.instances.inventory import overview
 from modelport.instances.launch import check_launchable, safe_name
+from modelport.instances.node import local_node
+from modelport.instances.resources import check_resources
 from modelport.quota.counter import QuotaCounter
 from modelport.quota.state import Standing
 from modelport.records import (
@@ -169,6 +175,12 @@ class AdminService:
             raise NotFound(f"No log yet for `{name}` instance {ordinal}.")
         return tail(path, lines)
 
+    def nodes(self) -> list[dict[str, Any]]:
+        """This machine (CPUs, memory, GPUs) and every node instances are recorded on, with those instances."""
+        wanted = {d.name: d.spec.resources for d in self.store.list_deployments()}
+        nodes = overview(local_node(), self.store.list_instances(), wanted)
+        return msgspec.to_builtins(nodes)  # type: ignore[no-any-return]
+
     def deployments(self) -> DeploymentsOverview:
         """Every deployment with its instances; those whose stored spec cannot be read, apart."""
         instances: dict[str, list[InstanceRecord]] = {}
@@ -209,6 +221,7 @@ def validate_spec(spec: DeploymentSpec) -> DeploymentSpec:
     if spec.urls and (spec.engine or spec.command):
         raise BadRequest("Give either `url` (remote) or `engine`/`command` (run here), not both.", param="urls")
     check_launchable(spec)
+    check_resources(spec)
     for url in spec.urls:
         if not url.startswith(("http://", "https://")):
             raise BadRequest(f"Invalid URL `{url}`: it must start with http:// or https://.", param="urls")

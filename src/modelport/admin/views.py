@@ -86,6 +86,8 @@ def instance_view(record: InstanceRecord) -> dict[str, Any]:
         "reason": record.reason,
         "pid": record.pid,
         "updated_at": _time(record.updated_at),
+        "node": record.node,
+        "gpus": list(record.gpus),
     }
 
 

@@ -8,6 +8,7 @@ from modelport import __version__
 from modelport.cli.deployments import deploy, deployments, logs, undeploy
 from modelport.cli.keys import keys
 from modelport.cli.models import models
+from modelport.cli.nodes import nodes
 from modelport.cli.serve import serve
 from modelport.cli.usage import usage
 from modelport.cli.worker import worker
@@ -24,6 +25,7 @@ def main() -> None:
       modelport deploy NAME --url URL      route NAME to an OpenAI-compatible server
       modelport keys create --name app     make an API key for an application
       modelport deployments                what is deployed and whether it is ready
+      modelport nodes                      this machine's CPUs, memory and GPUs, and what runs there
       modelport usage --by key             requests and tokens per key (last 7 days)
 
     Commands that change things work on the data dir directly (default ~/.modelport, or
@@ -41,3 +43,4 @@ main.add_command(models)
 main.add_command(logs)
 main.add_command(worker)
 main.add_command(usage)
+main.add_command(nodes)

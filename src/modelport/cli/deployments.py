@@ -13,7 +13,8 @@ from modelport.admin.limits import check_timeouts
 from modelport.cli.common import pass_admin
 from modelport.cli.progress import wait_until_ready
 from modelport.engines.catalog import find_entry
-from modelport.records import Category, DeploymentSpec, Timeouts
+from modelport.instances.resources import parse_custom, parse_memory
+from modelport.records import Category, DeploymentSpec, Resources, Timeouts
 from modelport.sources.reference import is_source_reference
 
 
@@ -81,6 +82,12 @@ from modelport.sources.reference import is_source_reference
 @click.option("--speaks-anthropic", is_flag=True, help="The upstream serves /v1/messages itself.")
 @click.option("--wait", is_flag=True, help="Wait until every instance is ready (showing download progress), "
               "or exit 1 when one fails.")
+@click.option("--cpus", type=click.FloatRange(0), default=0.0, help="CPUs each instance needs of its node.")
+@click.option("--gpus", type=click.IntRange(0), default=0,
+              help="Whole GPUs each instance needs (given through CUDA_VISIBLE_DEVICES).")
+@click.option("--memory", help="Memory (RAM) each instance needs, e.g. 8GiB or 512MiB.")
+@click.option("--resource", "custom_resources", multiple=True, metavar="NAME=AMOUNT",
+              help="A custom resource each instance needs, as nodes declare them (Ray's --resources). Repeatable.")
 @pass_admin
 def deploy(
     admin: AdminClient,
@@ -101,6 +108,10 @@ def deploy(
     generic_proxy: bool,
     speaks_anthropic: bool,
     wait: bool,
+    cpus: float,
+    gpus: int,
+    memory: str | None,
+    custom_resources: tuple[str, ...],
 ) -> None:
     """Deploy NAME: clients then use it as `model: NAME`.
 
@@ -112,6 +123,7 @@ def deploy(
       modelport deploy whisper-base --model whisper-base  (a catalog model: its engine and category)
       modelport deploy qwen3 --model Qwen/Qwen3-0.6B-GGUF --wait    (fetched from Hugging Face, Q4_K_M)
       modelport deploy gemma --model ollama://gemma3:270m            (fetched from Ollama's library)
+      modelport deploy big --engine vllm --model Qwen/Qwen3-8B --gpus 1 --memory 16GiB  (given a free GPU)
     """
     args = dict(_key_value(item) for item in engine_args)
     entry = find_entry(model) if model and not urls and not command else None
@@ -136,11 +148,24 @@ def deploy(
         speaks_anthropic=speaks_anthropic,
         timeouts=_timeouts(timeouts),
         aliases=aliases,
+        resources=_resources(cpus, gpus, memory, custom_resources),
     )
     admin.deploy(spec, replace=replace)
     click.echo(f"deployed {name}")
     if wait and not wait_until_ready(admin, name):
         sys.exit(1)
+
+
+def _resources(cpus: float, gpus: int, memory: str | None, custom: tuple[str, ...]) -> Resources:
+    try:
+        memory_bytes = parse_memory(memory) if memory else 0
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--memory") from None
+    try:
+        named = parse_custom(custom)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--resource") from None
+    return Resources(cpus=cpus, gpus=gpus, memory_bytes=memory_bytes, custom=named)
 
 
 def _timeouts(items: tuple[str, ...]) -> Timeouts:
@@ -207,4 +232,6 @@ def deployments(admin: AdminClient, as_json: bool) -> None:
         aliases = f"  (also: {', '.join(item['aliases'])})" if item.get("aliases") else ""
         click.echo(f"{item['name']}  [{item['category']}]  {source}{aliases}")
         for instance in item["instances"]:
-            click.echo(f"  #{instance['ordinal']} {instance['state']:<10} {instance['url']}  {instance['reason']}")
+            where = f"  on {instance['node']}" if instance.get("node") else ""
+            click.echo(f"  #{instance['ordinal']} {instance['state']:<10} {instance['url']}  "
+                       f"{instance['reason']}{where}")

@@ -11,8 +11,9 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
+from typing import Protocol
 
 import aiohttp
 
@@ -20,13 +21,19 @@ from modelport.auth.instance_secrets import InstanceSecrets
 from modelport.config import MAX_REQUEST_BYTES
 from modelport.instances.fetching import fetch_model, needs_fetch
 from modelport.instances.launch import LaunchPlan, plan_launch
+from modelport.instances.node import Grant, NodeAllocator
 from modelport.private_files import open_private_append, private_dir
 from modelport.records import DeploymentSpec, InstanceState
 
 log = logging.getLogger(__name__)
 
-# (ordinal, url, state, reason, pid)
-StateSink = Callable[[int, str, InstanceState, str, int | None], Awaitable[None]]
+
+class StateSink(Protocol):
+    """Records an instance's state: where it listens, why, its process, its node and GPUs."""
+
+    async def __call__(self, ordinal: int, url: str, state: InstanceState, reason: str, pid: int | None = None, *,
+                       node: str = "", gpus: tuple[str, ...] = ()) -> None: ...
+
 
 MAX_FAILED_STARTS = 5  # consecutive starts that never became ready before giving up (state `failed`)
 MAX_BACKOFF_SECONDS = 60.0
@@ -53,9 +60,12 @@ class LocalInstance:
         probe_seconds: float,
         secrets: InstanceSecrets,
         max_body_bytes: int = MAX_REQUEST_BYTES,
+        allocator: NodeAllocator | None = None,
     ) -> None:
         self.spec = spec
         self.ordinal = ordinal
+        self._allocator = allocator
+        self._grant = Grant(spec.resources)
         self._secrets = secrets
         self._logs_dir = logs_dir
         self._session = session
@@ -74,12 +84,16 @@ class LocalInstance:
             if fetched is None:
                 return
             spec = fetched
+        key = f"{spec.name}#{self.ordinal}"
         failed_starts, backoff = 0, self._first_backoff
         try:
+            if self._allocator is not None and not spec.resources.is_empty:
+                self._grant = await self._allocator.acquire(key, spec.resources, self._report_pending)
             while True:
                 port = free_port()
                 secret = self._secrets.for_instance(self.spec.name, self.ordinal, port)
                 plan = plan_launch(spec, self.ordinal, port, secret, self._logs_dir, self._max_body_bytes)
+                plan = replace(plan, env={**plan.env, **self._grant.environment()})
                 code, was_ready = await self._run_once(plan)
                 failed_starts = 0 if was_ready else failed_starts + 1
                 backoff = self._first_backoff if was_ready else backoff
@@ -96,6 +110,8 @@ class LocalInstance:
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
         finally:
             await self.terminate()
+            if self._allocator is not None:
+                self._allocator.release(key)
 
     async def _run_once(self, plan: LaunchPlan) -> tuple[int | None, bool]:
         """Start, wait until healthy, watch until it exits. (exit status or None, whether it was ready)."""
@@ -188,8 +204,15 @@ class LocalInstance:
                 os.killpg(process.pid, signal.SIGKILL)
             await process.wait()
 
+    @property
+    def _node(self) -> str:
+        return self._allocator.node.name if self._allocator is not None else ""
+
     async def _report_phase(self, state: InstanceState, reason: str) -> None:
-        await self._sink(self.ordinal, "", state, reason, None)
+        await self._sink(self.ordinal, "", state, reason, None, node=self._node)
+
+    async def _report_pending(self, reason: str) -> None:
+        await self._sink(self.ordinal, "", InstanceState.PENDING, reason, None, node=self._node)
 
     async def _report(self, plan: LaunchPlan, state: InstanceState, reason: str, pid: int | None = None) -> None:
-        await self._sink(self.ordinal, plan.base_url, state, reason, pid)
+        await self._sink(self.ordinal, plan.base_url, state, reason, pid, node=self._node, gpus=self._grant.gpus)

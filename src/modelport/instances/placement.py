@@ -12,6 +12,7 @@ import aiohttp
 from modelport.auth.instance_secrets import InstanceSecrets
 from modelport.config import MAX_REQUEST_BYTES
 from modelport.instances.local import LocalInstance, StateSink
+from modelport.instances.node import NodeAllocator
 from modelport.records import DeploymentSpec
 
 
@@ -28,7 +29,8 @@ class Placement(Protocol):
 
 
 class LocalPlacement:
-    """Instances as processes on this machine, logs in `logs_dir`."""
+    """Instances as processes on this machine, logs in `logs_dir`; those that ask for resources get them
+    from `allocator` (this machine's CPUs, memory and GPUs), or wait `pending` with the reason."""
 
     def __init__(
         self,
@@ -37,7 +39,9 @@ class LocalPlacement:
         probe_seconds: float,
         secrets: InstanceSecrets,
         max_body_bytes: int = MAX_REQUEST_BYTES,
+        allocator: NodeAllocator | None = None,
     ) -> None:
+        self.allocator = allocator
         self._max_body_bytes = max_body_bytes
         self._secrets = secrets
         self._logs_dir = logs_dir
@@ -46,5 +50,6 @@ class LocalPlacement:
 
     def instance(self, spec: DeploymentSpec, ordinal: int, sink: StateSink) -> ManagedInstance:
         return LocalInstance(
-            spec, ordinal, self._logs_dir, self._session, sink, self._probe_seconds, self._secrets, self._max_body_bytes
+            spec, ordinal, self._logs_dir, self._session, sink, self._probe_seconds, self._secrets,
+            self._max_body_bytes, self.allocator,
         )

@@ -102,9 +102,10 @@ class Supervisor:
                 await task
 
     def _sink_for(self, deployment: str):  # type: ignore[no-untyped-def]
-        async def record(ordinal: int, url: str, state: InstanceState, reason: str, pid: int | None = None) -> None:
+        async def record(ordinal: int, url: str, state: InstanceState, reason: str, pid: int | None = None, *,
+                         node: str = "", gpus: tuple[str, ...] = ()) -> None:
             log.info("instance %s#%d: %s (%s)", deployment, ordinal, state.value, reason)
-            entry = InstanceRecord(deployment, ordinal, url, state, reason, datetime.now(UTC), pid)
+            entry = InstanceRecord(deployment, ordinal, url, state, reason, datetime.now(UTC), pid, node, gpus)
             await asyncio.to_thread(self._store.set_instance, entry)
             await self._router.refresh()
 

@@ -23,9 +23,12 @@ def upsert(connection: Connection, record: InstanceRecord) -> None:
         "reason": record.reason,
         "pid": record.pid,
         "updated_at": record.updated_at,
+        "node": record.node,
+        "gpus": ",".join(record.gpus),
     }
     statement = insert(instances).values(**values)
-    changes = {name: statement.excluded[name] for name in ("url", "state", "reason", "pid", "updated_at")}
+    kept = ("url", "state", "reason", "pid", "updated_at", "node", "gpus")
+    changes = {name: statement.excluded[name] for name in kept}
     connection.execute(
         statement.on_conflict_do_update(index_elements=["deployment", "ordinal"], set_=changes)
     )
@@ -57,4 +60,6 @@ def _from_row(row: Row[Any]) -> InstanceRecord:
         reason=row.reason,
         updated_at=row.updated_at,
         pid=row.pid,
+        node=row.node,
+        gpus=tuple(row.gpus.split(",")) if row.gpus else (),
     )

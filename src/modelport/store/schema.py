@@ -84,6 +84,26 @@ instances = sa.Table(
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("pid", sa.Integer, nullable=True),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("node", sa.String(200), nullable=False, server_default=""),  # the node it runs on
+    sa.Column("gpus", sa.Text, nullable=False, server_default=""),  # GPU UUIDs given to it, comma-separated
+)
+
+# The lease of the supervising gateway among those sharing a PostgreSQL store (one row, id 1): `holder`
+# supervises managed instances until `held_until` (the database's clock), renewing it while it lives.
+supervisor_lease = sa.Table(
+    "supervisor_lease",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("holder", sa.String(200), nullable=False),
+    sa.Column("held_until", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Secrets every gateway sharing the store uses, by name (`instance-key`: what instance secrets derive from).
+shared_secrets = sa.Table(
+    "shared_secrets",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
 )
 
 routing_state = sa.Table(
