@@ -59,6 +59,7 @@ class Settings:
     listener: ListenerLimits = field(default_factory=ListenerLimits)
     cors_origins: tuple[str, ...] = ()  # browser origins allowed to call the API ("*": any); none: CORS off
     allowed_hosts: tuple[str, ...] = ()  # Host header values accepted; none: any
+    trusted_proxies: tuple[str, ...] = ()  # peers believed about X-Forwarded-For/-Proto (the web UI's sign-in)
     access_log: str = "text"  # one line per request: "json", "text" or "off"
     metrics_token: str | None = None  # a bearer token for /metrics besides admin keys
     metrics_public: bool = False  # /metrics needs no token from loopback and private addresses

@@ -16,6 +16,7 @@ from modelport.private_files import private_dir
 from modelport.records import Category, DeploymentSpec, KeyScope
 from modelport.serving import run_gateway, run_workers
 from modelport.store import Store
+from modelport.ui.forwarded import parse_proxies
 from modelport.usage.metrics import prepare_multiprocess_dir
 
 
@@ -62,6 +63,14 @@ def deploy_defaults(service: AdminService) -> None:
             click.echo(f"not deploying {entry.name}: {error.message}", err=True)
             continue
         click.echo(f"deployed {entry.name} ({entry.engine})", err=True)
+
+
+def _proxies(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
+    try:
+        parse_proxies(values)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+    return values
 
 
 def _write_secret(key_file: Path, token: str) -> None:
@@ -129,6 +138,10 @@ def _write_secret(key_file: Path, token: str) -> None:
 @click.option("--allowed-host", "allowed_hosts", multiple=True, metavar="HOST",
               help="A Host header value to accept (e.g. models.example.com or models.example.com:8080); "
                    "others get a 400. Repeatable; none: any.")
+@click.option("--trusted-proxy", "trusted_proxies", multiple=True, metavar="ADDRESS", callback=_proxies,
+              help="A reverse proxy (address or network, e.g. 10.0.0.7 or 10.0.0.0/8) whose X-Forwarded-For "
+                   "and X-Forwarded-Proto the web UI believes: the client address failed sign-ins count "
+                   "under, and a Secure session cookie when the proxy says https. Repeatable; none: no proxy.")
 @click.option("--access-log", type=click.Choice(["text", "json", "off"]), default="text", show_default=True,
               help="One line per request on stderr (key id, deployment, status, bytes, timings; never a secret).")
 @click.option("--metrics-token", envvar="MODELPORT_METRICS_TOKEN",
@@ -165,6 +178,7 @@ def serve(
     max_connections: int,
     cors_origins: tuple[str, ...],
     allowed_hosts: tuple[str, ...],
+    trusted_proxies: tuple[str, ...],
     access_log: str,
     metrics_token: str | None,
     metrics_public: bool,
@@ -192,6 +206,7 @@ def serve(
                                 max_connections=max_connections),
         cors_origins=cors_origins,
         allowed_hosts=allowed_hosts,
+        trusted_proxies=trusted_proxies,
         access_log=access_log,
         metrics_token=metrics_token,
         metrics_public=metrics_public,

@@ -29,6 +29,8 @@ from modelport.relay.body import ClientGone, decode_struct, read_body
 from modelport.relay.headers import header
 from modelport.types import Receive, Send
 from modelport.ui.assets import IMMUTABLE, Assets
+from modelport.ui.forwarded import ProxyTrust
+from modelport.ui.throttle import SignInThrottle
 
 if TYPE_CHECKING:
     from modelport.gateway import Gateway
@@ -55,6 +57,8 @@ class UiApp:
     def __init__(self, gw: Gateway) -> None:
         self.gw = gw
         self.assets = Assets.load()
+        self.proxies = ProxyTrust(gw.settings.trusted_proxies)
+        self.throttle = SignInThrottle()
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         try:
@@ -113,9 +117,15 @@ class UiApp:
         if not content_type.lower().startswith(b"application/json"):
             raise UnsupportedMediaType("Sign in with a JSON body: {\"key\": \"mp-...\"}.")
         body = decode_struct(await read_body(receive, _SIGN_IN_LIMIT), SignIn)
-        key = await self.gw.verifier.verify(body.key.strip(), KeyScope.INFERENCE)
+        client = self.proxies.client_address(scope)
+        self.throttle.check(client)
+        try:
+            key = await self.gw.verifier.verify(body.key.strip(), KeyScope.INFERENCE)
+        except AuthenticationFailed:
+            self.throttle.failed(client)
+            raise
         cookie, session = self.gw.sessions.create(key)
-        secure = "; Secure" if scope.get("scheme") == "https" else ""
+        secure = "; Secure" if self.proxies.is_https(scope) else ""
         max_age = max(0, session.expires - int(time.time()))
         set_cookie = f"{COOKIE}={cookie}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}"
         body_bytes = msgspec.json.encode(session_view(session))
@@ -127,7 +137,7 @@ class UiApp:
         session = await self.gw.sessions.session(headers)
         if session is not None:
             await asyncio.to_thread(self.gw.sessions.revoke, session)
-        secure = "; Secure" if scope.get("scheme") == "https" else ""
+        secure = "; Secure" if self.proxies.is_https(scope) else ""
         clear = f"{COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict{secure}"
         await send_bytes(send, 200, b'{"signed_out":true}', extra=[*_NO_STORE, (b"set-cookie", clear.encode())])
 
