@@ -118,6 +118,8 @@ ENGINE_ARGS: Mapping[str, tuple[EngineArg, ...]] = MappingProxyType(
                       choices=("mean", "cls", "last", "rank")),
             EngineArg("parallel", int, DEFAULT_PARALLEL, "sequences decoded together (continuous batching)",
                       1, 256),
+            EngineArg("max_tokens", int, None, "output tokens of a request that sets none (llama-server's -n;"
+                      " default: up to the context)", 1, 1_048_576),
             EngineArg("kv_type", str, "f16", "KV cache type (q8_0: half the memory, prompts read ~2x slower)",
                       choices=("f16", "q8_0")),
             *_batching(16_384),

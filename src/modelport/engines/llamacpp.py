@@ -8,7 +8,8 @@ temperature 0), token counts are exact, and a cancel (a stop string, a client go
 
 Engine args (`ENGINE_ARGS["llama.cpp"]` in `engines.args`): `n_ctx` (default: the model's training
 context, at most `DEFAULT_MAX_CONTEXT`; 0: the training context whatever its size), `n_batch`,
-`parallel` (sequences decoded together, each with a KV cache of the whole context), `embedding=true` for embedding
+`parallel` (sequences decoded together, each with a KV cache of the whole context), `max_tokens` (the output
+cap of a request that sets none; otherwise it may run to the end of the context), `embedding=true` for embedding
 GGUFs, `pooling=mean|cls|last` for those, `pooling=rank` for reranker GGUFs (cross-encoders such as
 bge-reranker-v2-m3 converted to GGUF: the query/document pair goes through the model and its
 classification head gives the score). The rank path cannot be tested here: no reranker GGUF is
@@ -66,6 +67,7 @@ class LlamaCppEngine:
         self.dimensions = 0
         self.parallel: int = args["parallel"]
         self.kv_type: str = args["kv_type"]
+        self.default_max_tokens: int | None = args["max_tokens"]
         self.decoder: BatchedDecoder | None = None
         self._llama: Any = None
         self._template: ChatTemplate | None = None
@@ -200,7 +202,7 @@ class LlamaCppEngine:
             frequency_penalty=request.frequency_penalty, presence_penalty=request.presence_penalty,
             grammar=grammar, top_logprobs=request.top_logprobs if request.logprobs else None,
         )  # fmt: skip
-        limit = min(request.max_tokens or budget, budget)
+        limit = min(request.max_tokens or self.default_max_tokens or budget, budget)
         generation = self.decoder.prepare(prompt, limit, sampling, cancel)
         return self._token_loop(self.decoder, generation, request.stop if stops else ())
 
