@@ -61,6 +61,17 @@ def test_stream_split_sequence_is_cut_and_reported() -> None:
     assert _stop(events) == {"stop_reason": "stop_sequence", "stop_sequence": "###"}
 
 
+def test_a_stream_the_translator_ends_counts_the_pieces_delivered_as_output_tokens() -> None:
+    # The stop sequence is found in the text before the backend's usage chunk: the stream ends there, and
+    # its usage counts the content deltas received (one token each from llama.cpp and vLLM), not 0
+    state = MessagesStream(model="m", stop_sequences=("###",))
+    events = state.start()
+    for piece in ("1,", " 2,", " 3", " ###", " 4"):
+        events += state.feed(_chunk(piece))
+    assert state.done and _text(events) == "1, 2, 3 "
+    assert next(d["usage"] for n, d in events if n == "message_delta")["output_tokens"] == 4
+
+
 def test_stream_text_ending_with_the_sequence_is_reported() -> None:
     events = _stream(["The answer", " is 4.", "\nUser:"], ("\nUser:",))
     assert _text(events) == "The answer is 4."

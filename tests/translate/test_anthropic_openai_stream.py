@@ -71,7 +71,7 @@ CASES = [
         (),
         [{"type": "thinking", "thinking": "hmm", "signature": ""}, {"type": "text", "text": "ok"}],
         ("max_tokens", None),
-        {"input_tokens": 0, "output_tokens": 0},
+        {"input_tokens": 0, "output_tokens": 2},  # no usage from the backend: the two deltas it sent
         id="reasoning-field-no-usage",
     ),
     pytest.param(
@@ -107,7 +107,7 @@ CASES = [
         ("###",),
         [{"type": "text", "text": "done"}],
         ("end_turn", None),
-        {"input_tokens": 0, "output_tokens": 0},
+        {"input_tokens": 0, "output_tokens": 1},  # no usage from the backend: its one content delta
         id="stop-token-id",
     ),
 ]
@@ -179,7 +179,7 @@ def test_done_without_finish_reason_or_usage_still_closes() -> None:
     check_grammar(events)
     assert events[0][1]["message"]["id"] == "msg_fixed"
     assert events[-2][1]["delta"] == {"stop_reason": "end_turn", "stop_sequence": None}
-    assert events[-2][1]["usage"] == {"output_tokens": 0}
+    assert events[-2][1]["usage"] == {"output_tokens": 1}  # no usage: the one content delta it sent
 
 
 def test_nothing_after_message_stop() -> None:

@@ -91,6 +91,7 @@ class MessagesStream:
         self._finish_reason: str | None = None
         self._matched_stop: Any = None
         self._usage: Mapping[str, Any] | None = None
+        self._pieces = 0  # content and tool-argument deltas received: ~1 token each (llama.cpp, vLLM)
 
     @property
     def done(self) -> bool:
@@ -146,7 +147,9 @@ class MessagesStream:
         reason, sequence = stop_reason(
             self._finish_reason, self._matched_stop, self._stop_sequences, has_tools
         )
-        usage: dict[str, Any] = {"output_tokens": 0}
+        # No usage yet when the translator ends the stream itself (a stop sequence found in the text, before
+        # the backend's final usage chunk): the deltas received stand for the tokens
+        usage: dict[str, Any] = {"output_tokens": self._pieces}
         if self._usage is not None:
             usage = dict(usage_from_chat(self._usage))
             usage = {"output_tokens": usage.pop("output_tokens"), **usage}
@@ -191,6 +194,7 @@ class MessagesStream:
 
     def _feed_choice(self, choice: Mapping[str, Any]) -> list[Event]:
         delta = choice.get("delta") or {}
+        self._pieces += bool(delta.get("content") or delta.get("tool_calls") or reasoning_text(delta))
         events = self._on_text("thinking", reasoning_text(delta))
         content = delta.get("content")
         events += self._on_text("text", self._stops.push(content if isinstance(content, str) else ""))
