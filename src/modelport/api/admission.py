@@ -2,7 +2,8 @@
 headers to its answer (streams too: they go with the head), and settle it on its usage record once it
 ended. An admitted request is never cut off: nothing here touches its body.
 
-To reserve tokens the JSON body is read here (bounded as the handler would) and replayed to the handler.
+What the request names and reserves is read first (`api.admission_body`: a JSON body, an upload's `model`
+field, the generic proxy's deployment), and any body read is given again to the handler.
 """
 
 from __future__ import annotations
@@ -11,14 +12,12 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from modelport.api.admission_body import PROXY, Inspected, inspect
 from modelport.api.responses import send_error
 from modelport.errors import ModelportError
 from modelport.quota.answers import rate_headers, refusal
-from modelport.quota.estimate import estimate
 from modelport.quota.state import Refused
 from modelport.records import ApiKey
-from modelport.relay.body import read_body
-from modelport.relay.headers import header
 from modelport.types import Receive, Send
 from modelport.usage.record import UsageRecord
 
@@ -26,7 +25,6 @@ if TYPE_CHECKING:
     from modelport.gateway import Gateway
 
 Run = Callable[[Receive, Send], Awaitable[None]]
-PROXY = "/model/proxy"
 RATE_HEADERS = (b"x-ratelimit-", b"anthropic-ratelimit-")
 
 
@@ -44,13 +42,18 @@ async def admitted(gw: Gateway, key: ApiKey, endpoint: str, protocol: str, scope
     if limited is None:
         await run(receive, send)
         return
-    body = await _json_body(gw, scope, receive)
-    if body is not None:
-        receive = _replay(body, receive)
-    reservation = estimate(endpoint, body)
-    route = gw.router.routes.get(reservation.model) if reservation.model else None
+    inspected = await inspect(gw, limited, endpoint, scope, receive)
     try:
-        ticket = await gw.limiter.admit(limited, route.name if route is not None else "", reservation.tokens)
+        await _admitted(gw, limited, inspected, protocol, send, record, run)
+    finally:
+        inspected.close()
+
+
+async def _admitted(gw: Gateway, limited: ApiKey, inspected: Inspected, protocol: str, send: Send,
+                    record: UsageRecord | None, run: Run) -> None:
+    receive = inspected.receive
+    try:
+        ticket = await gw.limiter.admit(limited, inspected.deployment, inspected.tokens)
     except Refused as refused:
         gw.usage.metrics.limited.inc((refused.reason,))
         raise refusal(refused, protocol, time.time()) from None
@@ -90,27 +93,3 @@ def used_tokens(record: UsageRecord | None) -> int | None:
     if record.deployment is None or record.status >= 400 or record.upstream_status >= 400:
         return 0
     return None
-
-
-async def _json_body(gw: Gateway, scope: dict[str, Any], receive: Receive) -> bytes | None:
-    """The body of a JSON POST (bounded by the request limit, as the handler would read it), else None."""
-    if scope["method"] != "POST" or scope["path"].startswith(PROXY):  # the proxy streams bodies through
-        return None
-    content_type = header(scope["headers"], b"content-type")
-    if content_type and b"json" not in content_type.lower():
-        return None
-    return await read_body(receive, gw.settings.max_request_bytes)
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """`receive` with the body already read given again first."""
-    pending = True
-
-    async def receive_again() -> dict[str, Any]:
-        nonlocal pending
-        if pending:
-            pending = False
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return receive_again

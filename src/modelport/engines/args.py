@@ -166,6 +166,8 @@ GATEWAY_ARGS: tuple[EngineArg, ...] = (
     EngineArg("restart_backoff", float, 1.0, "first delay before restarting a crashed instance", 0.01, 3600),
     EngineArg("top_k", bool, True, "whether the engine accepts top_k (Anthropic requests)"),
     EngineArg("api", str, None, "the API a remote rerank URL speaks", choices=("tei", "jina")),
+    EngineArg("reserve_output_tokens", int, None, "output tokens a request without max_tokens reserves against"
+              " token limits (default: llama.cpp's max_tokens when set, else 1024)", 0, 1_048_576),
 )
 _GATEWAY_NAMES = frozenset(arg.name for arg in GATEWAY_ARGS)
 

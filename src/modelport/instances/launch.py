@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from modelport.config import MAX_REQUEST_BYTES
-from modelport.engines.args import validate_engine_args, worker_engine_args
+from modelport.engines.args import GATEWAY_ARGS, validate_engine_args, worker_engine_args
 from modelport.engines.registry import ENGINE_NAMES
 from modelport.errors import BadRequest
 from modelport.records import DeploymentSpec
@@ -72,7 +72,9 @@ class LaunchPlan:
 
 def check_launchable(spec: DeploymentSpec) -> None:
     """400 for an engine deployment that names nothing runnable, or a built-in engine given an engine arg
-    it does not take (or a value of the wrong type or out of range)."""
+    it does not take (or a value of the wrong type or out of range). The gateway's own args (`GATEWAY_ARGS`)
+    are checked for every engine, preset, command and URL."""
+    check_gateway_args(spec)
     if spec.command or spec.urls:
         return
     if spec.engine in BUILT_IN_ENGINES:
@@ -90,6 +92,19 @@ def check_launchable(spec: DeploymentSpec) -> None:
         return
     known = ", ".join(sorted(BUILT_IN_ENGINES | set(PRESETS)))
     raise BadRequest(f"Unknown engine `{spec.engine}`; use one of: {known}, or --command.", param="engine")
+
+
+def check_gateway_args(spec: DeploymentSpec) -> None:
+    """400 for a gateway arg (`startup_timeout`, `reserve_output_tokens`, ...) with a value of the wrong type
+    or out of range, whatever runs the deployment."""
+    for arg in GATEWAY_ARGS:
+        raw = spec.engine_args.get(arg.name)
+        if raw is None:
+            continue
+        try:
+            arg.parse(raw)
+        except ValueError as exc:
+            raise BadRequest(f"Engine arg `{arg.name}={raw}`: {exc}.", param="engine_args") from None
 
 
 def plan_launch(
@@ -132,9 +147,9 @@ def hub_repo_id(model: str) -> str:
 
 def _extra_args(spec: DeploymentSpec) -> list[str]:
     """`engine_args` become `--key value` flags for external engines (e.g. max-model-len=4096); modelport's
-    own `predownload` is not passed on."""
+    own `predownload` and the gateway's args (`GATEWAY_ARGS`) are not passed on."""
     out: list[str] = []
-    for key, value in spec.engine_args.items():
+    for key, value in worker_engine_args(spec.engine_args).items():
         if key != PREDOWNLOAD_ARG:
             out += [f"--{key}"] + ([value] if value != "" else [])
     return out
