@@ -51,6 +51,12 @@ def test_openai_node_responses_create_and_stream(openai_node: dict[str, Any]) ->
     assert "".join(openai_node["response_deltas"]) == openai_node["response_streamed"]
 
 
+def test_openai_node_speech_comes_back_as_the_words_in_a_transcription(openai_node: dict[str, Any]) -> None:
+    assert openai_node["speech_header"] == "RIFF"  # the SDK's binary answer: a WAV file
+    heard = openai_node["transcription"].lower()  # sent back as a multipart upload by the SDK's toFile
+    assert "hello" in heard and "friend" in heard
+
+
 def test_anthropic_node_create_and_stream(anthropic_node: dict[str, Any]) -> None:
     assert anthropic_node["text"].strip() and anthropic_node["input_tokens"] > 0
     assert len(anthropic_node["deltas"]) > 1 and "".join(anthropic_node["deltas"]) == anthropic_node["final"]
@@ -68,10 +74,14 @@ def test_ai_sdk_default_provider_on_the_responses_api(ai_sdk: dict[str, Any]) ->
     assert len(ai_sdk["responses_stream"]) > 1 and "".join(ai_sdk["responses_stream"]).strip()
 
 
-def test_ai_sdk_on_chat_completions(ai_sdk: dict[str, Any]) -> None:
-    assert ai_sdk["chat"].strip() and ai_sdk["openai_chat"].strip()
+def test_ai_sdk_chat_provider_on_chat_completions(ai_sdk: dict[str, Any]) -> None:
+    assert ai_sdk["openai_chat"].strip()  # `openai.chat(model)`
+
+
+def test_openai_compatible_generate_and_stream(ai_sdk: dict[str, Any]) -> None:
+    assert ai_sdk["chat"].strip()
     assert len(ai_sdk["chat_stream"]) > 1
 
 
-def test_ai_sdk_forced_tool_call(ai_sdk: dict[str, Any]) -> None:
+def test_openai_compatible_forced_tool_call(ai_sdk: dict[str, Any]) -> None:
     assert ai_sdk["tool"]["name"] == "get_weather" and isinstance(ai_sdk["tool"]["input"]["city"], str)

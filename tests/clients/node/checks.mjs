@@ -5,10 +5,12 @@ import Anthropic from '@anthropic-ai/sdk';
 import { createOpenAI } from '@ai-sdk/openai';
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import { generateText, jsonSchema, streamText, tool } from 'ai';
-import OpenAI from 'openai';
+import OpenAI, { toFile } from 'openai';
 
 const CHAT = 'smollm2-135m-instruct';
 const EMBED = 'all-minilm-l6-v2';
+const SPEECH = 'piper-en-us-joe';
+const STT = 'whisper-tiny-en';
 const URL = process.env.MODELPORT_URL;
 const KEY = process.env.MODELPORT_KEY;
 const HELLO = [{ role: 'user', content: 'Say hello.' }];
@@ -38,7 +40,13 @@ async function openaiChecks() {
     if (event.type === 'response.output_text.delta') deltas.push(event.delta);
   }
   const streamed = await responseStream.finalResponse();
+  const speech = await client.audio.speech.create({
+    model: SPEECH, voice: 'alloy', input: 'Hello there, my friend.', response_format: 'wav',
+  });
+  const wav = Buffer.from(await speech.arrayBuffer());
+  const heard = await client.audio.transcriptions.create({ model: STT, file: await toFile(wav, 'hello.wav') });
   return {
+    speech_header: wav.subarray(0, 4).toString('latin1'), transcription: heard.text,
     chat: chat.choices[0].message.content, stream: chunks, tool: { name: call.name, arguments: call.arguments },
     embedding: embedding.data[0].embedding, response: response.output_text,
     response_deltas: deltas, response_streamed: streamed.output_text,
