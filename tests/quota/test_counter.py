@@ -12,6 +12,7 @@ import pytest
 from modelport.quota.counter import QuotaCounter
 from modelport.quota.engine import counter_engine
 from modelport.quota.state import Refused, Ticket
+from modelport.quota.transactions import literal
 from modelport.records import ApiKey, Budget, BudgetPeriod, KeyLimits, Limits
 from modelport.store import Store
 from tests.quota.conftest import Clock, stored_key
@@ -135,3 +136,24 @@ def test_one_hundred_concurrent_admissions_against_a_limit_of_ten_admit_exactly_
             counter.close()
     assert sum(admitted) == 10
     assert QuotaCounter(store.engine).standings(key)[0].requests == 10
+
+
+def test_names_reach_the_store_as_they_are_whatever_they_hold(store: Store, clock: Clock) -> None:
+    odd = "o'brien\\'); DELETE FROM quota_windows; --"  # quotes and a backslash, as literals on PostgreSQL
+    key = stored_key(store, KeyLimits(Limits(), ((odd, Limits(rpm=1, concurrency=5)),)))
+    counter = QuotaCounter(counter_engine(store.url), clock)
+    try:
+        ticket = admit(counter, key, deployment=odd)
+        assert refusal(counter, key, deployment=odd).reason == "requests"
+        counter.settle(ticket, 0)
+        (standing,) = counter.standings(key)
+        assert (standing.deployment, standing.requests, standing.in_flight) == (odd, 1, 0)
+    finally:
+        counter.close()
+
+
+@pytest.mark.parametrize("value", ["a\x00b", float("inf"), float("nan"), True, None, b"bytes"])
+def test_only_plain_values_become_postgres_literals(value: object) -> None:
+    with pytest.raises((TypeError, ValueError)):
+        literal(value)
+    assert literal("it's") == "'it''s'" and literal(3) == "3" and literal(1.5) == "1.5"

@@ -4,7 +4,9 @@ The counter lives in the store because that is what every `--workers` process an
 PostgreSQL already share, and because it is exact there: an admission reads the key's standing and records
 the request in one transaction, and the admissions of one key run one at a time (SQLite: `BEGIN
 IMMEDIATE` holds the database's write lock; PostgreSQL: the key's row is locked `FOR UPDATE`). No count is
-kept in a process, so none drifts, and a restarted gateway finds every limit as it was.
+kept in a process, so none drifts, and a restarted gateway finds every limit as it was. The transactions
+run on the driver's connections (`quota.transactions`): two round trips to PostgreSQL per admission, one
+per settlement.
 
 Requests and tokens per minute are a sliding window counted per second: a request counts in the second it
 was admitted, for the 60 s that follow (so it frees between 59 and 60 s later), and its tokens are the
@@ -15,24 +17,22 @@ slot is a row with a lease, renewed while its request runs (`renew`), so a gatew
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import math
 import os
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
 from modelport.quota.periods import WINDOW_SECONDS, period_end, period_start
 from modelport.quota.sql import Statements
 from modelport.quota.state import Refused, Standing, Ticket
+from modelport.quota.transactions import Batch, Row, Transactions
 from modelport.records import ApiKey, Limits
-from modelport.store.database import read_transaction, write_transaction
 
 LEASE_SECONDS = 30.0  # a concurrency slot outlives a gateway that died by at most this long
 CONCURRENCY_RETRY = 1.0  # seconds: a slot frees when some running request ends, which no one can know
@@ -63,13 +63,12 @@ class QuotaCounter:
         self._clock = clock
         self.lease_seconds = lease_seconds
         self._sql = Statements(engine.dialect.name)
-        # SQLite has one writer at a time anyway: this process's threads queue here rather than spin in its
-        # busy handler (other processes still wait there). PostgreSQL locks per key.
-        self._serial: contextlib.AbstractContextManager[Any] = (
-            threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext())
+        # SQLite: one connection, so this process's threads queue in Python rather than spin in SQLite's busy
+        # handler (other processes still wait there). PostgreSQL locks per key.
+        self._transactions = Transactions(engine)
         self._prefix = os.urandom(10).hex()  # slot ids: 80 random bits per process, then a counter
         self._ids = itertools.count()
-        self._pruned: dict[str, int] = {}  # key id -> the second its old counts were last deleted
+        self._pruned: dict[str, int] = {}  # key id -> the second its old counts and slots were last deleted
 
     def admit(self, key: ApiKey, deployment: str, tokens: int) -> Ticket | None:
         """Admit a request reserving `tokens`, or raise `Refused`. None when no limit applies."""
@@ -77,8 +76,8 @@ class QuotaCounter:
         if not applying:
             return None
         held = any(limits.concurrency is not None for _, limits in applying)
-        with self._serial, write_transaction(self._engine) as connection:
-            tx = _Tx(connection, self._sql, key.id, self._clock())
+        with self._transactions.write() as batch:
+            tx = _Tx(batch, self._sql, key.id, self._clock())
             tx.begin(held, self._pruned)
             standings: list[Standing] = []
             for scope, limits in applying:
@@ -99,53 +98,56 @@ class QuotaCounter:
         if not ticket.held and not (delta and (ticket.windows or ticket.budgets)):
             return
         sql = self._sql
-        with self._serial, write_transaction(self._engine) as connection:
+        with self._transactions.write() as batch:
             if ticket.held:
-                connection.exec_driver_sql(sql.free_slot, {"id": ticket.id})
+                batch.run(sql.free_slot, {"id": ticket.id})
             for scope, second in ticket.windows if delta else ():
-                connection.exec_driver_sql(sql.correct_window, {"delta": delta, "key": ticket.key_id, "scope": scope,
-                                                                "second": second})
+                batch.run(sql.correct_window, {"delta": delta, "key": ticket.key_id, "scope": scope, "second": second})
             for scope, start in ticket.budgets if delta else ():
-                connection.exec_driver_sql(sql.correct_budget, {"delta": delta, "key": ticket.key_id, "scope": scope,
-                                                                "start": start})
+                batch.run(sql.correct_budget, {"delta": delta, "key": ticket.key_id, "scope": scope, "start": start})
 
     def renew(self, slot_ids: Iterable[str]) -> None:
         """Extend the leases of the concurrency slots of requests still running."""
         until = self._clock() + self.lease_seconds
         rows = [{"until": until, "id": slot_id} for slot_id in slot_ids]
         for start in range(0, len(rows), 500):
-            with self._serial, write_transaction(self._engine) as connection:
-                connection.exec_driver_sql(self._sql.renew, rows[start:start + 500])
+            with self._transactions.write() as batch:
+                for row in rows[start:start + 500]:
+                    batch.run(self._sql.renew, row)
 
     def close(self) -> None:
         """Close the counter's connections."""
-        self._engine.dispose()
+        self._transactions.close()
 
     def standings(self, key: ApiKey) -> list[Standing]:
         """Where each of the key's limits stands now (for `keys show` and `GET /api/keys/ID`)."""
         applying = [] if key.limits.overall.is_empty else [("", key.limits.overall)]
         applying += [(name, limits) for name, limits in key.limits.deployments if not limits.is_empty]
-        with read_transaction(self._engine) as connection:
-            tx = _Tx(connection, self._sql, key.id, self._clock())
+        with self._transactions.write() as batch:  # reads only: nothing to commit
+            tx = _Tx(batch, self._sql, key.id, self._clock())
             return [tx.measure(scope, limits) for scope, limits in applying]
 
 
 class _Tx:
-    """One admission's transaction: the key, the time, and the statements it runs."""
+    """One admission's transaction: its cursor, the key, the time, and the statements it runs."""
 
-    def __init__(self, connection: Connection, sql: Statements, key_id: str, now: float) -> None:
-        self.connection = connection
+    def __init__(self, batch: Batch, sql: Statements, key_id: str, now: float) -> None:
+        self.batch = batch
         self.sql = sql
         self.key_id = key_id
         self.now = now
         self.second = math.floor(now)
         self.old = self.second - WINDOW  # counts of this second and before have left the window
 
-    def run(self, statement: str, **params: Any) -> Any:
-        return self.connection.exec_driver_sql(statement, {"key": self.key_id, **params})
+    def run(self, statement: str, **params: Any) -> None:
+        self.batch.run(statement, {"key": self.key_id, **params})
+
+    def rows(self, statement: str, **params: Any) -> list[Row]:
+        return self.batch.rows(statement, {"key": self.key_id, **params})
 
     def begin(self, held: bool, pruned: dict[str, int]) -> None:
-        """Take the key's lock; forget its counts that left the window (once a second) and lapsed slots."""
+        """Take the key's lock; once a second, forget its counts that left the window and its lapsed slots
+        (rows that `measure` passes over anyway: only their space is at stake)."""
         sql = self.sql
         if sql.postgres:  # SQLite: BEGIN IMMEDIATE already holds the database's write lock
             self.run(sql.lock)
@@ -154,13 +156,13 @@ class _Tx:
                 pruned.clear()
             pruned[self.key_id] = self.second
             self.run(sql.prune_windows, old=self.old)
-        if held:
-            self.run(sql.prune_slots, now=self.now)
+            if held:
+                self.run(sql.prune_slots, now=self.now)
 
     def measure(self, scope: str, limits: Limits) -> Standing:
         """A scope's standing now, before any new request."""
-        requests, tokens, oldest, running, used, start = self.run(self.sql.measure, scope=scope, old=self.old,
-                                                                  now=self.now).one()
+        requests, tokens, oldest, running, used, start = self.rows(self.sql.measure, scope=scope, old=self.old,
+                                                                   now=self.now)[0]
         standing = Standing(scope, limits, in_flight=int(running))
         if _windowed(limits):
             free_at = None if oldest is None else float(oldest + WINDOW)
@@ -198,7 +200,7 @@ class _Tx:
         """Seconds until the oldest seconds of the window holding at least `excess` of `column` (1: requests,
         2: tokens) have left it."""
         freed = 0
-        for row in self.run(self.sql.window_rows, scope=scope, old=self.old):
+        for row in self.rows(self.sql.window_rows, scope=scope, old=self.old):
             freed += int(row[column])
             if freed >= excess:
                 return max(0.0, float(row[0]) + WINDOW - self.now)

@@ -21,10 +21,11 @@ from modelport.store.database import create_engine, normalise_url
 def counter_engine(url: str) -> Engine:
     """An engine on the store at `url` for the quota counter alone. On PostgreSQL its pool does not ping a
     connection before each use (two round trips per request); one the server dropped fails one admission
-    and is replaced."""
+    and is replaced. The counter keeps the connections it took (`quota.transactions`), one per executor
+    thread at most, so the pool may hand out as many as the largest default executor has threads."""
     parsed = normalise_url(url)
     if parsed.get_backend_name() != "sqlite":
-        engine = sa.create_engine(parsed)
+        engine = sa.create_engine(parsed, pool_size=8, max_overflow=32)
         sa.event.listen(engine, "connect", _relaxed_postgres)
         return engine
     engine = create_engine(parsed)
@@ -35,6 +36,7 @@ def counter_engine(url: str) -> Engine:
 def _relaxed_postgres(dbapi_connection: Any, _record: Any) -> None:
     with dbapi_connection.cursor() as cursor:
         cursor.execute("SET synchronous_commit TO OFF")
+        cursor.execute("SET standard_conforming_strings TO on")  # how quota.transactions.literal quotes
     dbapi_connection.commit()
 
 

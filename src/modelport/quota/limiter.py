@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -55,7 +56,7 @@ class Limiter:
             try:
                 ticket = await asyncio.to_thread(self.counter.admit, key, deployment, tokens)
                 break
-            except sa.exc.OperationalError as exc:  # SQLite busy past its timeout: the transaction rolled back
+            except (sqlite3.OperationalError, sa.exc.OperationalError) as exc:  # SQLite busy past its timeout
                 if "locked" not in str(exc) or attempt == BUSY_RETRIES - 1:
                     raise
         if ticket is not None and ticket.held:
