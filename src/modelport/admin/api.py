@@ -14,6 +14,7 @@ from modelport import __version__
 from modelport.admin.http_errors import install_error_handlers
 from modelport.admin.limits import MAX_REPLICAS
 from modelport.admin.openapi import error_responses, install_openapi
+from modelport.admin.patch import DeploymentPatch
 from modelport.admin.schemas import DeploymentIn, KeyIn, LimitsIn
 from modelport.admin.service import AdminService
 from modelport.admin.usage_api import add_usage_routes
@@ -128,6 +129,19 @@ def create_admin_app(service: AdminService, on_change: Callable[[], Awaitable[No
         _, created = await asyncio.to_thread(service.put, body.to_spec())
         await changed()
         response.status_code = 201 if created else 200
+        return deployment_view(await asyncio.to_thread(service.deployment, name))
+
+    @app.patch(
+        "/api/deployments/{name:path}",
+        summary="Change some fields of a deployment (those omitted, its upstream key too, stay as they are)",
+        responses=error_responses(400, 404, 409),
+    )
+    async def patch_deployment(name: str, body: DeploymentPatch) -> dict[str, Any]:
+        if body.name is not None and body.name != name:
+            raise BadRequest(f"The body names `{body.name}` but the path `{name}`; to rename, deploy anew.",
+                             param="name")
+        await asyncio.to_thread(lambda: service.put(body.apply(service.deployment(name).deployment.spec)))
+        await changed()
         return deployment_view(await asyncio.to_thread(service.deployment, name))
 
     @app.delete(

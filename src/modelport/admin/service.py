@@ -147,7 +147,8 @@ class AdminService:
         }
         for name in (spec.name, *spec.aliases):
             if name in taken:
-                raise Conflict(f"`{name}` is already a name of deployment `{taken[name]}`.")
+                raise Conflict(f"`{name}` is already a name of deployment `{taken[name]}`.",
+                               param="name" if name == spec.name else "aliases")
         stored = {d.name for d in existing.deployments} | {u.name for u in existing.unreadable}
         if replace and spec.name in stored:  # replacing an unreadable one repairs it
             return self.store.update_deployment(spec), False
