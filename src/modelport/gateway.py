@@ -18,6 +18,7 @@ from modelport.auth.origins import OriginPolicy
 from modelport.auth.session import SessionKeeper
 from modelport.auth.verifier import KeyVerifier
 from modelport.config import Settings
+from modelport.instances.leader import Leadership, instance_secrets, keep_policy
 from modelport.instances.node import NodeAllocator, local_node
 from modelport.instances.placement import LocalPlacement
 from modelport.instances.supervisor import Supervisor
@@ -42,6 +43,7 @@ def local_supervisor(
     placement = LocalPlacement(
         settings.logs_dir, session, settings.probe_seconds, secrets, max_body_bytes=settings.max_request_bytes,
         allocator=NodeAllocator(local_node()) if settings.supervise else None,
+        keep=keep_policy(store, settings.data_dir),
     )
     return Supervisor(store, router, session, settings.probe_seconds, placement)
 
@@ -58,9 +60,11 @@ class Gateway:
         self.verifier = KeyVerifier(store, ttl=settings.key_cache_seconds)
         self.sessions = SessionKeeper.in_data_dir(settings.data_dir, store, settings.key_cache_seconds)  # /ui
         self.relay = Relay(self.pool, self.router)
-        secrets = InstanceSecrets.load_or_create(settings.instance_key_file)
+        secrets = instance_secrets(store, settings.instance_key_file)
         self.router.instance_auth = lambda record, spec: None if spec.is_remote else secrets.header_for(record)
         self.supervisor = local_supervisor(settings, store, self.router, session, secrets)
+        # On PostgreSQL one gateway among those sharing the store supervises: the holder of the lease.
+        self.leadership = Leadership(store, self.supervisor) if store.shared and settings.supervise else None
         self.admin_app = create_admin_app(AdminService(store, settings.logs_dir), on_change=self.routing_changed)
         self.images = ImageStore(settings.data_dir / "images", settings.image_url_seconds)
         self.origins = OriginPolicy(settings.allowed_hosts, settings.cors_origins)
@@ -82,7 +86,9 @@ class Gateway:
                        asyncio.create_task(self.limiter.follow_leases(), name="leases"),
                        asyncio.create_task(self.limiter.follow_defaults(), name="limit-defaults")]
         self._ledger = asyncio.create_task(self.usage.ledger.run(), name="usage")
-        if self.settings.supervise:
+        if self.leadership is not None:
+            self._tasks.append(asyncio.create_task(self.leadership.run(self.settings.reload_seconds)))
+        elif self.settings.supervise:
             self._tasks.append(asyncio.create_task(self.supervisor.run(self.settings.reload_seconds)))
         if self.settings.parent_pid is not None:
             self._tasks.append(asyncio.create_task(_exit_with_parent(self.settings.parent_pid)))
@@ -106,7 +112,10 @@ class Gateway:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        await self.supervisor.stop()
+        if self.leadership is not None:
+            await self.leadership.hand_over()  # the engines run on for the gateway elected next
+        else:
+            await self.supervisor.stop()
         await self.pool.close()
         await self.session.close()
         await self.usage.ledger.close(self._ledger)  # after the drain: every finished request is written

@@ -25,9 +25,9 @@ import msgspec
 import uvicorn
 
 from modelport.app import GatewayApp, create_app
-from modelport.auth.instance_secrets import InstanceSecrets
 from modelport.config import Settings
 from modelport.gateway import local_supervisor
+from modelport.instances.leader import Leadership, instance_secrets
 from modelport.listener import guarded_protocol
 from modelport.relay.upstream import create_session
 from modelport.routing.router import Router
@@ -109,9 +109,10 @@ async def _primary(settings: Settings, spawn: Any) -> None:
         loop.add_signal_handler(sig, stop.set)
     store = await asyncio.to_thread(Store.open, settings.store_url)
     session = create_session()
-    secrets = InstanceSecrets.load_or_create(settings.instance_key_file)
-    supervisor = local_supervisor(settings, store, Router(store), session, secrets)
-    supervising = asyncio.create_task(supervisor.run(settings.reload_seconds))
+    supervisor = local_supervisor(settings, store, Router(store), session,
+                                  instance_secrets(store, settings.instance_key_file))
+    leadership = Leadership(store, supervisor) if store.shared else None  # one supervisor among gateways
+    supervising = asyncio.create_task((leadership or supervisor).run(settings.reload_seconds))
     workers = [spawn() for _ in range(settings.workers)]
     try:
         while not stop.is_set():
@@ -129,7 +130,7 @@ async def _primary(settings: Settings, spawn: Any) -> None:
         supervising.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await supervising
-        await supervisor.stop()
+        await (leadership.hand_over() if leadership is not None else supervisor.stop())
         await session.close()
         await asyncio.to_thread(store.close)
 

@@ -13,7 +13,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import aiohttp
 
@@ -66,6 +66,7 @@ class LocalInstance:
         self.ordinal = ordinal
         self._allocator = allocator
         self._grant = Grant(spec.resources)
+        self.prefer_gpus: tuple[str, ...] = ()  # the GPUs it had when adopted: its engine uses those
         self._secrets = secrets
         self._logs_dir = logs_dir
         self._session = session
@@ -73,6 +74,7 @@ class LocalInstance:
         self._probe_seconds = probe_seconds
         self._max_body_bytes = max_body_bytes
         self._process: asyncio.subprocess.Process | None = None
+        self._detached = False  # left running for the next supervisor (leadership lost or handed over)
         self._startup_timeout = float(spec.engine_args.get("startup_timeout", "600"))
         self._first_backoff = float(spec.engine_args.get("restart_backoff", "1"))
 
@@ -88,16 +90,14 @@ class LocalInstance:
         failed_starts, backoff = 0, self._first_backoff
         try:
             if self._allocator is not None and not spec.resources.is_empty:
-                self._grant = await self._allocator.acquire(key, spec.resources, self._report_pending)
+                self._grant = await self._allocator.acquire(key, spec.resources, self._report_pending,
+                                                            prefer=self.prefer_gpus)
             while True:
-                port = free_port()
-                secret = self._secrets.for_instance(self.spec.name, self.ordinal, port)
-                plan = plan_launch(spec, self.ordinal, port, secret, self._logs_dir, self._max_body_bytes)
-                plan = replace(plan, env={**plan.env, **self._grant.environment()})
-                code, was_ready = await self._run_once(plan)
+                plan, code, was_ready = await self._start_once(spec)
                 failed_starts = 0 if was_ready else failed_starts + 1
                 backoff = self._first_backoff if was_ready else backoff
-                why = f"exited with status {code}" if code is not None else "did not become healthy in time"
+                why = f"exited with status {code}" if code is not None else \
+                    "its process exited" if was_ready else "did not become healthy in time"
                 if failed_starts >= MAX_FAILED_STARTS:
                     await self._report(
                         plan,
@@ -109,9 +109,29 @@ class LocalInstance:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
         finally:
-            await self.terminate()
+            if not self._detached:
+                await self.terminate()
             if self._allocator is not None:
                 self._allocator.release(key)
+
+    def detach(self) -> None:
+        """Once cancelled, leave the engine running (for the supervisor elected next to adopt)."""
+        self._detached = True
+
+    def _plan(self, spec: DeploymentSpec, port: int) -> LaunchPlan:
+        secret = self._secrets.for_instance(self.spec.name, self.ordinal, port)
+        plan = plan_launch(spec, self.ordinal, port, secret, self._logs_dir, self._max_body_bytes)
+        return replace(plan, env={**plan.env, **self._grant.environment()})
+
+    async def _start_once(self, spec: DeploymentSpec) -> tuple[LaunchPlan, int | None, bool]:
+        """One run of the engine: (its plan, its exit status or None, whether it became ready)."""
+        plan = self._plan(spec, free_port())
+        code, was_ready = await self._run_once(plan)
+        return plan, code, was_ready
+
+    def _shim_options(self, plan: LaunchPlan) -> list[str]:
+        """Options of the shim before `--` (none here: the engine dies with this gateway)."""
+        return []
 
     async def _run_once(self, plan: LaunchPlan) -> tuple[int | None, bool]:
         """Start, wait until healthy, watch until it exits. (exit status or None, whether it was ready)."""
@@ -125,7 +145,7 @@ class LocalInstance:
             await self.terminate()
             return exited, False
         await self._report(plan, InstanceState.READY, "health check passed", pid)
-        return await self._watch(plan), True
+        return await self._watch(plan, asyncio.ensure_future(process.wait()), pid), True
 
     async def _spawn(self, plan: LaunchPlan) -> asyncio.subprocess.Process:
         private_dir(plan.log_path.parent)
@@ -139,6 +159,7 @@ class LocalInstance:
                 sys.executable,
                 "-m",
                 "modelport.instances.shim",
+                *self._shim_options(plan),
                 "--",
                 *plan.argv,
                 stdin=asyncio.subprocess.DEVNULL,
@@ -171,22 +192,21 @@ class LocalInstance:
             await asyncio.sleep(0.2)
         return False
 
-    async def _watch(self, plan: LaunchPlan) -> int:
-        """Probe while it runs; return its exit status once it exits."""
-        assert self._process is not None
-        exited = asyncio.ensure_future(self._process.wait())
+    async def _watch(self, plan: LaunchPlan, exited: asyncio.Future[Any], pid: int) -> int | None:
+        """Probe while it runs; return its exit status (None when unknown) once `exited` is done."""
         failures = 0
         try:
             while True:
                 done, _ = await asyncio.wait({exited}, timeout=self._probe_seconds)
                 if done:
-                    return exited.result()
+                    code = exited.result()
+                    return code if isinstance(code, int) else None
                 healthy = await self._healthy(plan)
                 if healthy and failures >= UNHEALTHY_AFTER:
-                    await self._report(plan, InstanceState.READY, "health check passes again", self._process.pid)
+                    await self._report(plan, InstanceState.READY, "health check passes again", pid)
                 failures = 0 if healthy else failures + 1
                 if failures == UNHEALTHY_AFTER:
-                    await self._report(plan, InstanceState.UNHEALTHY, "health check failing", self._process.pid)
+                    await self._report(plan, InstanceState.UNHEALTHY, "health check failing", pid)
         finally:
             exited.cancel()
 

@@ -91,8 +91,8 @@ class NodeAllocator:
                 short.append(f"{name}={amount:g} (it has {node.custom.get(name, 0.0):g})")
         return f"node {node.name} cannot give {', '.join(short)}" if short else None
 
-    def try_grant(self, key: str, wanted: Resources) -> Grant | str:
-        """A grant of `wanted` to `key`, or why not now."""
+    def try_grant(self, key: str, wanted: Resources, prefer: tuple[str, ...] = ()) -> Grant | str:
+        """A grant of `wanted` to `key` (the GPUs in `prefer` first, when free), or why not now."""
         if key in self._held:
             return self._held[key]
         impossible = self.never_fits(wanted)
@@ -101,6 +101,7 @@ class NodeAllocator:
         used = list(self._held.values())
         busy = {uuid for grant in used for uuid in grant.gpus}
         free = [gpu.uuid for gpu in self.node.gpus if gpu.uuid not in busy]
+        free.sort(key=lambda uuid: uuid not in prefer)
         holders = ", ".join(sorted(self._held)) or "nothing"
         if len(free) < wanted.gpus:
             return (f"waiting for {wanted.gpus} free GPU(s) on node {self.node.name}: {len(free)} free "
@@ -121,12 +122,13 @@ class NodeAllocator:
         counted += [(name, amount, node.custom.get(name, 0.0)) for name, amount in wanted.custom.items()]
         return [(name, amount, capacity) for name, amount, capacity in counted if amount]
 
-    async def acquire(self, key: str, wanted: Resources, report: Reporter, recheck_seconds: float = 5.0) -> Grant:
+    async def acquire(self, key: str, wanted: Resources, report: Reporter, recheck_seconds: float = 5.0,
+                      prefer: tuple[str, ...] = ()) -> Grant:
         """Wait until `wanted` can be given to `key`, reporting why it waits whenever that changes."""
         said = ""
         while True:
             self._released.clear()  # before looking: a release while we report below still wakes us
-            outcome = self.try_grant(key, wanted)
+            outcome = self.try_grant(key, wanted, prefer)
             if isinstance(outcome, Grant):
                 return outcome
             if outcome != said:

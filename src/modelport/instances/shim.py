@@ -4,6 +4,10 @@
 watches its parent: if the gateway dies (even by SIGKILL), the shim is re-parented and kills the whole
 group, grandchildren included (vLLM and friends fork workers). SIGTERM is passed on to the group, then
 SIGKILL after a grace period.
+
+`--keep-while FILE --keep-seconds N` (gateways sharing a PostgreSQL store): when the gateway dies, the group
+lives on while FILE was touched within the last N seconds, so that the gateway elected next adopts the
+running engine (it touches FILE from then on) instead of starting it again. Nobody touching it: killed.
 """
 
 from __future__ import annotations
@@ -41,11 +45,33 @@ def _kill_group(sig: int) -> None:
             pass
 
 
+def _kept(keeper: str | None, seconds: float) -> bool:
+    """Whether a supervising gateway touched `keeper` within `seconds`."""
+    if keeper is None:
+        return False
+    try:
+        return time.time() - os.stat(keeper).st_mtime < seconds
+    except OSError:
+        return False
+
+
+def _options(argv: list[str]) -> tuple[str | None, float, list[str]]:
+    """(keeper file, its seconds, the command) from `[--keep-while FILE --keep-seconds N] -- CMD...`."""
+    keeper, seconds = None, 0.0
+    while argv[:1] in (["--keep-while"], ["--keep-seconds"]) and len(argv) >= 2:
+        if argv[0] == "--keep-while":
+            keeper = argv[1]
+        else:
+            seconds = float(argv[1])
+        argv = argv[2:]
+    return keeper, seconds, argv[1:] if argv[:1] == ["--"] else argv
+
+
 def main(argv: list[str]) -> int:
-    if argv[:1] == ["--"]:
-        argv = argv[1:]
+    keeper, keep_seconds, argv = _options(argv)
     if not argv:
-        print("usage: python -m modelport.instances.shim -- COMMAND [ARGS...]", file=sys.stderr)
+        print("usage: python -m modelport.instances.shim [--keep-while FILE --keep-seconds N] -- COMMAND [ARGS...]",
+              file=sys.stderr)
         return 2
     parent = os.getppid()
     child = subprocess.Popen(argv)
@@ -65,7 +91,7 @@ def main(argv: list[str]) -> int:
             return 128 - code if code < 0 else code  # the shell's convention for "killed by signal N"
         except subprocess.TimeoutExpired:
             pass
-        if os.getppid() != parent:  # the gateway is gone
+        if os.getppid() != parent and not _kept(keeper, keep_seconds):  # the gateway is gone, nobody adopted us
             _kill_group(signal.SIGTERM)
             time.sleep(1)
             _kill_group(signal.SIGKILL)

@@ -48,6 +48,7 @@ class Supervisor:
         self._watched: dict[str, _Watched] = {}
         self._revision = -1
         self._lock = asyncio.Lock()
+        self.active = True  # False while another gateway supervises (the lease, `leader.py`)
 
     async def run(self, poll_seconds: float) -> None:
         while True:
@@ -58,6 +59,8 @@ class Supervisor:
             await asyncio.sleep(poll_seconds)
 
     async def reconcile(self) -> None:
+        if not self.active:
+            return
         async with self._lock:
             revision = await asyncio.to_thread(self._store.routing_revision)
             if revision == self._revision:
@@ -87,7 +90,7 @@ class Supervisor:
                 state = known.state if known is not None and same else None
                 runner = RemoteMonitor(self._session, spec, ordinal, self._probe_seconds, sink, state).run()
             else:
-                instance = self._placement.instance(spec, ordinal, sink)
+                instance = self._placement.instance(spec, ordinal, sink, recorded.get(ordinal))
                 watched.managed.append(instance)
                 runner = instance.run()
             watched.tasks.append(asyncio.create_task(runner, name=f"instance {spec.name}#{ordinal}"))
@@ -110,6 +113,17 @@ class Supervisor:
             await self._router.refresh()
 
         return record
+
+    async def detach(self) -> None:
+        """Stop supervising but leave every managed engine running, for the supervisor elected next."""
+        async with self._lock:
+            self.active = False
+            for watched in self._watched.values():
+                for instance in watched.managed:
+                    instance.detach()
+            for name in list(self._watched):
+                await self._stop(name)
+            self._revision = -1
 
     async def stop(self) -> None:
         """Stop every instance this supervisor runs and record them as stopped."""

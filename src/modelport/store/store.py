@@ -23,7 +23,7 @@ from modelport.records import (
     KeyLimits,
     UnreadableDeployment,
 )
-from modelport.store import deployments, instances, keys, revision
+from modelport.store import deployments, instances, keys, lease, revision
 from modelport.store.database import (
     create_engine,
     migrate,
@@ -186,6 +186,33 @@ class Store:
         """Instance records ordered by deployment then ordinal, optionally of one deployment only."""
         with read_transaction(self._engine) as connection:
             return instances.select_all(connection, deployment)
+
+    # One supervisor among the gateways of a PostgreSQL store (store/lease.py)
+
+    @property
+    def shared(self) -> bool:
+        """Whether several gateways may share this store (PostgreSQL): they then elect one supervisor."""
+        return self._engine.dialect.name == "postgresql"
+
+    def hold_supervisor_lease(self, holder: str, seconds: float) -> bool:
+        """Take or renew the supervisor lease for `seconds`; False while another gateway holds it."""
+        with write_transaction(self._engine) as connection:
+            return lease.hold(connection, holder, seconds)
+
+    def release_supervisor_lease(self, holder: str) -> None:
+        """Let the lease lapse now if `holder` holds it."""
+        with write_transaction(self._engine) as connection:
+            lease.release(connection, holder)
+
+    def supervisor_lease(self) -> tuple[str, datetime] | None:
+        """(holder, held until) of the supervisor lease, or None."""
+        with read_transaction(self._engine) as connection:
+            return lease.current(connection)
+
+    def shared_secret(self, name: str, made: str) -> str:
+        """The secret every gateway of this store uses as `name`; `made` becomes it if there is none yet."""
+        with write_transaction(self._engine) as connection:
+            return lease.shared_secret(connection, name, made)
 
 
 def _now() -> datetime:
