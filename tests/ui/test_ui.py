@@ -179,6 +179,11 @@ def test_the_ui_works_under_a_path_prefix(tab: Tab, ui_gateway: LiveGateway) -> 
 
 
 def test_usage_page_exports_csv(tab: Tab, ui_gateway: LiveGateway) -> None:
+    # the page's own calls are counted under /api: once that group is in the ledger, the groups hold still
+    deadline = time.monotonic() + 15
+    while "/api" not in [r["group"] for r in ui_gateway.api("GET", "/api/usage?group=endpoint&from=7d").json()["data"]]:
+        assert time.monotonic() < deadline, "admin API calls never reached the usage ledger"
+        time.sleep(0.5)
     tab.sign_in(ui_gateway.admin_key)
     tab.go("usage")
     tab.page.get_by_label("Group by").select_option("endpoint")
@@ -190,3 +195,45 @@ def test_usage_page_exports_csv(tab: Tab, ui_gateway: LiveGateway) -> None:
     report = ui_gateway.api("GET", "/api/usage?group=endpoint&from=7d").json()["data"]
     assert [row.split(",")[0] for row in rows[1:]] == [r["group"] for r in report]
     tab.shot("usage-by-endpoint")
+
+
+def test_usage_charts_by_day_key_and_deployment_show_requests(tab: Tab, ui_gateway: LiveGateway) -> None:
+    key = ui_gateway.create_key("usage-charted")
+    key_id = key.split("-")[1]
+    for _ in range(3):
+        answer = httpx.post(ui_gateway.v1 + "/embeddings", headers={"authorization": f"Bearer {key}"}, timeout=30,
+                            json={"model": "all-minilm-l6-v2", "input": "counted"})
+        assert answer.status_code == 200, answer.text
+    deadline = time.monotonic() + 15
+    while not any(r["group"] == key_id for r in ui_gateway.api("GET", "/api/usage?group=key&from=7d").json()["data"]):
+        assert time.monotonic() < deadline, "the requests never reached the usage ledger"
+        time.sleep(0.5)
+    tab.sign_in(ui_gateway.admin_key)
+    tab.go("usage")
+    charts = {by: tab.page.get_by_role("figure", name=f"Requests by {by}") for by in ("day", "key", "deployment")}
+    charted = charts["key"].locator(".bar-row", has_text=f"usage-charted ({key_id})")
+    charted.wait_for()
+    assert charted.locator(".num").inner_text() == "3"
+    assert charts["deployment"].locator(".bar-row", has_text="all-minilm-l6-v2").count() == 1
+    days = [r["group"] for r in ui_gateway.api("GET", "/api/usage?group=day&from=7d").json()["data"]]
+    assert days and all(charts["day"].locator(".bar-row", has_text=day).count() == 1 for day in days)
+    assert all(chart.is_visible() for chart in charts.values())  # all three at once
+    assert tab.page.locator("table.grid caption", has_text="Usage by day").count() == 1
+    tab.shot("usage-charts")
+    assert tab.errors == []
+
+
+def test_the_dashboard_shows_changes_without_a_reload(tab: Tab, ui_gateway: LiveGateway, fake: FakeUpstream) -> None:
+    tab.sign_in(ui_gateway.admin_key)
+    tab.go("dashboard")
+    tab.row("smollm2-135m-instruct").wait_for()
+    tab.page.evaluate("() => { window.notReloaded = true; }")
+    created = ui_gateway.api("POST", "/api/deployments", {"name": "ui-live", "urls": [fake.url]})
+    assert created.status_code == 201, created.text
+    try:
+        tab.row("ui-live").get_by_text("ready").wait_for(timeout=10_000)  # polled in, then probed ready
+    finally:
+        ui_gateway.api("DELETE", "/api/deployments/ui-live")
+    tab.row("ui-live").wait_for(state="detached", timeout=10_000)
+    assert tab.page.evaluate("() => window.notReloaded") is True
+    assert tab.errors == []
