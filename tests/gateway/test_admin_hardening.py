@@ -100,7 +100,7 @@ def test_unknown_admin_paths_and_methods_answer_in_our_shape(gateway: LiveGatewa
     assert assert_error(gateway.api("GET", "/api/nothing-here"), 404)["type"] == "not_found_error"
     response = gateway.api("POST", "/api/deployments/some-name")
     assert assert_error(response, 405)["code"] == "method_not_allowed"
-    assert set(response.headers["allow"].split(", ")) == {"GET", "PUT", "DELETE"}
+    assert set(response.headers["allow"].split(", ")) == {"GET", "PUT", "PATCH", "DELETE"}
     response = gateway.api("PATCH", "/api/keys")
     assert_error(response, 405)
     assert set(response.headers["allow"].split(", ")) == {"GET", "POST"}
