@@ -66,6 +66,7 @@ class QuotaCounter:
         # SQLite: one connection, so this process's threads queue in Python rather than spin in SQLite's busy
         # handler (other processes still wait there). PostgreSQL locks per key.
         self._transactions = Transactions(engine)
+        self.postgres = self._transactions.postgres
         self._prefix = os.urandom(10).hex()  # slot ids: 80 random bits per process, then a counter
         self._ids = itertools.count()
         self._pruned: dict[str, int] = {}  # key id -> the second its old counts and slots were last deleted
