@@ -46,6 +46,7 @@ def test_sign_in_and_every_page_renders_without_console_errors(tab: Tab, ui_gate
     tab.page.get_by_role("heading", name="Sign in").wait_for()
     # hidden while signed out (a `button { display }` rule once showed it, and tests signing in saw it at once)
     assert not tab.page.get_by_role("button", name="Sign out").is_visible()
+    assert tab.page.get_by_role("navigation", name="Pages").get_by_role("link").count() == 0  # nothing to go to yet
     tab.shot("sign-in")
     tab.sign_in(ui_gateway.admin_key)
     who = tab.page.locator(".who")

@@ -32,7 +32,7 @@ async function models() {
 
 function renderNav(current) {
   const nav = document.getElementById("nav");
-  const pages = isAdmin() ? [...ADMIN_PAGES, ...PLAYGROUNDS] : PLAYGROUNDS;
+  const pages = !session ? [] : isAdmin() ? [...ADMIN_PAGES, ...PLAYGROUNDS] : PLAYGROUNDS;
   fill(nav, h("ul", {}, pages.map(([id, label]) => h("li", {},
     h("a", { href: `#/${id}`, "aria-current": id === current ? "page" : null }, label)))));
   const who = document.getElementById("who");
