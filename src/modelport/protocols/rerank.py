@@ -3,11 +3,12 @@
 Jina and Cohere requests share their field names (`model`, `query`, `documents`, `top_n`,
 `return_documents`), so one msgspec Struct reads the fields the gateway checks in either. `query` and
 each document stay raw JSON (`msgspec.Raw`): counting and shape-checking them costs no string decoding.
+A worker decodes its rerank bodies whole (`JinaRerankRequest`, `TeiRerankRequest`).
 """
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Annotated, Any, TypedDict
 
 import msgspec
 
@@ -63,3 +64,32 @@ class CohereResponse(TypedDict):
     id: str
     results: list[CohereResult]
     meta: dict[str, Any]
+
+
+# --- what a worker accepts: Jina's /v1/rerank and TEI's /rerank, in full --------------------------------
+
+
+class Text(msgspec.Struct):
+    """A query or document given as `{"text": ...}`."""
+
+    text: str
+
+
+class JinaRerankRequest(msgspec.Struct, kw_only=True):
+    """Body of Jina's `POST /v1/rerank` as a worker reads it."""
+
+    query: str | Text
+    documents: Annotated[list[str | Text], msgspec.Meta(min_length=1)]
+    model: str | None = None
+    top_n: Annotated[int, msgspec.Meta(ge=1, le=1 << 31)] | None = None
+    return_documents: bool | None = None
+
+
+class TeiRerankRequest(msgspec.Struct, kw_only=True):
+    """Body of TEI's `POST /rerank`."""
+
+    query: str | Text
+    texts: str | Annotated[list[str], msgspec.Meta(min_length=1)]
+    return_text: bool | None = None
+    truncate: bool | None = None
+

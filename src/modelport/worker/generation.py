@@ -46,7 +46,7 @@ async def completions(request: web.Request) -> web.StreamResponse:
 
 async def _generation(request: web.Request, *, chat: bool) -> web.StreamResponse:
     state = request.app[STATE]
-    call = parse.generation_call(parse.decode_body(await request.read()), chat=chat)
+    call = parse.generation_call(await request.read(), chat=chat)
     generate: Generate = state.engine.chat if chat else state.engine.complete
     async with state.gate.slot():
         if call.stream:

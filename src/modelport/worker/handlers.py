@@ -9,7 +9,11 @@ from typing import Any
 from aiohttp import web
 
 from modelport.errors import BadRequest
-from modelport.worker import chat_parse, parse, render, token_ids
+from modelport.protocols.embeddings import EmbeddingRequest, TeiEmbedRequest
+from modelport.protocols.openai_generation import TokenizeRequest
+from modelport.protocols.rerank import JinaRerankRequest, TeiRerankRequest, Text
+from modelport.protocols.validation import decode_request
+from modelport.worker import chat_parse, render, token_ids
 from modelport.worker.state import STATE, json_response
 
 
@@ -34,56 +38,55 @@ async def models(request: web.Request) -> web.Response:
     return json_response({"object": "list", "data": [card]})
 
 
-def _check_dimensions(body: dict[str, object], native: int) -> None:
-    dims = body.get("dimensions")
-    if dims is not None and dims != native:
+def _check_dimensions(dimensions: int | None, native: int) -> None:
+    if dimensions is not None and dimensions != native:
         raise BadRequest(
             f"this model only produces {native}-dimensional embeddings; 'dimensions' must be {native} or absent",
             param="dimensions",
         )
 
 
+def _text(value: str | Text) -> str:
+    return value if isinstance(value, str) else value.text
+
+
+def _texts(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else value
+
+
 async def embeddings(request: web.Request) -> web.Response:
     """POST /v1/embeddings (OpenAI): `input` as text, or as token ids (`worker.token_ids`)."""
     state = request.app[STATE]
-    body = parse.decode_body(await request.read())
-    texts, ids = token_ids.embedding_texts(body.get("input"))
+    body = decode_request(await request.read(), EmbeddingRequest)
+    texts, ids = token_ids.embedding_texts(body.input)
     if ids is not None:  # cl100k_base ids, as OpenAI's embedding models and LangChain's defaults take them
         decoder = request.app[token_ids.DECODER]
         texts = await asyncio.to_thread(lambda: [decoder.decode(i) for i in ids])
-    fmt = body.get("encoding_format") or "float"
-    if fmt not in ("float", "base64"):
-        raise BadRequest("'encoding_format' must be 'float' or 'base64'", param="encoding_format")
-    _check_dimensions(body, state.engine.dimensions)
-    input_type = body.get("input_type")
-    if input_type is not None and not isinstance(input_type, str):
-        raise BadRequest("'input_type' must be a string", param="input_type")
-    result = await state.batchers.embed(texts, input_type=input_type)
+    _check_dimensions(body.dimensions, state.engine.dimensions)
+    result = await state.batchers.embed(texts, input_type=body.input_type)
+    fmt = body.encoding_format or "float"
     return json_response(render.embedding_list(state.served_name, result.vectors, fmt, result.prompt_tokens))
 
 
 async def tei_embed(request: web.Request) -> web.Response:
     """POST /embed (TEI): {"inputs": str | [str], "normalize"?} -> [[float, ...], ...]."""
     state = request.app[STATE]
-    body = parse.decode_body(await request.read())
-    texts = parse.text_list(body.get("inputs"), "inputs")
-    normalize = parse.flag(body, "normalize", True)
-    result = await state.batchers.embed(texts, normalize=normalize)
+    body = decode_request(await request.read(), TeiEmbedRequest)
+    normalize = True if body.normalize is None else body.normalize
+    result = await state.batchers.embed(_texts(body.inputs), normalize=normalize)
     return json_response(result.vectors)
 
 
 async def rerank(request: web.Request) -> web.Response:
     """POST /v1/rerank (Jina)."""
     state = request.app[STATE]
-    body = parse.decode_body(await request.read())
-    query = parse.query_text(body)
-    documents = parse.rerank_documents(body.get("documents"))
-    top_n = parse.positive_int(body, "top_n")
-    with_docs = parse.flag(body, "return_documents", True)
-    result = await state.batchers.score(query, documents)
+    body = decode_request(await request.read(), JinaRerankRequest)
+    documents = [_text(document) for document in body.documents]
+    with_docs = body.return_documents is not False
+    result = await state.batchers.score(_text(body.query), documents)
     return json_response(
         render.jina_rerank(
-            state.served_name, documents, result.scores, top_n, with_docs, result.prompt_tokens
+            state.served_name, documents, result.scores, body.top_n, with_docs, result.prompt_tokens
         )
     )
 
@@ -91,12 +94,10 @@ async def rerank(request: web.Request) -> web.Response:
 async def tei_rerank(request: web.Request) -> web.Response:
     """POST /rerank (TEI): {"query", "texts", "return_text"?} -> [{"index", "score"(, "text")}]."""
     state = request.app[STATE]
-    body = parse.decode_body(await request.read())
-    query = parse.query_text(body)
-    texts = parse.text_list(body.get("texts"), "texts")
-    return_text = parse.flag(body, "return_text", False)
-    result = await state.batchers.score(query, texts)
-    return json_response(render.tei_rerank(texts, result.scores, return_text))
+    body = decode_request(await request.read(), TeiRerankRequest)
+    texts = _texts(body.texts)
+    result = await state.batchers.score(_text(body.query), texts)
+    return json_response(render.tei_rerank(texts, result.scores, bool(body.return_text)))
 
 
 async def tokenize(request: web.Request) -> web.Response:
@@ -104,12 +105,14 @@ async def tokenize(request: web.Request) -> web.Response:
 
     Tools count as the chat template renders them into the prompt (Claude Code sends two dozen)."""
     state = request.app[STATE]
-    body = parse.decode_body(await request.read())
+    body = decode_request(await request.read(), TokenizeRequest)
     tools: tuple[dict[str, Any], ...] = ()
-    if "messages" in body:
-        prompt, messages, tools = None, parse.chat_messages(body), chat_parse.tools(body)
-    elif isinstance(body.get("prompt"), str):
-        prompt, messages = body["prompt"], None
+    prompt: str | None = None
+    messages: tuple[dict[str, Any], ...] | None = None
+    if body.messages is not None:
+        messages, tools = chat_parse.chat_messages(body.messages), chat_parse.tools(body.tools)
+    elif body.prompt is not None:
+        prompt = body.prompt
     else:
         raise BadRequest("send 'prompt' (a string) or 'messages'", param="prompt")
     async with state.gate.slot():

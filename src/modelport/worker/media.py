@@ -35,7 +35,7 @@ from modelport.engines.media import (
     TranscriptionEngine,
 )
 from modelport.errors import NotFound
-from modelport.worker import forms, media_parse, parse, transcripts
+from modelport.worker import forms, media_parse, transcripts
 from modelport.worker.events import DONE, send_events, sse
 from modelport.worker.state import STATE, WorkerState, json_response
 
@@ -63,7 +63,7 @@ async def speech(request: web.Request) -> web.StreamResponse:
     """POST /v1/audio/speech: audio in `response_format`, streamed sentence by sentence."""
     state = request.app[STATE]
     engine = cast(SpeechEngine, state.engine)
-    call = media_parse.speech_call(parse.decode_body(await request.read()), engine)
+    call = media_parse.speech_call(await request.read(), engine)
     cancel = threading.Event()
     if call.sse:
         return await send_events(request, _speech_events(state, engine, call, cancel), "speech")
@@ -149,7 +149,7 @@ async def _transcript_events(
 async def image_generations(request: web.Request) -> web.Response:
     """POST /v1/images/generations (JSON)."""
     state = request.app[STATE]
-    call = media_parse.image_generation_call(parse.decode_body(await request.read()))
+    call = media_parse.image_generation_call(await request.read())
     return await _images(request, state, call, cast(ImageEngine, state.engine).generate)
 
 

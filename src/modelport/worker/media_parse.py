@@ -1,7 +1,8 @@
-"""Validating speech, transcription and image requests into engine records; bad input is a `BadRequest`.
+"""Speech, transcription and image requests as engine records; bad input is a `BadRequest` naming the field.
 
-Pure functions over a decoded JSON body or a `Form`; the only engine call is the speech engine's voice
-lookup (a dictionary look-up, so an unknown voice is a 400 before any audio is made).
+A JSON body is decoded into its wire schema (`protocols.openai_media`), which checks each field; a form's
+text fields are converted here. The only engine call is the speech engine's voice lookup (a dictionary
+look-up, so an unknown voice is a 400 before any audio is made).
 """
 
 from __future__ import annotations
@@ -11,18 +12,22 @@ from typing import Any
 
 from modelport.engines.media import (
     IMAGE_FORMATS,
-    SPEECH_FORMATS,
     ImageRequest,
     SpeechEngine,
     SpeechRequest,
     TranscriptionRequest,
 )
 from modelport.errors import BadRequest
+from modelport.protocols.openai_media import (
+    MAX_IMAGE_PROMPT,
+    MAX_IMAGES,
+    CreateImageRequest,
+    CreateSpeechRequest,
+    Voice,
+)
+from modelport.protocols.validation import decode_request
 from modelport.worker.forms import Form
 
-MAX_SPEECH_INPUT = 4096
-MAX_IMAGE_PROMPT = 32000
-MAX_IMAGES = 10
 IMAGE_SIZE_RANGE = (64, 2048)
 TRANSCRIPT_FORMATS = ("json", "text", "srt", "vtt", "verbose_json")
 IMAGE_RESPONSE_FORMATS = ("b64_json", "url")
@@ -55,49 +60,30 @@ class ImageCall:
     response_format: str
 
 
-def _voice_name(value: Any, engine: SpeechEngine) -> str:
+def _voice_name(value: str | Voice | None, engine: SpeechEngine) -> str:
     if value is None:
         return engine.voices[0]
-    if isinstance(value, dict) and isinstance(value.get("id"), str):
-        value = value["id"]
-    if not isinstance(value, str):
-        raise BadRequest("'voice' must be a string", param="voice")
-    voice = engine.resolve_voice(value)
+    name = value if isinstance(value, str) else value.id
+    voice = engine.resolve_voice(name)
     if voice is None:
         known = ", ".join(engine.voices)
         raise BadRequest(
-            f"unknown voice {value!r}: this model has {known}, and maps OpenAI's voice names onto them",
+            f"unknown voice {name!r}: this model has {known}, and maps OpenAI's voice names onto them",
             param="voice",
         )
     return voice
 
 
-def _speed(value: Any) -> float:
-    if value is None:
-        return 1.0
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.25 <= value <= 4.0:
-        raise BadRequest("'speed' must be a number between 0.25 and 4.0", param="speed")
-    return float(value)
-
-
-def speech_call(body: dict[str, Any], engine: SpeechEngine) -> SpeechCall:
+def speech_call(raw: bytes, engine: SpeechEngine) -> SpeechCall:
     """Validate a speech body: input, voice, response_format, speed, stream_format."""
-    text = body.get("input")
-    if not isinstance(text, str) or not text.strip():
+    body = decode_request(raw, CreateSpeechRequest)
+    if not body.input.strip():
         raise BadRequest("'input' must be a non-empty string", param="input")
-    if "\0" in text:
+    if "\0" in body.input:
         raise BadRequest("'input' must not contain NUL characters", param="input")
-    if len(text) > MAX_SPEECH_INPUT:
-        raise BadRequest(f"'input' is {len(text)} characters; the maximum is {MAX_SPEECH_INPUT}", param="input")
-    fmt = body.get("response_format") or "mp3"
-    if fmt not in SPEECH_FORMATS:
-        raise BadRequest(f"'response_format' must be one of {', '.join(SPEECH_FORMATS)}", param="response_format")
-    stream_format = body.get("stream_format") or "audio"
-    if stream_format not in ("audio", "sse"):
-        raise BadRequest("'stream_format' must be 'audio' or 'sse'", param="stream_format")
-    voice = _voice_name(body.get("voice"), engine)
-    request = SpeechRequest(text=text, voice=voice, speed=_speed(body.get("speed")))
-    return SpeechCall(request, fmt, sse=stream_format == "sse")
+    speed = 1.0 if body.speed is None else float(body.speed)
+    request = SpeechRequest(text=body.input, voice=_voice_name(body.voice, engine), speed=speed)
+    return SpeechCall(request, body.response_format or "mp3", sse=body.stream_format == "sse")
 
 
 def _float_field(text: str | None, name: str, low: float, high: float) -> float | None:
@@ -210,25 +196,20 @@ def _output_compression(value: Any) -> int:
     return value
 
 
-def image_generation_call(body: dict[str, Any]) -> ImageCall:
+def image_generation_call(raw: bytes) -> ImageCall:
     """Validate a /v1/images/generations JSON body."""
-    n = body.get("n", 1) if body.get("n") is not None else 1
-    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_IMAGES:
-        raise BadRequest(f"'n' must be an integer between 1 and {MAX_IMAGES}", param="n")
-    seed = body.get("seed")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**31):
-        raise BadRequest("'seed' must be an integer between 0 and 2147483647", param="seed")
-    width, height = image_size(body.get("size"))
+    body = decode_request(raw, CreateImageRequest)
+    width, height = image_size(body.size)
     request = ImageRequest(
-        prompt=_prompt(body.get("prompt")),
-        n=n,
+        prompt=_prompt(body.prompt),
+        n=body.n or 1,
         width=width,
         height=height,
-        seed=seed,
-        output_format=_output_format(body.get("output_format")),
-        output_compression=_output_compression(body.get("output_compression")),
+        seed=body.seed,
+        output_format=body.output_format or "png",
+        output_compression=100 if body.output_compression is None else body.output_compression,
     )
-    return ImageCall(request, _image_format(body.get("response_format")))
+    return ImageCall(request, body.response_format or "b64_json")
 
 
 def image_edit_call(form: Form) -> ImageCall:
