@@ -149,6 +149,20 @@ def test_scale_replicas_from_the_ui(tab: Tab, ui_gateway: LiveGateway) -> None:
         while len(ui_gateway.api("GET", f"/api/deployments/{name}").json()["instances"]) != 2:
             assert time.monotonic() < deadline, "the second instance was not started"
             time.sleep(0.5)
+        # replacing an engine deployment: its args are checked, and what the form does not show (the command) stays
+        tab.page.get_by_role("button", name=f"Replace {name}").click()
+        form = tab.page.locator("form", has=tab.page.get_by_role("heading", name=f"Replace {name}"))
+        assert form.get_by_label("Engine", exact=True).input_value() == "command"
+        args = "Engine args (KEY=VALUE per line)"
+        form.get_by_label(args).fill("startup_timeout=soon")
+        form.get_by_role("button", name="Replace").click()
+        assert "startup_timeout" in error_next_to(tab, args, form)
+        form.get_by_label(args).fill("startup_timeout=120")
+        form.get_by_role("button", name="Replace").click()
+        tab.page.get_by_text(f"Replaced {name}.").wait_for()
+        view = ui_gateway.api("GET", f"/api/deployments/{name}").json()
+        assert view["engine_args"] == {"startup_timeout": "120"} and view["command"] == FAKE_COMMAND
+        assert view["replicas"] == 2
         assert unexpected(tab.errors) == []
     finally:
         ui_gateway.api("DELETE", f"/api/deployments/{name}")
