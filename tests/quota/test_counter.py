@@ -156,4 +156,5 @@ def test_names_reach_the_store_as_they_are_whatever_they_hold(store: Store, cloc
 def test_only_plain_values_become_postgres_literals(value: object) -> None:
     with pytest.raises((TypeError, ValueError)):
         literal(value)
-    assert literal("it's") == "'it''s'" and literal(3) == "3" and literal(1.5) == "1.5"
+    assert literal("it's") == "E'it''s'" and literal(3) == "3" and literal(1.5) == "1.5"
+    assert literal("a\\'b") == "E'a\\\\''b'"  # the backslash and the quote both doubled

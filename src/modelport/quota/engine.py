@@ -36,7 +36,7 @@ def counter_engine(url: str) -> Engine:
 def _relaxed_postgres(dbapi_connection: Any, _record: Any) -> None:
     with dbapi_connection.cursor() as cursor:
         cursor.execute("SET synchronous_commit TO OFF")
-        cursor.execute("SET standard_conforming_strings TO on")  # how quota.transactions.literal quotes
+        cursor.execute("SET client_encoding TO 'UTF8'")  # what quota.transactions.literal's quoting assumes
     dbapi_connection.commit()
 
 

@@ -36,16 +36,18 @@ _PLACEHOLDER = re.compile(r"%\(([a-z_]+)\)s")
 
 
 def literal(value: Any) -> str:
-    """`value` (an int, a finite float or a str) as a PostgreSQL literal. Strings are quoted as the server
-    reads them with `standard_conforming_strings` on (the counter's sessions set it: a backslash is then an
-    ordinary character and a doubled quote the only escape); a NUL, which no text value may hold, is refused."""
+    """`value` (an int, a finite float or a str) as a PostgreSQL literal. Strings are escape strings (`E'…'`),
+    which the server reads the same whatever `standard_conforming_strings` says (a pooler may hand the query to
+    a session that never saw our SET): backslashes and quotes doubled. The counter's sessions are UTF-8
+    (`client_encoding`), where no byte of a multibyte character is a quote or backslash; a NUL, which no text
+    value may hold, is refused."""
     kind = type(value)
     if kind is int:
         return str(value)
     if kind is str:
         if "\x00" in value:
             raise ValueError("text holds no NUL")
-        return "'" + str(value).replace("'", "''") + "'"
+        return "E'" + str(value).replace("\\", "\\\\").replace("'", "''") + "'"
     if kind is float:
         if not math.isfinite(value):
             raise ValueError("a count is never infinite")
