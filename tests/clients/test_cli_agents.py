@@ -82,9 +82,23 @@ def assert_answered(events: list[dict[str, Any]]) -> None:
     assert events[-1]["usage"]["input_tokens"] > 0 and events[-1]["usage"]["output_tokens"] > 0
 
 
-def test_codex_exec_answers(served: Served, node_modules: Path, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def capped_chat(served: Served) -> Iterator[str]:
+    """The built-in chat model sampling at temperature 0 when a request sets none (engine arg `temperature`,
+    like Ollama's Modelfile parameter). Codex sends neither a temperature nor an output limit: at 1.0 the 135M
+    model's answer can run on to the end of its context, minutes on one CPU thread (a CI run timed out at
+    240 s), and an output cap (`max_tokens`) ends the turn as `incomplete`, which Codex reports as failed."""
+    spec = {"name": "codex-smollm2", "engine": "llama.cpp", "model": CHAT,
+            "engine_args": {"temperature": "0", "max_tokens": "512", "parallel": "1"}}
+    assert served.gateway.api("POST", "/api/deployments", spec).status_code == 201
+    served.gateway.wait_ready("codex-smollm2", timeout=180)
+    yield "codex-smollm2"
+    served.gateway.api("DELETE", "/api/deployments/codex-smollm2")
+
+
+def test_codex_exec_answers(served: Served, node_modules: Path, tmp_path: Path, capped_chat: str) -> None:
     # Without its sub-agent tools (a `namespace` tool) and its hosted `web_search`: see the next test
-    assert_answered(codex(served, tmp_path, "features.multi_agent=false", "web_search=disabled"))
+    assert_answered(codex(served, tmp_path, "features.multi_agent=false", "web_search=disabled", model=capped_chat))
 
 
 @pytest.fixture(scope="module")

@@ -89,8 +89,8 @@ CLIENTS = (
            " context than the built-in one's 8,192"),
     Client("Codex (`@openai/codex`)", _node("@openai/codex"), "test_cli_agents.py", ("codex_",),
            "`codex exec --json` with a custom provider (`base_url`, `env_key`, `wire_api = \"responses\"`) and a"
-           " one-line `model_instructions_file`; on the built-in model (capped by `--engine-arg max_tokens=64`:"
-           " Codex sends no output limit) without its sub-agent tools and `web_search`; with its default tools"
+           " one-line `model_instructions_file`; on the built-in model (deployed with `--engine-arg temperature=0`:"
+           " Codex sends no temperature and no output limit) without its sub-agent tools and `web_search`; with its default tools"
            " against an instant fake-backed deployment (the `namespace` of sub-agent tools is offered as plain"
            " functions, the hosted `web_search` is left out)"),
 )

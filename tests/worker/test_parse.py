@@ -48,7 +48,7 @@ def test_a_chat_body_becomes_the_engine_request() -> None:
                                                                "parameters": {"type": "object"}}},)
     assert (request.tool_choice, request.tool_name, request.stop, request.seed) == ("function", "f", ("x",), 0x7FFFFFFF)
     assert request.response_format == {"type": "json_schema", "json_schema": {"schema": {}}}
-    assert (request.max_tokens, request.temperature, request.top_p) == (9, 0.0, 1.0)
+    assert (request.max_tokens, request.temperature, request.top_p) == (9, 0.0, None)  # top_p unset: the engine's default
     assert (call.n, call.stream, call.include_usage) == (2, True, True)
 
 

@@ -120,6 +120,8 @@ ENGINE_ARGS: Mapping[str, tuple[EngineArg, ...]] = MappingProxyType(
                       1, 256),
             EngineArg("max_tokens", int, None, "output tokens of a request that sets none (llama-server's -n;"
                       " default: up to the context)", 1, 1_048_576),
+            EngineArg("temperature", float, 1.0, "sampling temperature of a request that sets none", 0, 2),
+            EngineArg("top_p", float, 1.0, "top-p of a request that sets none", 0, 1),
             EngineArg("kv_type", str, "f16", "KV cache type (q8_0: half the memory, prompts read ~2x slower)",
                       choices=("f16", "q8_0")),
             *_batching(16_384),

@@ -64,8 +64,8 @@ class GenerationRequest:
     prompt: str | None = None
     messages: tuple[dict[str, Any], ...] | None = None
     max_tokens: int | None = None
-    temperature: float = 1.0
-    top_p: float = 1.0
+    temperature: float | None = None  # None: the engine's default (a deployment's engine arg, else 1.0)
+    top_p: float | None = None
     stop: tuple[str, ...] = ()
     seed: int | None = None
     presence_penalty: float = 0.0

@@ -9,7 +9,8 @@ temperature 0), token counts are exact, and a cancel (a stop string, a client go
 Engine args (`ENGINE_ARGS["llama.cpp"]` in `engines.args`): `n_ctx` (default: the model's training
 context, at most `DEFAULT_MAX_CONTEXT`; 0: the training context whatever its size), `n_batch`,
 `parallel` (sequences decoded together, each with a KV cache of the whole context), `max_tokens` (the output
-cap of a request that sets none; otherwise it may run to the end of the context), `embedding=true` for embedding
+cap of a request that sets none; otherwise it may run to the end of the context), `temperature` and `top_p`
+(the sampling of a request that sets none, like Ollama's Modelfile parameters), `embedding=true` for embedding
 GGUFs, `pooling=mean|cls|last` for those, `pooling=rank` for reranker GGUFs (cross-encoders such as
 bge-reranker-v2-m3 converted to GGUF: the query/document pair goes through the model and its
 classification head gives the score). The rank path cannot be tested here: no reranker GGUF is
@@ -68,6 +69,8 @@ class LlamaCppEngine:
         self.parallel: int = args["parallel"]
         self.kv_type: str = args["kv_type"]
         self.default_max_tokens: int | None = args["max_tokens"]
+        self.default_temperature: float = args["temperature"]
+        self.default_top_p: float = args["top_p"]
         self.decoder: BatchedDecoder | None = None
         self._llama: Any = None
         self._template: ChatTemplate | None = None
@@ -197,7 +200,8 @@ class LlamaCppEngine:
         if self.decoder is None:
             raise InvalidEngineInput("this model is loaded for embeddings; it does not generate", "model")
         sampling = Sampling(
-            temperature=request.temperature, top_p=request.top_p,
+            temperature=self.default_temperature if request.temperature is None else request.temperature,
+            top_p=self.default_top_p if request.top_p is None else request.top_p,
             seed=request.seed if request.seed is not None else random.getrandbits(31),
             frequency_penalty=request.frequency_penalty, presence_penalty=request.presence_penalty,
             grammar=grammar, top_logprobs=request.top_logprobs if request.logprobs else None,

@@ -59,8 +59,8 @@ def _common(body: ChatCompletionRequest | CompletionRequest) -> dict[str, Any]:
     stop = body.stop if body.stop is not None else ()
     return {
         "max_tokens": max_tokens,
-        "temperature": _or(body.temperature, 1.0),
-        "top_p": _or(body.top_p, 1.0),
+        "temperature": body.temperature,  # None: the engine's default (its engine arg, else 1.0)
+        "top_p": body.top_p,
         "stop": (stop,) if isinstance(stop, str) else tuple(stop),
         "seed": None if body.seed is None else body.seed & 0x7FFFFFFF,
         "presence_penalty": _or(body.presence_penalty, 0.0),
