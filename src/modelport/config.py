@@ -66,6 +66,8 @@ class Settings:
     usage_flush_seconds: float = 2.0  # usage records are written to the store this often
     usage_buffer_records: int = 100_000  # records held while the store is slow or down; more are dropped
     usage_retention_days: float = 90.0  # raw usage rows are kept this long (daily sums for good)
+    placement: str = "local"  # where managed instances run: "local" (this machine) or "ray" (a Ray cluster)
+    ray_address: str | None = None  # --placement ray: the cluster (None: RAY_ADDRESS, or a local one)
 
     @property
     def store_url(self) -> str:

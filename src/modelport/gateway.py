@@ -20,7 +20,7 @@ from modelport.auth.verifier import KeyVerifier
 from modelport.config import Settings
 from modelport.instances.leader import Leadership, instance_secrets, keep_policy
 from modelport.instances.node import NodeAllocator, local_node
-from modelport.instances.placement import LocalPlacement
+from modelport.instances.placement import LocalPlacement, Placement
 from modelport.instances.supervisor import Supervisor
 from modelport.quota.counter import QuotaCounter
 from modelport.quota.engine import counter_engine
@@ -39,7 +39,14 @@ log = logging.getLogger(__name__)
 def local_supervisor(
     settings: Settings, store: Store, router: Router, session: aiohttp.ClientSession, secrets: InstanceSecrets
 ) -> Supervisor:
-    """The supervisor of this machine's instances (managed ones as local processes)."""
+    """The supervisor of the managed instances: local processes, or Ray actors with `--placement ray`."""
+    placement: Placement
+    if settings.placement == "ray":
+        from modelport.instances.ray_placement import RayPlacement  # the `ray` extra, imported only when asked
+
+        placement = RayPlacement(settings.ray_address, session, settings.probe_seconds, secrets,
+                                 settings.max_request_bytes)
+        return Supervisor(store, router, session, settings.probe_seconds, placement)
     placement = LocalPlacement(
         settings.logs_dir, session, settings.probe_seconds, secrets, max_body_bytes=settings.max_request_bytes,
         allocator=NodeAllocator(local_node()) if settings.supervise else None,

@@ -152,6 +152,9 @@ def _write_secret(key_file: Path, token: str) -> None:
               help="How often usage records are written to the store (a crash loses at most this much).")
 @click.option("--usage-retention-days", default=90.0, show_default=True, type=click.FloatRange(0.01),
               help="How long one row per request is kept (daily sums are kept for good).")
+@click.option("--placement", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Where managed instances run: this machine, or a Ray cluster (needs modelport[ray]).")
+@click.option("--ray-address", envvar="RAY_ADDRESS", help="--placement ray: the cluster, e.g. 10.0.0.2:6379.")
 @click.option(
     "--log-level",
     default="info",
@@ -184,6 +187,8 @@ def serve(
     metrics_public: bool,
     usage_flush_seconds: float,
     usage_retention_days: float,
+    placement: str,
+    ray_address: str | None,
     log_level: str,
 ) -> None:
     """Run the gateway and the supervisor of its instances."""
@@ -212,6 +217,8 @@ def serve(
         metrics_public=metrics_public,
         usage_flush_seconds=usage_flush_seconds,
         usage_retention_days=usage_retention_days,
+        placement=placement,
+        ray_address=ray_address,
     )
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     token = bootstrap(settings)

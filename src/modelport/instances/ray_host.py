@@ -1,0 +1,106 @@
+"""The Ray actor that owns one instance's engine on the node Ray chose (`modelport[ray]`).
+
+The gateway creates it with the deployment's resources; the actor finds a free port on its node, then starts
+the engine under our shim (which kills the engine's process group if the actor's worker dies) with the
+CUDA_VISIBLE_DEVICES Ray set for it. The instance secret never travels in the actor's arguments: the
+argument holds a placeholder and, nested in a list so that Ray does not resolve it into the task, a
+reference to an object in the object store; the actor reads the secret from there, and the gateway drops
+the object once the engine started. Arguments and runtime_env are shown by Ray's state API and dashboard;
+objects are not.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+SECRET_MARK = "@@MODELPORT_INSTANCE_SECRET@@"
+MAX_TAIL_BYTES = 4 << 20
+
+
+class EngineHost:
+    """One engine process on this node, from start to stop. Methods run one at a time (a sync actor)."""
+
+    def __init__(self) -> None:
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log: Path | None = None
+
+    def place(self) -> dict[str, Any]:
+        """Where this actor runs: node id and address, a free port there, the GPUs Ray gave it."""
+        import ray
+
+        address = str(ray.util.get_node_ip_address())  # type: ignore[no-untyped-call]
+        with socket.socket() as sock:
+            sock.bind((address, 0))
+            port = int(sock.getsockname()[1])
+        return {"node_id": ray.get_runtime_context().get_node_id(), "address": address, "port": port,
+                "gpus": [str(gpu) for gpu in ray.get_gpu_ids()]}
+
+    def start(self, argv: list[str], env: dict[str, str], log_name: str, secret_box: list[Any]) -> int:
+        """Start the engine (the secret put in place of `SECRET_MARK`); its shim's pid."""
+        import ray
+
+        secret = str(ray.get(secret_box[0]))
+        folder = Path(tempfile.gettempdir()) / f"modelport-{os.getuid()}" / "logs"
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(folder.parent, 0o700)
+        os.chmod(folder, 0o700)
+        self._log = folder / log_name
+        fd = os.open(self._log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "ab") as log_file:
+            log_file.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} starting {argv[0]}\n".encode())
+            log_file.flush()
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "modelport.instances.shim", "--",
+                 *[part.replace(SECRET_MARK, secret) for part in argv]],
+                stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
+                env={**os.environ, **{key: value.replace(SECRET_MARK, secret) for key, value in env.items()}},
+            )
+        return self._process.pid
+
+    def poll(self) -> int | None:
+        """The engine's exit status, or None while it runs."""
+        return None if self._process is None else self._process.poll()
+
+    def stop(self, grace_seconds: float) -> None:
+        """SIGTERM the engine's process group, SIGKILL it after the grace period."""
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(grace_seconds)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+    def tail(self, lines: int) -> str:
+        """The last `lines` lines of the engine's log on this node."""
+        if self._log is None or not self._log.exists():
+            return ""
+        with open(self._log, "rb") as log_file:
+            log_file.seek(max(0, self._log.stat().st_size - MAX_TAIL_BYTES))
+            return b"\n".join(log_file.read().splitlines()[-lines:]).decode(errors="replace") + "\n"
+
+
+def bind_to(argv: list[str], address: str) -> list[str]:
+    """`argv` listening on `address` instead of loopback: the value after --host/--hostname, or --host added
+    for the built-in worker."""
+    out = list(argv)
+    for index, part in enumerate(out[:-1]):
+        if part in ("--host", "--hostname"):
+            out[index + 1] = address
+            return out
+    if "modelport.worker" in out:
+        out += ["--host", address]
+    return out

@@ -1,0 +1,100 @@
+"""Ray placement on a real local cluster of three nodes (a head without GPUs, node B with one GPU and the
+custom resource `node_b`, node C with `node_b` only): instances land where their resources are, serve
+through the gateway, are pending with the reason when no node has enough, and move when their node goes."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import openai
+import pytest
+
+from tests.harness import LiveGateway
+from tests.instances_ray.ray_cluster import RayCluster
+
+COMMAND = f"{sys.executable} -m modelport.testing --host 127.0.0.1 --port {{port}} --model {{name}} --api-key {{secret}}"
+CHAT = [{"role": "user", "content": "hi"}]
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RayCluster]:
+    started = time.monotonic()
+    ray_cluster = RayCluster(tmp_path_factory.mktemp("ray")).start()
+    try:
+        ray_cluster.wait_for_nodes(1)
+        ray_cluster.add_node("b", "--num-gpus", "1", "--resources", '{"node_b": 1}')
+        ray_cluster.wait_for_nodes(2)  # one at a time: two raylets starting together timed out on 2 cores
+        ray_cluster.add_node("c", "--resources", '{"node_b": 1}')
+        ray_cluster.wait_for_nodes(3)
+        print(f"Ray cluster of 3 nodes up in {time.monotonic() - started:.1f} s")
+        yield ray_cluster
+    finally:
+        ray_cluster.stop()
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory: pytest.TempPathFactory, cluster: RayCluster) -> Iterator[LiveGateway]:
+    with LiveGateway(tmp_path_factory.mktemp("gw"), "--placement", "ray", "--ray-address", cluster.address) as live:
+        yield live
+
+
+def instances(gateway: LiveGateway, name: str) -> list[dict[str, Any]]:
+    return gateway.api("GET", f"/api/deployments/{name}").json()["instances"]  # type: ignore[no-any-return]
+
+
+def wait_state(gateway: LiveGateway, name: str, state: str, timeout: float = 120, **match: str) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    seen: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        seen = instances(gateway, name)
+        if seen and seen[0]["state"] == state and all(v in seen[0][k] for k, v in match.items()):
+            return seen[0]
+        time.sleep(0.2)
+    raise AssertionError(f"{name} never became {state}: {seen}")
+
+
+def node_ids_with(resource: str) -> dict[str, str]:
+    """Alive nodes that declare `resource`, by the first 8 characters of their id (Ray's view)."""
+    import ray
+
+    return {n["NodeID"][:8]: n["NodeID"] for n in ray.nodes() if n["Alive"] and resource in n["Resources"]}
+
+
+def test_instances_land_on_the_node_that_has_their_resources_and_serve(gateway: LiveGateway) -> None:
+    started = time.monotonic()
+    gateway.cli("deploy", "on-gpu", "--command", COMMAND, "--gpus", "1", "--health-path", "/models", remote=True)
+    ready = wait_state(gateway, "on-gpu", "ready")
+    print(f"placed and ready on Ray in {time.monotonic() - started:.1f} s")
+    assert ready["node"].split("/")[1] in node_ids_with("GPU")  # node B, the only one with a GPU
+    assert ready["gpus"] == ["0"] and ready["url"].startswith(f"http://{ready['node'].split('/')[0]}:")  # the node's
+    client = openai.OpenAI(base_url=gateway.v1, api_key=gateway.admin_key, max_retries=0)
+    assert client.chat.completions.create(model="on-gpu", messages=CHAT).choices[0].message.content == "Echo: hi"
+    gateway.cli("undeploy", "on-gpu", remote=True)
+
+
+def test_more_gpus_than_any_node_has_stay_pending_with_the_reason(gateway: LiveGateway) -> None:
+    gateway.cli("deploy", "too-big", "--command", COMMAND, "--gpus", "2", remote=True)
+    pending = wait_state(gateway, "too-big", "pending", timeout=60, reason="no node of the Ray cluster")
+    assert "has 2 GPUs (the most any has: GPU 1)" in pending["reason"], pending
+    gateway.cli("undeploy", "too-big", remote=True)
+
+
+def test_an_instance_moves_when_its_node_is_removed(gateway: LiveGateway, cluster: RayCluster) -> None:
+    gateway.cli("deploy", "movable", "--command", COMMAND, "--resource", "node_b=1", "--health-path", "/models",
+                remote=True)
+    first = wait_state(gateway, "movable", "ready")
+    with_b = node_ids_with("node_b")
+    assert first["node"].split("/")[1] in with_b
+    gpu_node = next(iter(node_ids_with("GPU")))
+    doomed = "b" if first["node"].split("/")[1] == gpu_node else "c"
+    removed_at = time.monotonic()
+    cluster.remove(doomed)
+    moved = wait_state(gateway, "movable", "ready", timeout=180)
+    print(f"moved to another node {time.monotonic() - removed_at:.1f} s after its node was removed")
+    assert moved["node"] != first["node"] and moved["node"].split("/")[1] in with_b
+    client = openai.OpenAI(base_url=gateway.v1, api_key=gateway.admin_key, max_retries=0)
+    assert client.chat.completions.create(model="movable", messages=CHAT).choices[0].message.content == "Echo: hi"
+    gateway.cli("undeploy", "movable", remote=True)
