@@ -1,5 +1,5 @@
 """One supervisor among gateways on one PostgreSQL store: the lease itself, then two real `modelport serve`
-processes where the leader is SIGKILLed and the other takes over within 10 s, adopting the running engines
+processes where the leader is SIGKILLed (or stopped) and the other takes over within 10 s, adopting the running engines
 (same processes) instead of starting them again."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import uuid
 from pathlib import Path
 
 import openai
+import pytest
 
 from modelport.store import Store
 from tests.harness import LiveGateway
@@ -57,8 +58,9 @@ def holder_pid(store: Store) -> int | None:
     return int(lease[0].split(":")[1]) if lease is not None else None
 
 
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
 def test_killing_the_supervising_gateway_hands_over_without_restarting_instances(
-        tmp_path: Path, postgres_url: str) -> None:
+        tmp_path: Path, postgres_url: str, sig: signal.Signals) -> None:
     name = f"adopt-{uuid.uuid4().hex[:8]}"
     first = LiveGateway(tmp_path / "a", database_url=postgres_url).start()
     second = LiveGateway(tmp_path / "b", database_url=postgres_url)
@@ -85,7 +87,7 @@ def test_killing_the_supervising_gateway_hands_over_without_restarting_instances
             .choices[0].message.content == "Echo: hi"
 
         killed_at = time.monotonic()
-        first.stop(signal.SIGKILL)
+        first.stop(sig)  # SIGTERM: it hands over (lease released at once); SIGKILL: its lease lapses
         while holder_pid(store) != second.process.pid and time.monotonic() - killed_at < 15:
             time.sleep(0.05)
         handover = time.monotonic() - killed_at
@@ -103,7 +105,7 @@ def test_killing_the_supervising_gateway_hands_over_without_restarting_instances
         assert engine_pids(name) == engines  # the very same engine processes serve on
         assert client.chat.completions.create(model=name, messages=[{"role": "user", "content": "hi"}]) \
             .choices[0].message.content == "Echo: hi"
-        print(f"handover {handover:.2f} s, adopted {adopted_at:.2f} s after SIGKILL")
+        print(f"handover {handover:.2f} s, adopted {adopted_at:.2f} s after {sig.name}")
 
         second.api("DELETE", f"/api/deployments/{name}")  # the new supervisor stops what it adopted
         deadline = time.monotonic() + 20
