@@ -107,6 +107,14 @@ TARGETS = (
     Target("throughput with `--workers 2` vs 1 (c=64; the load generator shares the 2 cores)", "> 1x",
            lambda s: _ratio(_get(s, "chat-c64", "modelport-w2", "rps"), _get(s, "chat-c64", "modelport", "rps")),
            lambda v: v > 1.0, "x"),
+    Target("usage accounting: gateway CPU per request, on vs off (c=64; `modelport-nousage`)", "<= 1.15x",
+           lambda s: _ratio(_get(s, "chat-c64", "modelport", "cpu_us_per_req"),
+                            _get(s, "chat-c64", "modelport-nousage", "cpu_us_per_req")),
+           lambda v: v <= 1.15, "x"),
+    Target("usage accounting: added latency p50, on vs off (c=1; `modelport-nousage`)", "<= 1.15x",
+           lambda s: _ratio(_get(s, "chat-c1", "modelport", "added_p50_ms"),
+                            _get(s, "chat-c1", "modelport-nousage", "added_p50_ms")),
+           lambda v: v <= 1.15, "x"),
 )
 
 

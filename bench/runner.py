@@ -58,6 +58,8 @@ def start_system(name: str, group: ProcessGroup, opts: RunOptions, scenario: Sce
         return sysmod.start_direct(group, mock, port)
     if name == "modelport-w2":  # two gateway processes, free to use both cores (the load generator shares one)
         return sysmod.start_modelport(group, work, upstream_port, None, workers=2)
+    if name == "modelport-nousage":  # the same gateway without usage records: what usage costs (issue 15)
+        return sysmod.start_modelport(group, work, upstream_port, opts.sut_cpus, usage=False)
     starters = {"modelport": sysmod.start_modelport, "litellm": sysmod.start_litellm, "nginx": sysmod.start_nginx}
     if name not in starters:
         raise ValueError(f"unknown system {name!r}")

@@ -46,19 +46,21 @@ def start_direct(group: ProcessGroup, mock: Started, mock_port: int) -> System:
 
 
 def start_modelport(group: ProcessGroup, run_dir: Path, mock_port: int, cpus: str | None,
-                    workers: int = 1) -> System:
-    """Deploy the mock into a fresh store, then serve it (with `workers` gateway processes)."""
-    data_dir = run_dir / f"modelport-data-w{workers}"
+                    workers: int = 1, usage: bool = True) -> System:
+    """Deploy the mock into a fresh store, then serve it (with `workers` gateway processes; without usage
+    records when not `usage`: `bench/usage_off.py`, the `modelport-nousage` system)."""
+    data_dir = run_dir / f"modelport-data-w{workers}{'' if usage else '-nousage'}"
     port = free_port()
     subprocess.run(
         [str(modelport_bin()), "deploy", MODEL, "--url", f"http://127.0.0.1:{mock_port}/v1",
          "--data-dir", str(data_dir)],
         check=True, capture_output=True, timeout=60,
     )
-    argv = [str(modelport_bin()), "serve", "--port", str(port), "--data-dir", str(data_dir), "--no-defaults",
+    serve = [str(modelport_bin())] if usage else [sys.executable, "-m", "bench.usage_off"]
+    argv = [*serve, "serve", "--port", str(port), "--data-dir", str(data_dir), "--no-defaults",
             "--probe-seconds", "5", "--log-level", "warning", "--workers", str(workers)]
-    name = "modelport" if workers == 1 else f"modelport-w{workers}"
-    sut = group.start(name, argv, cpus)
+    name = ("modelport" if workers == 1 else f"modelport-w{workers}") + ("" if usage else "-nousage")
+    sut = group.start(name, argv, cpus, cwd=REPO)
     system = _await_modelport(sut, port, data_dir, MODEL)
     return System(name, system.base_url, system.key, sut)
 

@@ -125,7 +125,7 @@ class Gateway:
             await self.supervisor.stop()
         await self.pool.close()
         await self.session.close()
-        await self.usage.ledger.close(self._ledger)  # after the drain: every finished request is written
+        await self.usage.close(self._ledger)  # after the drain: every finished request is written, spans sent
         await asyncio.to_thread(self.limiter.close)
         await asyncio.to_thread(self.store.close)
 

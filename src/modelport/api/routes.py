@@ -113,18 +113,13 @@ async def dispatch(gw: Gateway, scope: dict[str, Any], receive: Receive, send: S
     Each request gets a usage record (`modelport.usage`) that sees what is sent."""
     path: str = scope["path"]
     endpoint, params = lookup(path)
-    begun = gw.usage.begin(scope["method"], endpoint_label(path, endpoint, params))
+    begun = gw.usage.begin(scope["method"], endpoint_label(path, endpoint, params), scope["headers"])
     if begun is None:
         await _dispatch(gw, scope, receive, send, endpoint, params, None)
         return
     record, token = begun
-
-    async def recorded_send(message: dict[str, Any]) -> None:
-        record.sent(message)
-        await send(message)
-
     try:
-        await _dispatch(gw, scope, receive, recorded_send, endpoint, params, record)
+        await _dispatch(gw, scope, receive, send, endpoint, params, record)
     finally:
         gw.usage.finish(record, token)
 
@@ -140,16 +135,19 @@ async def _dispatch(gw: Gateway, scope: dict[str, Any], receive: Receive, send: 
             send = origins.marking(origin, send)
     started = False
 
-    async def tracked_send(message: dict[str, Any]) -> None:
+    async def tracked_send(message: dict[str, Any]) -> None:  # the one wrapper of every message sent
         nonlocal started
         started = True
+        if record is not None:
+            record.sent(message)
         await send(message)
 
     protocol = endpoint.protocol if endpoint is not None else "openai"
     try:
         if origins.active:
             origins.check_host(scope)
-            if await origins.answer_preflight(scope, plain_send):
+            preflight_send = plain_send if record is None else record.watching(plain_send)
+            if await origins.answer_preflight(scope, preflight_send):
                 return
         if endpoint is None:
             raise NotFound(f"Unknown route: {scope['method']} {path}", code="unknown_route")
@@ -177,8 +175,8 @@ async def _dispatch(gw: Gateway, scope: dict[str, Any], receive: Receive, send: 
         return
     except ModelportError as error:
         if not started:
-            await send_error(send, error, protocol)
+            await send_error(tracked_send, error, protocol)
     except Exception:
         log.exception("unhandled error on %s %s", scope["method"], path)
         if not started:
-            await send_error(send, ModelportError("Internal error; see the gateway's log."), protocol)
+            await send_error(tracked_send, ModelportError("Internal error; see the gateway's log."), protocol)

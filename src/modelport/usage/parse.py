@@ -30,7 +30,7 @@ class UsageParser(Protocol):
     """Sees an answer's body pieces; says what they billed at the end."""
 
     def feed(self, chunk: bytes) -> None: ...
-    def finish(self) -> Units: ...
+    def finish(self, into: Units | None = None) -> Units: ...
 
 
 def has_usage_object(data: bytes) -> bool:
@@ -82,7 +82,7 @@ class SseUsage:
 
     def __init__(self) -> None:
         self._pending = b""
-        self.units = Units()
+        self.units = Units()  # what the stream stated so far
 
     def feed(self, chunk: bytes) -> None:
         data = self._pending + chunk if self._pending else chunk
@@ -104,10 +104,14 @@ class SseUsage:
                 if usage is not None:
                     units_from_usage(usage, self.units)
 
-    def finish(self) -> Units:
+    def finish(self, into: Units | None = None) -> Units:
+        """The units the stream stated, added to `into` when given."""
         if self._pending:
             self.feed(b"\n")
-        return self.units
+        if into is None:
+            return self.units
+        into.add(self.units)
+        return into
 
 
 class JsonUsage:
@@ -133,25 +137,32 @@ class JsonUsage:
             tail = b"".join(self._parts)[-TAIL_BYTES:]
             self._parts = [tail]
 
-    def finish(self) -> Units:
-        units = Units(images=self._images)
-        body = b"".join(self._parts)
+    def finish(self, into: Units | None = None) -> Units:
+        """The units the answer stated (set in `into` when given: a request's first answer)."""
+        units = Units() if into is None else into
+        units.images += self._images
+        body = self._parts[0] if len(self._parts) == 1 else b"".join(self._parts)
         if self._size <= WHOLE_LIMIT:
-            try:  # the fields that bill, typed, everything else skipped: no dicts made
-                _from_fields(_ANSWER.decode(body), units)
-                return units
-            except (msgspec.DecodeError, RecursionError):
-                pass  # not that shape (a list, a string count, ...): decode it whole and look
-            try:
-                decoded = orjson.loads(body)
-            except orjson.JSONDecodeError:
-                return units
-            _from_answer(decoded, units)
-            return units
+            return json_units(body, units)
         usage = _usage_in_tail(body)
         if usage is not None:
             units_from_usage(usage, units)
         return units
+
+
+def json_units(body: bytes, into: Units) -> Units:
+    """Set in `into` what a whole JSON answer (up to `WHOLE_LIMIT`) bills; returns `into`."""
+    try:  # the fields that bill, typed, everything else skipped: no dicts made
+        _from_fields(_ANSWER.decode(body), into)
+        return into
+    except (msgspec.DecodeError, RecursionError):
+        pass  # not that shape (a list, a string count, ...): decode it whole and look
+    try:
+        decoded = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return into
+    _from_answer(decoded, into)
+    return into
 
 
 class _Counts(msgspec.Struct):

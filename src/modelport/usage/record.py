@@ -12,7 +12,10 @@ from __future__ import annotations
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from modelport.types import Send
 
 
 @dataclass(slots=True)
@@ -34,6 +37,16 @@ class Units:
         self.images += other.images
         self.characters += other.characters
         self.audio_seconds += other.audio_seconds
+
+
+class RequestTrace(Protocol):
+    """A request's span (`usage.tracing.RequestSpan`), as the record's users see it."""
+
+    instance_url: str | None
+    requested_model: str | None
+
+    def upstream_headers(self) -> dict[bytes, bytes]: ...
+    def end(self, record: UsageRecord) -> None: ...
 
 
 @dataclass(slots=True)
@@ -59,6 +72,7 @@ class UsageRecord:
     upstream_seconds: float = 0.0  # time inside upstream exchanges
     ended: float = 0.0
     units: Units = field(default_factory=Units)
+    trace: RequestTrace | None = None  # its span, when traces are on (`usage.tracing.RequestSpan`)
 
     def sent(self, message: dict[str, Any]) -> None:
         """The dispatcher sent `message` to the client."""
@@ -68,6 +82,15 @@ class UsageRecord:
             self.bytes_out += len(message.get("body", b""))
             if not message.get("more_body", False):
                 self.complete = True
+
+    def watching(self, send: Send) -> Send:
+        """`send` that tells this record what it sends (the dispatcher's own wrapper does it for the rest)."""
+
+        async def recorded_send(message: dict[str, Any]) -> None:
+            self.sent(message)
+            await send(message)
+
+        return recorded_send
 
     @property
     def duration(self) -> float:
