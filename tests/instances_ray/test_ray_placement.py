@@ -4,9 +4,11 @@ through the gateway, are pending with the reason when no node has enough, and mo
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import openai
@@ -98,3 +100,28 @@ def test_an_instance_moves_when_its_node_is_removed(gateway: LiveGateway, cluste
     client = openai.OpenAI(base_url=gateway.v1, api_key=gateway.admin_key, max_retries=0)
     assert client.chat.completions.create(model="movable", messages=CHAT).choices[0].message.content == "Echo: hi"
     gateway.cli("undeploy", "movable", remote=True)
+
+
+def test_the_next_supervisor_adopts_the_ray_actors_of_a_killed_one(cluster: RayCluster, tmp_path: Path,
+                                                                   postgres_url: str) -> None:
+    args = ("--placement", "ray", "--ray-address", cluster.address)
+    first = LiveGateway(tmp_path / "a", *args, database_url=postgres_url).start()
+    second = LiveGateway(tmp_path / "b", *args, database_url=postgres_url)
+    try:
+        second.start()
+        (second.data_dir / "admin-key").write_text(first.admin_key)
+        first.cli("deploy", "kept", "--command", COMMAND, "--health-path", "/models", remote=True)
+        before = wait_state(first, "kept", "ready")
+        assert first.process is not None
+        killed_at = time.monotonic()
+        first.stop(signal.SIGKILL)
+        after = wait_state(second, "kept", "ready", timeout=30, reason="adopted")
+        print(f"Ray actor adopted {time.monotonic() - killed_at:.1f} s after the leader was SIGKILLed")
+        assert (after["pid"], after["url"], after["node"]) == (before["pid"], before["url"], before["node"])
+        client = openai.OpenAI(base_url=second.v1, api_key=first.admin_key, max_retries=0)
+        assert client.chat.completions.create(model="kept", messages=CHAT).choices[0].message.content == "Echo: hi"
+        second.cli("undeploy", "kept", remote=True)
+    finally:
+        second.stop()
+        if first.process is not None and first.process.poll() is None:
+            first.stop()

@@ -32,6 +32,7 @@ class EngineHost:
     def __init__(self) -> None:
         self._process: subprocess.Popen[bytes] | None = None
         self._log: Path | None = None
+        self._placed: dict[str, Any] = {}
 
     def place(self) -> dict[str, Any]:
         """Where this actor runs: node id and address, a free port there, the GPUs Ray gave it."""
@@ -41,8 +42,14 @@ class EngineHost:
         with socket.socket() as sock:
             sock.bind((address, 0))
             port = int(sock.getsockname()[1])
-        return {"node_id": ray.get_runtime_context().get_node_id(), "address": address, "port": port,
-                "gpus": [str(gpu) for gpu in ray.get_gpu_ids()]}
+        self._placed = {"node_id": ray.get_runtime_context().get_node_id(), "address": address, "port": port,
+                        "gpus": [str(gpu) for gpu in ray.get_gpu_ids()]}
+        return self._placed
+
+    def describe(self) -> dict[str, Any]:
+        """Where it runs and its engine: what the next supervisor checks before adopting this actor."""
+        running = self._process is not None and self._process.poll() is None
+        return {**self._placed, "pid": self._process.pid if self._process is not None else None, "running": running}
 
     def start(self, argv: list[str], env: dict[str, str], log_name: str, secret_box: list[Any]) -> int:
         """Start the engine (the secret put in place of `SECRET_MARK`); its shim's pid."""

@@ -2,8 +2,9 @@
 
 Each instance is a Ray actor (`ray_host.EngineHost`) asking for the deployment's resources; Ray picks the node,
 the actor starts the engine there, and the gateway reaches it at the node's address and the port the actor
-found. Actors belong to this gateway (not detached): if the gateway dies, Ray ends them and their shims end
-the engines. While Ray cannot place an actor the instance is `pending`, with the reason when no node could
+found. Actors are detached and named after their instance, so that the supervisor elected after this one
+(gateways sharing PostgreSQL) adopts them instead of starting them again; a gateway that stops on SQLite
+stops them. While Ray cannot place an actor the instance is `pending`, with the reason when no node could
 ever give what it asks; when its node dies it becomes `unhealthy` and is placed again.
 """
 
@@ -74,7 +75,7 @@ class RayPlacement:
 
     def instance(self, spec: DeploymentSpec, ordinal: int, sink: StateSink,
                  recorded: InstanceRecord | None = None) -> RayInstance:
-        return RayInstance(self, spec, ordinal, sink)
+        return RayInstance(self, spec, ordinal, sink, recorded)
 
     async def probe(self, url: str, secret: str) -> bool:
         try:
@@ -89,8 +90,12 @@ class RayPlacement:
 class RayInstance:
     """One replica as a Ray actor, placed again when its node dies, restarted with backoff when it exits."""
 
-    def __init__(self, placement: RayPlacement, spec: DeploymentSpec, ordinal: int, sink: StateSink) -> None:
+    def __init__(self, placement: RayPlacement, spec: DeploymentSpec, ordinal: int, sink: StateSink,
+                 recorded: InstanceRecord | None = None) -> None:
         self.spec = spec
+        self._recorded = recorded
+        self._detached = False
+        self._name = f"{spec.name}#{ordinal}"
         self.ordinal = ordinal
         self._placement = placement
         self._sink = sink
@@ -99,14 +104,17 @@ class RayInstance:
         self._first_backoff = float(spec.engine_args.get("restart_backoff", "1"))
 
     def detach(self) -> None:
-        """Ray actors belong to this gateway and end with it: nothing to leave running."""
+        """Once cancelled, leave the actor and its engine running for the next supervisor."""
+        self._detached = True
 
     async def run(self) -> None:
         ray = await self._placement.connect()
         failed, backoff = 0, self._first_backoff
+        adoptable = await self._adoptable(ray)
         try:
             while True:
-                outcome = await self._run_once(ray)
+                outcome = await (self._adopt(ray, *adoptable) if adoptable else self._run_once(ray))
+                adoptable = None
                 if outcome == "node lost":
                     continue  # placed again at once, on a node that has the resources
                 failed = 0 if outcome == "exited" else failed + 1
@@ -118,22 +126,54 @@ class RayInstance:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
         finally:
-            await self.terminate(ray)
+            if not self._detached:
+                await self.terminate(ray)
+
+    async def _adoptable(self, ray: Any) -> tuple[Any, dict[str, Any]] | None:
+        """The actor a previous supervisor left running for this instance, if its record says so and its
+        engine runs; any other actor of that name is stopped (a new one takes its name)."""
+        try:
+            actor = await asyncio.to_thread(ray.get_actor, self._name)
+        except ValueError:
+            return None
+        recorded, info = self._recorded, None
+        with contextlib.suppress(Exception):
+            info = await asyncio.wait_for(_awaited(actor.describe.remote()), 30)
+        if recorded is not None and info is not None and info["running"] and info["pid"] == recorded.pid \
+                and recorded.state in (InstanceState.READY, InstanceState.UNHEALTHY, InstanceState.STARTING):
+            return actor, info
+        self._actor = actor
+        await self.terminate(ray)
+        return None
+
+    async def _adopt(self, ray: Any, actor: Any, info: dict[str, Any]) -> str:
+        self._actor = actor
+        node, gpus = f"{info['address']}/{info['node_id'][:8]}", tuple(info["gpus"])
+        url, health, secret = self._where(info)
+        await self._report(url, InstanceState.READY, f"adopted on Ray node {node}: running since the previous "
+                           "supervisor started it", info["pid"], node, gpus)
+        return await self._watch(ray, url, health, secret, info["pid"], node, gpus, ready=True)
+
+    def _where(self, placed: dict[str, Any]) -> tuple[str, str, str]:
+        """(base URL, health URL, secret) of the engine on the node the actor was placed on."""
+        port, address = int(placed["port"]), placed["address"]
+        plan = plan_launch(self.spec, self.ordinal, port, SECRET_MARK, NO_LOGS_HERE, self._placement.max_body_bytes)
+        secret = self._placement.secrets.for_instance(self.spec.name, self.ordinal, port)
+        return f"http://{address}:{port}/v1", f"http://{address}:{port}{plan.health_path}", secret
 
     async def _run_once(self, ray: Any) -> str:
         """Place, start, watch: 'exited', 'node lost' or why it never became healthy."""
         wanted = self.spec.resources
         host = ray.remote(EngineHost).options(
             num_cpus=wanted.cpus, num_gpus=wanted.gpus, memory=wanted.memory_bytes or None,
-            resources=dict(wanted.custom), max_restarts=0, max_concurrency=1)
-        self._actor = host.remote()
+            resources=dict(wanted.custom), max_restarts=0, max_concurrency=1, name=self._name,
+            lifetime="detached")
+        self._actor = await self._create(ray, host)
         placed = await self._wait_placed(ray, self._actor.place.remote())
         node = f"{placed['address']}/{placed['node_id'][:8]}"
         port, address = int(placed["port"]), placed["address"]
-        secret = self._placement.secrets.for_instance(self.spec.name, self.ordinal, port)
         plan = plan_launch(self.spec, self.ordinal, port, SECRET_MARK, NO_LOGS_HERE, self._placement.max_body_bytes)
-        url = f"http://{address}:{port}/v1"
-        health = f"http://{address}:{port}{plan.health_path}"
+        url, health, secret = self._where(placed)
         boxed = ray.put(secret)
         try:
             pid = await self._actor.start.remote(bind_to(plan.argv, address), plan.env,
@@ -145,6 +185,17 @@ class RayInstance:
         gpus = tuple(placed["gpus"])
         await self._report(url, InstanceState.STARTING, f"started on Ray node {node}", pid, node, gpus)
         return await self._watch(ray, url, health, secret, pid, node, gpus)
+
+    async def _create(self, ray: Any, host: Any) -> Any:
+        """A new actor under this instance's name, once the name of the one before is free."""
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                return host.remote()
+            except ValueError:  # the previous actor of this name is still being ended
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.5)
 
     async def _wait_placed(self, ray: Any, placed_ref: Any) -> dict[str, Any]:
         waiting = asyncio.ensure_future(_awaited(placed_ref))
@@ -162,8 +213,8 @@ class RayInstance:
                 await self._report("", InstanceState.PENDING, reason)
 
     async def _watch(self, ray: Any, url: str, health: str, secret: str, pid: int, node: str,
-                     gpus: tuple[str, ...]) -> str:
-        ready, failures, deadline = False, 0, time.monotonic() + self._startup_timeout
+                     gpus: tuple[str, ...], ready: bool = False) -> str:
+        failures, deadline = 0, time.monotonic() + self._startup_timeout
         while True:
             try:
                 code = await asyncio.wait_for(_awaited(self._actor.poll.remote()), 30)
