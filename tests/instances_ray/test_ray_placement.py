@@ -125,3 +125,13 @@ def test_the_next_supervisor_adopts_the_ray_actors_of_a_killed_one(cluster: RayC
         second.stop()
         if first.process is not None and first.process.poll() is None:
             first.stop()
+
+
+def test_a_built_in_model_runs_on_the_node_with_its_resource(gateway: LiveGateway) -> None:
+    gateway.cli("deploy", "emb", "--model", "all-minilm-l6-v2", "--resource", "node_b=1", remote=True)
+    ready = wait_state(gateway, "emb", "ready", timeout=180)
+    assert ready["node"].split("/")[1] in node_ids_with("node_b")
+    client = openai.OpenAI(base_url=gateway.v1, api_key=gateway.admin_key, max_retries=0)
+    vectors = client.embeddings.create(model="emb", input=["a node of its own"]).data
+    assert len(vectors) == 1 and len(vectors[0].embedding) == 384
+    gateway.cli("undeploy", "emb", remote=True)
