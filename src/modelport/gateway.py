@@ -25,7 +25,7 @@ from modelport.instances.supervisor import Supervisor
 from modelport.quota.counter import QuotaCounter
 from modelport.quota.engine import counter_engine
 from modelport.quota.limiter import Limiter
-from modelport.relay.proxy import Relay
+from modelport.relay.forward import Relay
 from modelport.relay.upstream import create_pool
 from modelport.routing.router import Router
 from modelport.store import Store

@@ -15,8 +15,8 @@ import pytest
 from modelport.errors import NoReadyInstance, UpstreamTimeout, UpstreamUnreachable
 from modelport.records import DeploymentSpec, InstanceRecord, InstanceState, Timeouts
 from modelport.relay.exchange import Exchange, Outcome, UpstreamRequest
+from modelport.relay.forward import Relay
 from modelport.relay.http1 import Pool
-from modelport.relay.proxy import Relay
 from modelport.routing.router import Route, Router
 from modelport.store import Store
 from modelport.testing import FakeUpstream

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 from modelport.api.request import Request
 from modelport.relay.body import with_model
 from modelport.relay.exchange import UpstreamRequest
+from modelport.relay.forward import stream_response
 from modelport.relay.headers import downstream_headers
-from modelport.relay.proxy import stream_response
 from modelport.relay.sse import anthropic_error_event
 from modelport.routing.router import Route
 from modelport.translate.context_overflow import MAX_ERROR_BYTES, overflow_from_error

@@ -20,7 +20,7 @@ from modelport.api.side_calls import unrecorded
 from modelport.errors import BadRequest, BadUpstreamResponse, ModelportError
 from modelport.relay.body import decode_json
 from modelport.relay.exchange import UpstreamRequest, upstream_error
-from modelport.relay.proxy import Relay
+from modelport.relay.forward import Relay
 from modelport.routing.router import Route
 from modelport.translate.anthropic_openai import chat_request_from_messages
 from modelport.types import Send

@@ -35,7 +35,7 @@ from modelport.errors import (
 )
 from modelport.protocols.anthropic import MessagesRequest
 from modelport.relay.exchange import Exchange, UpstreamRequest, upstream_error
-from modelport.relay.proxy import Relay
+from modelport.relay.forward import Relay
 from modelport.relay.sse import SseReader
 from modelport.routing.router import Route
 from modelport.translate.anthropic_openai import (

@@ -17,7 +17,7 @@ import orjson
 from modelport.api.side_calls import unrecorded
 from modelport.errors import ModelportError
 from modelport.relay.exchange import UpstreamRequest
-from modelport.relay.proxy import Relay
+from modelport.relay.forward import Relay
 from modelport.routing.router import Route
 
 CARD_SECONDS = 2.0
