@@ -46,7 +46,7 @@ async def generations(gw: Gateway, request: Request, send: Send) -> None:
     changes = ({"model": route.upstream_model} if route.renames_model else {}) | (
         {"response_format": "b64_json"} if wants_url else {})
     payload = with_fields(raw, changes) if changes else raw
-    upstream = _upstream(request, "/images/generations", payload, len(payload), route)
+    upstream = request.posted_to(route, "/images/generations", payload, len(payload), openai_error_event)
     await until_disconnect(request.receive, _answer(gw, request, route, upstream, wants_url, send))
 
 
@@ -67,16 +67,10 @@ async def edits(gw: Gateway, request: Request, send: Send) -> None:
             changed = body.with_fields(changes)
             body.close()
             body = changed
-        upstream = _upstream(request, "/images/edits", body.payload, body.size, route)
+        upstream = request.posted_to(route, "/images/edits", body.payload, body.size, openai_error_event)
         await until_disconnect(request.receive, _answer(gw, request, route, upstream, wants_url, send))
     finally:
         body.close()
-
-
-def _upstream(request: Request, path: str, body: Any, length: int, route: Route) -> UpstreamRequest:
-    return UpstreamRequest(method="POST", path=path, query=request.query, client_headers=request.headers,
-                           body=body, content_length=length, rename_to=route.name if route.renames_model else None,
-                           error_event=openai_error_event)
 
 
 async def _answer(gw: Gateway, request: Request, route: Route, upstream: UpstreamRequest, wants_url: bool,

@@ -10,7 +10,6 @@ from modelport.api.responses import send_json
 from modelport.errors import MissingModel, ModelNotFound
 from modelport.multipart import spool_multipart
 from modelport.relay.body import routing_fields, with_model
-from modelport.relay.exchange import UpstreamRequest
 from modelport.relay.sse import openai_error_event
 from modelport.routing.capabilities import BackendApi
 from modelport.types import Send
@@ -41,16 +40,7 @@ async def relay_json_body(gw: Gateway, request: Request, send: Send, upstream_pa
         body = with_model(body, route.upstream_model)
     if fields.stream and upstream_path in STREAMED_USAGE_PATHS and route.capabilities.api is not BackendApi.TEI:
         body, send = with_usage_asked(body, send)  # counted from the usage chunk, which the client never sees
-    upstream = UpstreamRequest(
-        method="POST",
-        path=upstream_path,
-        query=request.query,
-        client_headers=request.headers,
-        body=body,
-        content_length=len(body),
-        rename_to=route.name if route.renames_model else None,
-        error_event=openai_error_event,
-    )
+    upstream = request.posted_to(route, upstream_path, body, len(body), openai_error_event)
     await until_disconnect(request.receive, gw.relay.forward(route, upstream, send))
 
 
@@ -70,16 +60,7 @@ async def relay_multipart(gw: Gateway, request: Request, send: Send, upstream_pa
             renamed = body.with_fields({"model": route.upstream_model})
             body.close()
             body = renamed
-        upstream = UpstreamRequest(
-            method="POST",
-            path=upstream_path,
-            query=request.query,
-            client_headers=request.headers,
-            body=body.payload,
-            content_length=body.size,
-            rename_to=route.name if route.renames_model else None,
-            error_event=openai_error_event,
-        )
+        upstream = request.posted_to(route, upstream_path, body.payload, body.size, openai_error_event)
         await until_disconnect(request.receive, gw.relay.forward(route, upstream, send))
     finally:
         body.close()

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 from modelport.api.request import Request
 from modelport.relay.body import with_model
-from modelport.relay.exchange import UpstreamRequest
 from modelport.relay.forward import stream_response
 from modelport.relay.headers import downstream_headers
 from modelport.relay.sse import anthropic_error_event
@@ -25,11 +24,7 @@ async def relay_native_messages(gw: Gateway, request: Request, route: Route, bod
     """Relay a Messages body to an instance of `route` and its answer back, renaming `model` both ways."""
     if route.renames_model:
         body = with_model(body, route.upstream_model)
-    upstream = UpstreamRequest(
-        method="POST", path="/messages", query=request.query, client_headers=request.headers, body=body,
-        content_length=len(body), rename_to=route.name if route.renames_model else None,
-        error_event=anthropic_error_event,
-    )
+    upstream = request.posted_to(route, "/messages", body, len(body), anthropic_error_event)
     async with gw.relay.exchange(route, upstream) as exchange:
         if exchange.status == 400 and _small(exchange.header(b"content-length")):
             answer = await exchange.read()

@@ -5,14 +5,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelport.errors import PayloadTooLarge, UnsupportedMediaType
 from modelport.records import ApiKey
 from modelport.relay.body import ClientGone, read_body
-from modelport.relay.exchange import HUNG_UP
+from modelport.relay.exchange import HUNG_UP, ErrorEvent, UpstreamRequest
 from modelport.relay.headers import header
+from modelport.relay.http1 import BodySource
 from modelport.types import Receive
+
+if TYPE_CHECKING:
+    from modelport.routing.router import Route
 
 
 @dataclass
@@ -50,6 +54,14 @@ class Request:
         declared = self.content_length()
         if declared is not None and declared > limit:
             raise PayloadTooLarge(f"Request body of {declared} bytes exceeds the limit of {limit} bytes.")
+
+    def posted_to(self, route: Route, path: str, body: BodySource, length: int,
+                  error_event: ErrorEvent | None = None) -> UpstreamRequest:
+        """This client request as a POST of `body` to `path` on an instance of `route`: the client's query and
+        headers, and the served name put back in the answer when the route renames its model."""
+        return UpstreamRequest(method="POST", path=path, query=self.query, client_headers=self.headers, body=body,
+                               content_length=length, rename_to=route.name if route.renames_model else None,
+                               error_event=error_event)
 
     async def read_json(self, limit: int) -> bytes:
         """The whole body of a JSON request: 415 for another declared type, 413 past `limit` (declared or

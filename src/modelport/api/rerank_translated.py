@@ -32,10 +32,7 @@ async def relay_jina_rerank(gw: Gateway, request: Request, route: Route, body: b
     """A Jina body to a Jina-speaking instance: the bytes relayed, `model` renamed both ways."""
     if route.renames_model:
         body = with_model(body, route.upstream_model)
-    upstream = UpstreamRequest(
-        method="POST", path="/rerank", query=request.query, client_headers=request.headers, body=body,
-        content_length=len(body), rename_to=route.name if route.renames_model else None,
-    )
+    upstream = request.posted_to(route, "/rerank", body, len(body))
     await gw.relay.forward(route, upstream, send)
 
 
