@@ -9,6 +9,7 @@ steady when the machine is noisy. Repetitions interleave the systems, so drift h
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -60,6 +61,11 @@ def start_system(name: str, group: ProcessGroup, opts: RunOptions, scenario: Sce
         return sysmod.start_modelport(group, work, upstream_port, None, workers=2)
     if name == "modelport-nousage":  # the same gateway without usage records: what usage costs (issue 15)
         return sysmod.start_modelport(group, work, upstream_port, opts.sut_cpus, usage=False)
+    if name == "modelport-baseline":  # another checkout's gateway beside this one (MODELPORT_BASELINE_SRC)
+        source = os.environ.get("MODELPORT_BASELINE_SRC")
+        if not source:
+            raise RuntimeError("modelport-baseline needs MODELPORT_BASELINE_SRC: the src/ of another checkout")
+        return sysmod.start_modelport(group, work, upstream_port, opts.sut_cpus, source=Path(source))
     starters = {"modelport": sysmod.start_modelport, "litellm": sysmod.start_litellm, "nginx": sysmod.start_nginx}
     if name not in starters:
         raise ValueError(f"unknown system {name!r}")

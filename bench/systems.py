@@ -46,21 +46,24 @@ def start_direct(group: ProcessGroup, mock: Started, mock_port: int) -> System:
 
 
 def start_modelport(group: ProcessGroup, run_dir: Path, mock_port: int, cpus: str | None,
-                    workers: int = 1, usage: bool = True) -> System:
+                    workers: int = 1, usage: bool = True, source: Path | None = None) -> System:
     """Deploy the mock into a fresh store, then serve it (with `workers` gateway processes; without usage
-    records when not `usage`: `bench/usage_off.py`, the `modelport-nousage` system)."""
-    data_dir = run_dir / f"modelport-data-w{workers}{'' if usage else '-nousage'}"
+    records when not `usage`: `bench/usage_off.py`, the `modelport-nousage` system; from another checkout's
+    `src/` when `source` is given: the `modelport-baseline` system, e.g. a `git worktree` of an older commit)."""
+    suffix = "-nousage" if not usage else "-baseline" if source else ""
+    data_dir = run_dir / f"modelport-data-w{workers}{suffix}"
     port = free_port()
+    cli = [sys.executable, "-m", "modelport"] if source else [str(modelport_bin())]
+    env = {"PYTHONPATH": str(source)} if source else None
     subprocess.run(
-        [str(modelport_bin()), "deploy", MODEL, "--url", f"http://127.0.0.1:{mock_port}/v1",
-         "--data-dir", str(data_dir)],
-        check=True, capture_output=True, timeout=60,
+        [*cli, "deploy", MODEL, "--url", f"http://127.0.0.1:{mock_port}/v1", "--data-dir", str(data_dir)],
+        check=True, capture_output=True, timeout=60, env={**os.environ, **(env or {})},
     )
-    serve = [str(modelport_bin())] if usage else [sys.executable, "-m", "bench.usage_off"]
+    serve = cli if usage else [sys.executable, "-m", "bench.usage_off"]
     argv = [*serve, "serve", "--port", str(port), "--data-dir", str(data_dir), "--no-defaults",
             "--probe-seconds", "5", "--log-level", "warning", "--workers", str(workers)]
-    name = ("modelport" if workers == 1 else f"modelport-w{workers}") + ("" if usage else "-nousage")
-    sut = group.start(name, argv, cpus, cwd=REPO)
+    name = ("modelport" if workers == 1 else f"modelport-w{workers}") + suffix
+    sut = group.start(name, argv, cpus, env=env, cwd=REPO)
     system = _await_modelport(sut, port, data_dir, MODEL)
     return System(name, system.base_url, system.key, sut)
 
