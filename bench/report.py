@@ -115,6 +115,14 @@ TARGETS = (
            lambda s: _ratio(_get(s, "chat-c1", "modelport", "added_p50_ms"),
                             _get(s, "chat-c1", "modelport-nousage", "added_p50_ms")),
            lambda v: v <= 1.15, "x"),
+    Target("gateway CPU per request vs an older checkout (c=64; `modelport-baseline`)", "<= 1.15x",
+           lambda s: _ratio(_get(s, "chat-c64", "modelport", "cpu_us_per_req"),
+                            _get(s, "chat-c64", "modelport-baseline", "cpu_us_per_req")),
+           lambda v: v <= 1.15, "x"),
+    Target("added latency p50 vs an older checkout (c=1; `modelport-baseline`)", "<= 1.15x",
+           lambda s: _ratio(_get(s, "chat-c1", "modelport", "added_p50_ms"),
+                            _get(s, "chat-c1", "modelport-baseline", "added_p50_ms")),
+           lambda v: v <= 1.15, "x"),
 )
 
 
