@@ -206,7 +206,9 @@ def test_usage_charts_by_day_key_and_deployment_show_requests(tab: Tab, ui_gatew
                             json={"model": "all-minilm-l6-v2", "input": "counted"})
         assert answer.status_code == 200, answer.text
     deadline = time.monotonic() + 15
-    while not any(r["group"] == key_id for r in ui_gateway.api("GET", "/api/usage?group=key&from=7d").json()["data"]):
+    # all three rows: the ledger writes in batches, and one may land before the others (CI run: 1 of 3)
+    while not any(r["group"] == key_id and r["requests"] == 3
+                  for r in ui_gateway.api("GET", "/api/usage?group=key&from=7d").json()["data"]):
         assert time.monotonic() < deadline, "the requests never reached the usage ledger"
         time.sleep(0.5)
     tab.sign_in(ui_gateway.admin_key)
