@@ -77,6 +77,19 @@ def test_instances_land_on_the_node_that_has_their_resources_and_serve(gateway: 
     gateway.cli("undeploy", "on-gpu", remote=True)
 
 
+def test_an_engine_that_exits_before_it_is_healthy_is_started_again(gateway: LiveGateway, tmp_path: Path) -> None:
+    # Its first start exits at once; the second runs. The actor of the first must end, or the next one can
+    # never take the instance's name (a CI run stayed `restarting` until the test gave up)
+    marker = tmp_path / "started-once"
+    flaky = f"sh -c 'if test -e {marker}; then exec \"$0\" \"$@\"; fi; touch {marker}; exit 3' " + COMMAND
+    gateway.cli("deploy", "flaky", "--command", flaky, "--health-path", "/models", remote=True)
+    wait_state(gateway, "flaky", "ready")
+    assert marker.exists()
+    client = openai.OpenAI(base_url=gateway.v1, api_key=gateway.admin_key, max_retries=0)
+    assert client.chat.completions.create(model="flaky", messages=CHAT).choices[0].message.content == "Echo: hi"
+    gateway.cli("undeploy", "flaky", remote=True)
+
+
 def test_more_gpus_than_any_node_has_stay_pending_with_the_reason(gateway: LiveGateway) -> None:
     gateway.cli("deploy", "too-big", "--command", COMMAND, "--gpus", "2", remote=True)
     pending = wait_state(gateway, "too-big", "pending", timeout=60, reason="no node of the Ray cluster")

@@ -225,7 +225,8 @@ class RayInstance:
                     ray.kill(self._actor)
                 self._actor = None
                 return "node lost"
-            if code is not None:
+            if code is not None:  # end the actor too: the next start takes its name (a CI run waited on it)
+                await self.terminate(ray)
                 return "exited" if ready else "exited before it became healthy"
             healthy = await self._placement.probe(health, secret)
             if not ready and healthy:
