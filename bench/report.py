@@ -73,6 +73,17 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return None if a is None or not b else a / b
 
 
+def _against(other: str, label: str) -> tuple[Target, Target]:
+    """`modelport`'s CPU per request at c=64 and added p50 at c=1 vs system `other`'s, each <= 1.15x."""
+    def pair(scenario: str, metric: str, what: str, load: str) -> Target:
+        return Target(f"{label.format(what=what)} ({load}; `{other}`)", "<= 1.15x",
+                      lambda s: _ratio(_get(s, scenario, "modelport", metric), _get(s, scenario, other, metric)),
+                      lambda v: v <= 1.15, "x")
+
+    return (pair("chat-c64", "cpu_us_per_req", "gateway CPU per request", "c=64"),
+            pair("chat-c1", "added_p50_ms", "added latency p50", "c=1"))
+
+
 TARGETS = (
     Target("non-streaming throughput vs LiteLLM (c=64)", ">= 10x",
            lambda s: _ratio(_get(s, "chat-c64", "modelport", "rps"), _get(s, "chat-c64", "litellm", "rps")),
@@ -107,22 +118,8 @@ TARGETS = (
     Target("throughput with `--workers 2` vs 1 (c=64; the load generator shares the 2 cores)", "> 1x",
            lambda s: _ratio(_get(s, "chat-c64", "modelport-w2", "rps"), _get(s, "chat-c64", "modelport", "rps")),
            lambda v: v > 1.0, "x"),
-    Target("usage accounting: gateway CPU per request, on vs off (c=64; `modelport-nousage`)", "<= 1.15x",
-           lambda s: _ratio(_get(s, "chat-c64", "modelport", "cpu_us_per_req"),
-                            _get(s, "chat-c64", "modelport-nousage", "cpu_us_per_req")),
-           lambda v: v <= 1.15, "x"),
-    Target("usage accounting: added latency p50, on vs off (c=1; `modelport-nousage`)", "<= 1.15x",
-           lambda s: _ratio(_get(s, "chat-c1", "modelport", "added_p50_ms"),
-                            _get(s, "chat-c1", "modelport-nousage", "added_p50_ms")),
-           lambda v: v <= 1.15, "x"),
-    Target("gateway CPU per request vs an older checkout (c=64; `modelport-baseline`)", "<= 1.15x",
-           lambda s: _ratio(_get(s, "chat-c64", "modelport", "cpu_us_per_req"),
-                            _get(s, "chat-c64", "modelport-baseline", "cpu_us_per_req")),
-           lambda v: v <= 1.15, "x"),
-    Target("added latency p50 vs an older checkout (c=1; `modelport-baseline`)", "<= 1.15x",
-           lambda s: _ratio(_get(s, "chat-c1", "modelport", "added_p50_ms"),
-                            _get(s, "chat-c1", "modelport-baseline", "added_p50_ms")),
-           lambda v: v <= 1.15, "x"),
+    *_against("modelport-nousage", "usage accounting: {what}, on vs off"),
+    *_against("modelport-baseline", "{what} vs an older checkout"),
 )
 
 
