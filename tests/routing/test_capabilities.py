@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from modelport.records import DeploymentSpec
-from modelport.routing.capabilities import BackendApi, Capabilities, RerankApi
+from modelport.routing.capabilities import BackendApi, Capabilities
 from modelport.routing.router import Route
 
 URL = ("http://h/v1",)
@@ -24,10 +24,10 @@ def test_presets_that_serve_messages_themselves_are_relayed_not_translated() -> 
 
 
 def test_tei_is_the_preset_or_api_tei_on_a_remote_deployment() -> None:
-    assert caps(engine="tei", model="x").rerank is RerankApi.TEI
-    assert caps(urls=URL, engine_args={"api": "tei"}).rerank is RerankApi.TEI
-    assert caps(urls=URL).rerank is RerankApi.JINA
-    assert caps(engine="tei", command=("my-tei",)).rerank is RerankApi.JINA
+    assert caps(engine="tei", model="x").api is BackendApi.TEI
+    assert caps(urls=URL, engine_args={"api": "tei"}).api is BackendApi.TEI
+    assert caps(urls=URL).api is BackendApi.OPENAI  # rerank in Jina's shape
+    assert caps(engine="tei", command=("my-tei",)).api is BackendApi.OPENAI
 
 
 def test_where_tokens_are_counted() -> None:

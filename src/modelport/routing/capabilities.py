@@ -30,17 +30,11 @@ class BackendApi(enum.StrEnum):
     TEI = "tei"  # Hugging Face TEI: /embed and /rerank at the root (OpenAI embeddings besides)
 
 
-class RerankApi(enum.StrEnum):
-    JINA = "jina"  # POST {base}/rerank, Jina's shape (our workers, vLLM, Infinity, llama-server)
-    TEI = "tei"  # POST /rerank at the root, TEI's shape
-
-
 @dataclass(frozen=True, slots=True)
 class Capabilities:
     """What the instances of one deployment serve."""
 
-    api: BackendApi
-    rerank: RerankApi
+    api: BackendApi  # also where rerank goes: TEI's /rerank at the root, else Jina's shape at {base}/rerank
     top_k: bool  # chat requests may carry `top_k`
     tokenize_from_root: tuple[bool, ...]  # where `/tokenize` is, in the order to try; () for nowhere
 
@@ -69,4 +63,4 @@ class Capabilities:
         else:
             tokenize = _BUILT_IN_TOKENIZE if engine in ENGINE_NAMES else _TOKENIZE.get(engine, _UNKNOWN_TOKENIZE)
         top_k = spec.engine_args.get("top_k") != "false"  # what OpenAI itself refuses, engines take
-        return cls(api, RerankApi.TEI if api is BackendApi.TEI else RerankApi.JINA, top_k, tokenize)
+        return cls(api, top_k, tokenize)
