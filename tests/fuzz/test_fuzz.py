@@ -215,6 +215,13 @@ def admin_target(tmp_path: Path, fuzz_fake: FakeUpstream) -> Iterator[Target]:
         live.deploy("fake-model", [fuzz_fake.url])
         fuzzed = Target(live, "fake-model")
         yield fuzzed
+        # What the fuzzer configured is its right (limit defaults, fake-model replaced or removed): put the
+        # gateway back as it started, then check it still serves.
+        assert live.api("PUT", "/api/limits/defaults", {}).status_code == 200
+        spec = {"name": "fake-model", "urls": [fuzz_fake.url]}
+        assert live.api("PUT", "/api/deployments/fake-model", spec).status_code in (200, 201)
+        time.sleep(1.5)  # gateways read the defaults every second
+        live.wait_ready("fake-model")
         fuzzed.finish()
 
 

@@ -211,8 +211,10 @@ def test_keys_without_limits_of_their_own_get_the_defaults(limited: LiveGateway)
         with pytest.raises(openai.RateLimitError):
             client.chat.completions.create(model="fake-model", messages=CHAT)
         mine = openai.OpenAI(base_url=limited.v1, api_key=own, max_retries=0)
-        for _ in range(3):
+        admin = openai.OpenAI(base_url=limited.v1, api_key=limited.admin_key, max_retries=0)
+        for _ in range(3):  # limits of its own, and an admin key: the defaults are not theirs
             mine.chat.completions.with_raw_response.create(model="fake-model", messages=CHAT)
+            admin.chat.completions.with_raw_response.create(model="fake-model", messages=CHAT)
         assert limited.api("GET", "/api/limits/defaults").json()["rpm"] == 2
     finally:
         limited.cli("keys", "defaults", "--rpm", "none")

@@ -29,9 +29,9 @@ RATE_HEADERS = (b"x-ratelimit-", b"anthropic-ratelimit-")
 
 
 def is_limited(gw: Gateway, key: ApiKey | None, method: str, endpoint: str) -> bool:
-    """Whether limits may apply: a key with limits (its own or the defaults) calling a model (not listing
-    models or reading stored answers)."""
-    return (key is not None and (not key.limits.is_empty or not gw.limiter.defaults.is_empty)
+    """Whether limits may apply: a key with limits (its own, or the defaults for an inference key) calling a
+    model (not listing models or reading stored answers)."""
+    return (key is not None and (not key.limits.is_empty or gw.limiter.applies_defaults(key))
             and (method == "POST" or endpoint == PROXY))
 
 

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from modelport.quota.counter import QuotaCounter
 from modelport.quota.state import Ticket
-from modelport.records import ApiKey, KeyLimits
+from modelport.records import ApiKey, KeyLimits, KeyScope
 
 log = logging.getLogger(__name__)
 BUSY_RETRIES = 3  # admissions that found SQLite locked for its whole busy timeout, tried again
@@ -44,10 +44,16 @@ class Limiter:
         return await asyncio.get_running_loop().run_in_executor(self._thread, function, *args)
 
     def limited(self, key: ApiKey) -> ApiKey | None:
-        """`key` with the limits that apply to it (its own, else the defaults), or None when none do."""
+        """`key` with the limits that apply to it (its own, else the defaults), or None when none do. The
+        defaults are for the team's keys: an admin key is limited only by limits of its own, so that setting
+        them never locks the operator out of the models."""
         if not key.limits.is_empty:
             return key
-        return None if self.defaults.is_empty else replace(key, limits=self.defaults)
+        return replace(key, limits=self.defaults) if self.applies_defaults(key) else None
+
+    def applies_defaults(self, key: ApiKey) -> bool:
+        """Whether `key`, having no limits of its own, gets the defaults."""
+        return key.scope is KeyScope.INFERENCE and not self.defaults.is_empty
 
     async def refresh_defaults(self) -> None:
         """Read the defaults from the store now."""
