@@ -124,7 +124,8 @@ def cmd_setup(args: argparse.Namespace) -> int:
 
 def cmd_profile(args: argparse.Namespace) -> int:
     """py-spy the gateway under load and print its hottest frames."""
-    print(profile(args.scenario, args.seconds, Path(args.out) if args.out else None))
+    print(profile(args.scenario, args.seconds, Path(args.out) if args.out else None, system=args.system,
+                  native=args.native))
     return 0
 
 
@@ -160,6 +161,8 @@ def parser() -> argparse.ArgumentParser:
     prof.add_argument("--scenario", default="chat-c64")
     prof.add_argument("--seconds", type=float, default=10.0)
     prof.add_argument("--out", help="keep the raw samples here")
+    prof.add_argument("--system", default="modelport", help="modelport, modelport-nousage or modelport-baseline")
+    prof.add_argument("--native", action="store_true", help="sample C frames too (the garbage collector, I/O)")
     prof.set_defaults(func=cmd_profile)
     soak = sub.add_parser("soak", help="a fixed rate for minutes: the gateway's RSS and the usage ledger's rows")
     soak.add_argument("--rate", type=float, default=200.0, help="requests per second")

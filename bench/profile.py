@@ -1,8 +1,8 @@
 """py-spy on the gateway under load: where its CPU goes, by frame (inclusive and self).
 
-`python -m bench profile --scenario chat-c64 --seconds 10` starts the mock and `modelport serve` as a run
-would, drives the scenario's load, samples the gateway with `py-spy record --format raw` (installed by
-`python -m bench setup` into bench/.venvs/tools), and prints the hottest frames. The raw samples stay in
+`python -m bench profile --scenario chat-c64 --seconds 10 [--system modelport-nousage]` starts the mock and
+the gateway as a run would, drives the scenario's load, samples the gateway with `py-spy record --format raw`
+(installed by `python -m bench setup` into bench/.venvs/tools), and prints the hottest frames. The raw samples stay in
 `--out` for a flame graph.
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 from bench import systems as sysmod
 from bench.loadgen import wrk_available
 from bench.procs import ProcessGroup, pinned
-from bench.runner import RunOptions, start_mock
+from bench.runner import RunOptions, start_mock, start_system
 from bench.scenarios import select
 
 PY_SPY_VENV = sysmod.REPO / "bench" / ".venvs" / "tools"
@@ -65,8 +65,10 @@ def _load_argv(url: str, body: str, key: str | None, concurrency: int, seconds: 
             "--concurrency", str(concurrency), "--duration", str(seconds)]
 
 
-def profile(scenario_name: str, seconds: float, out: Path | None, rate: int = 250) -> str:
-    """Profile modelport under one relay scenario; returns the report text."""
+def profile(scenario_name: str, seconds: float, out: Path | None, rate: int = 250, system: str = "modelport",
+            native: bool = False) -> str:
+    """Profile a modelport system (`modelport`, `modelport-nousage`, `modelport-baseline`) under one relay
+    scenario, with C frames too when `native` (e.g. the garbage collector's); returns the report text."""
     spy = py_spy()
     if spy is None:
         raise RuntimeError("py-spy is not installed: run `python -m bench setup`")
@@ -77,7 +79,7 @@ def profile(scenario_name: str, seconds: float, out: Path | None, rate: int = 25
     with tempfile.TemporaryDirectory(prefix="modelport-profile-") as tmp, ProcessGroup(Path(tmp)) as group:
         opts = RunOptions(run_dir=Path(tmp))
         _, port = start_mock(group, "mock", scenario, opts.load_cpus)
-        gw = sysmod.start_modelport(group, Path(tmp), port, opts.sut_cpus)
+        gw = start_system(system, group, opts, scenario, port)
         raw = (out or Path(tmp)) / f"profile-{scenario.name}.raw"
         raw.parent.mkdir(parents=True, exist_ok=True)
         argv = _load_argv(gw.base_url + scenario.path, scenario.body, gw.key, scenario.concurrency, seconds + 3,
@@ -85,15 +87,15 @@ def profile(scenario_name: str, seconds: float, out: Path | None, rate: int = 25
         load = subprocess.Popen(pinned(argv, opts.load_cpus), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             subprocess.run([spy, "record", "-p", str(gw.sut.pid), "-d", str(int(seconds)), "-r", str(rate),
-                            "-f", "raw", "-o", str(raw)], check=True, capture_output=True, timeout=seconds + 60)
+                            "-f", "raw", "-o", str(raw), *(["--native"] if native else [])], check=True, capture_output=True, timeout=seconds + 60)
         finally:
             load.wait(timeout=seconds + 60)
-        return _render(scenario.name, raw)
+        return _render(f"{system} under {scenario.name}", raw)
 
 
 def _render(name: str, raw: Path) -> str:
     total, inclusive, own = hottest(raw)
-    lines = [f"py-spy: modelport under {name}, {total} busy samples (raw: {raw})", "", "inclusive:"]
+    lines = [f"py-spy: {name}, {total} busy samples (raw: {raw})", "", "inclusive:"]
     lines += [f"  {100 * n / total:5.1f}%  {frame}" for frame, n in inclusive if total]
     lines += ["", "self:"]
     lines += [f"  {100 * n / total:5.1f}%  {frame}" for frame, n in own if total]
