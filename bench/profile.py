@@ -86,8 +86,9 @@ def profile(scenario_name: str, seconds: float, out: Path | None, rate: int = 25
                           Path(tmp))
         load = subprocess.Popen(pinned(argv, opts.load_cpus), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            subprocess.run([spy, "record", "-p", str(gw.sut.pid), "-d", str(int(seconds)), "-r", str(rate),
-                            "-f", "raw", "-o", str(raw), *(["--native"] if native else [])], check=True, capture_output=True, timeout=seconds + 60)
+            record = [spy, "record", "-p", str(gw.sut.pid), "-d", str(int(seconds)), "-r", str(rate),
+                      "-f", "raw", "-o", str(raw), *(["--native"] if native else [])]
+            subprocess.run(record, check=True, capture_output=True, timeout=seconds + 60)
         finally:
             load.wait(timeout=seconds + 60)
         return _render(f"{system} under {scenario.name}", raw)
