@@ -21,6 +21,7 @@ from modelport.config import Settings
 from modelport.instances.leader import Leadership, instance_secrets, keep_policy
 from modelport.instances.node import NodeAllocator, local_node
 from modelport.instances.placement import LocalPlacement, Placement
+from modelport.instances.ray_view import RayView
 from modelport.instances.supervisor import Supervisor
 from modelport.quota.counter import QuotaCounter
 from modelport.quota.engine import counter_engine
@@ -72,7 +73,8 @@ class Gateway:
         self.supervisor = local_supervisor(settings, store, self.router, session, secrets)
         # On PostgreSQL one gateway among those sharing the store supervises: the holder of the lease.
         self.leadership = Leadership(store, self.supervisor) if store.shared and settings.supervise else None
-        self.admin_app = create_admin_app(AdminService(store, settings.logs_dir), on_change=self.routing_changed)
+        ray = RayView(settings.ray_address) if settings.placement == "ray" else None  # logs, nodes from Ray
+        self.admin_app = create_admin_app(AdminService(store, settings.logs_dir, ray), on_change=self.routing_changed)
         self.images = ImageStore(settings.data_dir / "images", settings.image_url_seconds)
         self.origins = OriginPolicy(settings.allowed_hosts, settings.cors_origins)
         self.usage = build_tracker(settings, store)  # usage records, metrics, access log (modelport.usage)

@@ -9,13 +9,12 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import openai
 import pytest
 
 from tests.harness import LiveGateway
-from tests.instances_ray.ray_cluster import RayCluster
+from tests.instances_ray.ray_cluster import RayCluster, node_ids_with, three_nodes, wait_state
 
 COMMAND = f"{sys.executable} -m modelport.testing --host 127.0.0.1 --port {{port}} --model {{name}} --api-key {{secret}}"
 CHAT = [{"role": "user", "content": "hi"}]
@@ -23,46 +22,14 @@ CHAT = [{"role": "user", "content": "hi"}]
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RayCluster]:
-    started = time.monotonic()
-    ray_cluster = RayCluster(tmp_path_factory.mktemp("ray")).start()
-    try:
-        ray_cluster.wait_for_nodes(1)
-        ray_cluster.add_node("b", "--num-gpus", "1", "--resources", '{"node_b": 1}')
-        ray_cluster.wait_for_nodes(2)  # one at a time: two raylets starting together timed out on 2 cores
-        ray_cluster.add_node("c", "--resources", '{"node_b": 1}')
-        ray_cluster.wait_for_nodes(3)
-        print(f"Ray cluster of 3 nodes up in {time.monotonic() - started:.1f} s")
+    with three_nodes(tmp_path_factory.mktemp("ray")) as ray_cluster:
         yield ray_cluster
-    finally:
-        ray_cluster.stop()
 
 
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory, cluster: RayCluster) -> Iterator[LiveGateway]:
     with LiveGateway(tmp_path_factory.mktemp("gw"), "--placement", "ray", "--ray-address", cluster.address) as live:
         yield live
-
-
-def instances(gateway: LiveGateway, name: str) -> list[dict[str, Any]]:
-    return gateway.api("GET", f"/api/deployments/{name}").json()["instances"]  # type: ignore[no-any-return]
-
-
-def wait_state(gateway: LiveGateway, name: str, state: str, timeout: float = 120, **match: str) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    seen: list[dict[str, Any]] = []
-    while time.monotonic() < deadline:
-        seen = instances(gateway, name)
-        if seen and seen[0]["state"] == state and all(v in seen[0][k] for k, v in match.items()):
-            return seen[0]
-        time.sleep(0.2)
-    raise AssertionError(f"{name} never became {state}: {seen}")
-
-
-def node_ids_with(resource: str) -> dict[str, str]:
-    """Alive nodes that declare `resource`, by the first 8 characters of their id (Ray's view)."""
-    import ray
-
-    return {n["NodeID"][:8]: n["NodeID"] for n in ray.nodes() if n["Alive"] and resource in n["Resources"]}
 
 
 def test_instances_land_on_the_node_that_has_their_resources_and_serve(gateway: LiveGateway) -> None:

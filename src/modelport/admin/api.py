@@ -92,8 +92,8 @@ def create_admin_app(service: AdminService, on_change: Callable[[], Awaitable[No
             "unreadable": [unreadable_view(u) for u in overview.unreadable],
         }
 
-    @app.get("/api/nodes", summary="This machine's CPUs, memory and GPUs, and the nodes instances run on",
-             responses=error_responses())
+    @app.get("/api/nodes", responses=error_responses(),
+             summary="This machine's CPUs, memory and GPUs (or the Ray cluster's nodes) and the nodes instances run on")
     async def list_nodes() -> dict[str, Any]:
         return {"data": await asyncio.to_thread(service.nodes)}
 

@@ -13,10 +13,11 @@ import msgspec
 
 from modelport.admin.limits import MAX_KEY_LIFETIME, MAX_KEY_MODELS, check_key_bounds, check_spec_bounds
 from modelport.auth.keys import generate_key
-from modelport.errors import BadRequest, Conflict, NotFound
-from modelport.instances.inventory import overview
+from modelport.errors import BadRequest, Conflict, NotFound, UpstreamTimeout
+from modelport.instances.inventory import overview, ray_overview
 from modelport.instances.launch import check_launchable, safe_name
 from modelport.instances.node import local_node
+from modelport.instances.ray_view import RayView
 from modelport.instances.resources import check_resources
 from modelport.quota.counter import QuotaCounter
 from modelport.quota.state import Standing
@@ -60,9 +61,10 @@ class DeploymentsOverview:
 
 
 class AdminService:
-    def __init__(self, store: Store, logs_dir: Path | None = None) -> None:
+    def __init__(self, store: Store, logs_dir: Path | None = None, ray: RayView | None = None) -> None:
         self.store = store
         self.logs_dir = logs_dir
+        self.ray = ray  # --placement ray: logs come from the instances' actors, nodes from Ray
         self.quota = QuotaCounter(store.engine)  # to show where a key's limits stand
 
     # -- keys
@@ -165,10 +167,19 @@ class AdminService:
         return DeploymentStatus(deployment, self.store.list_instances(name))
 
     def logs(self, name: str, ordinal: int = 0, lines: int = 200) -> str:
-        """The last `lines` lines of a managed instance's log (kept in the data dir)."""
+        """The last `lines` lines of a managed instance's log (kept in the data dir, or by its Ray actor on
+        the node that runs it)."""
         deployment = self.deployment(name).deployment
         if deployment.spec.is_remote:
             raise BadRequest(f"`{name}` is a remote deployment: its logs live where it runs.")
+        if self.ray is not None:
+            try:
+                text = self.ray.tail(name, ordinal, lines)
+            except TimeoutError as error:
+                raise UpstreamTimeout(f"The Ray actor of `{name}` instance {ordinal} did not answer.") from error
+            if text is None:
+                raise NotFound(f"No Ray actor runs `{name}` instance {ordinal} now.")
+            return text
         if self.logs_dir is None:
             raise NotFound("This server keeps no instance logs.")
         path = self.logs_dir / f"{safe_name(name)}-{ordinal}.log"
@@ -177,9 +188,13 @@ class AdminService:
         return tail(path, lines)
 
     def nodes(self) -> list[dict[str, Any]]:
-        """This machine (CPUs, memory, GPUs) and every node instances are recorded on, with those instances."""
+        """This machine (CPUs, memory, GPUs), or the Ray cluster's nodes, and every node instances are recorded
+        on, with those instances."""
         wanted = {d.name: d.spec.resources for d in self.store.list_deployments()}
-        nodes = overview(local_node(), self.store.list_instances(), wanted)
+        if self.ray is not None:
+            nodes = ray_overview(self.ray.nodes(), self.store.list_instances(), wanted)
+        else:
+            nodes = overview(local_node(), self.store.list_instances(), wanted)
         return msgspec.to_builtins(nodes)  # type: ignore[no-any-return]
 
     def deployments(self) -> DeploymentsOverview:

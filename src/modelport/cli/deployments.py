@@ -198,7 +198,10 @@ def _key_value(item: str) -> tuple[str, str]:
 @click.option("--lines", "-n", default=200, show_default=True)
 @pass_admin
 def logs(admin: AdminClient, name: str, ordinal: int, lines: int) -> None:
-    """The end of the log of a deployment's instance run by modelport."""
+    """The end of the log of a deployment's instance run by modelport.
+
+    Under --placement ray the server fetches it from the instance's actor, on the node that runs it.
+    """
     click.echo(admin.logs(name, ordinal, lines), nl=False)
 
 

@@ -12,6 +12,8 @@ from modelport.cli.common import pass_admin
 from modelport.instances.resources import describe
 from modelport.records import Resources
 
+RAY_FIRST = {"CPU": 0, "GPU": 1, "memory": 2, "object_store_memory": 3}  # then custom resources, by name
+
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
@@ -20,6 +22,8 @@ def nodes(admin: AdminClient, as_json: bool) -> None:
     """Each node with its CPUs, memory and GPUs, and the instances that run there.
 
     This machine (or the --server's) is described from itself; other nodes by the instances recorded there.
+    A server with --placement ray lists the nodes of its Ray cluster, with their resources as Ray counts them
+    (available/total).
     """
     listing = admin.nodes()
     if as_json:
@@ -41,7 +45,22 @@ def nodes(admin: AdminClient, as_json: bool) -> None:
 
 def _node_line(node: dict[str, Any]) -> str:
     allocated = describe(Resources(**node["allocated"]))
+    if node["placement"] == "ray":
+        return _ray_node_line(node, allocated)
     if not node["local"]:
         return f"{node['name']}  (known from its instances)  allocated: {allocated}"
     memory = node["memory_bytes"] / 2**30
     return f"{node['name']}  {node['cpus']:g} CPUs, {memory:.1f} GiB, {len(node['gpus'])} GPUs  allocated: {allocated}"
+
+
+def _ray_node_line(node: dict[str, Any], allocated: str) -> str:
+    total, available = node["resources_total"], node["resources_available"]
+    if not total:
+        return f"{node['name']}  (Ray no longer lists it; known from its instances)  allocated: {allocated}"
+    shown = [f"{name} {_amount(name, available.get(name, 0.0))}/{_amount(name, amount)}"
+             for name, amount in sorted(total.items(), key=lambda item: (RAY_FIRST.get(item[0], 9), item[0]))]
+    return f"{node['name']}  Ray node  {', '.join(shown)} available  allocated: {allocated}"
+
+
+def _amount(name: str, amount: float) -> str:
+    return f"{amount / 2**30:.1f} GiB" if name in ("memory", "object_store_memory") else f"{amount:g}"

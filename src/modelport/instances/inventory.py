@@ -1,6 +1,7 @@
 """What `modelport nodes` shows: each node with its CPUs, memory and GPUs, and the instances that run there
-with what they were given. This machine is described from itself; other nodes (another gateway's machine)
-only by the instances the store says run there."""
+with what they were given. Under local placement this machine is described from itself, other nodes (another
+gateway's machine) only by the instances the store says run there; under Ray placement every node is described
+by Ray (its resources, total and available)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass, field
 
 from modelport.instances.gpus import Gpu
 from modelport.instances.node import Node
+from modelport.instances.ray_view import RayNode
 from modelport.records import InstanceRecord, InstanceState, Resources
 
 GONE = frozenset({InstanceState.STOPPED, InstanceState.FAILED})
@@ -45,18 +47,17 @@ class NodeOverview:
     gpu_problem: str = ""
     allocated: Resources = field(default_factory=Resources)
     instances: list[PlacedInstance] = field(default_factory=list)
+    placement: str = "local"  # "ray": a node of the Ray cluster, described by Ray
+    node_id: str = ""  # Ray's
+    address: str = ""
+    resources_total: dict[str, float] = field(default_factory=dict)  # Ray's accounting, by Ray's names
+    resources_available: dict[str, float] = field(default_factory=dict)
 
 
 def overview(local: Node, records: list[InstanceRecord], wanted: dict[str, Resources]) -> list[NodeOverview]:
     """This machine first, then every other node an instance is recorded on, by name. `wanted` holds each
     deployment's resources; instances stopped or failed hold nothing and are left out."""
-    placed: dict[str, list[PlacedInstance]] = {local.name: []}
-    for record in records:
-        if record.state in GONE or not record.node:
-            continue
-        resources = wanted.get(record.deployment, Resources())
-        placed.setdefault(record.node, []).append(PlacedInstance(
-            record.deployment, record.ordinal, record.state.value, record.url, record.gpus, resources))
+    placed = _by_node(records, wanted, [local.name])
     nodes = []
     for name, instances in placed.items():
         is_local = name == local.name
@@ -65,6 +66,35 @@ def overview(local: Node, records: list[InstanceRecord], wanted: dict[str, Resou
             _gpu_uses(local.gpus, instances) if is_local else [], local.gpu_problem if is_local else "",
             _allocated(instances), instances))
     return nodes
+
+
+def ray_overview(ray_nodes: list[RayNode], records: list[InstanceRecord],
+                 wanted: dict[str, Resources]) -> list[NodeOverview]:
+    """The alive nodes of the Ray cluster as Ray accounts for them, each with the instances recorded there,
+    then any node an instance is still recorded on that Ray no longer lists."""
+    placed = _by_node(records, wanted, [node.name for node in ray_nodes])
+    nodes = []
+    for node in ray_nodes:
+        instances = placed.pop(node.name)
+        nodes.append(NodeOverview(
+            node.name, False, node.total.get("CPU", 0.0), int(node.total.get("memory", 0)),
+            allocated=_allocated(instances), instances=instances, placement="ray", node_id=node.node_id,
+            address=node.address, resources_total=node.total, resources_available=node.available))
+    return nodes + [NodeOverview(name, False, None, None, allocated=_allocated(instances), instances=instances,
+                                 placement="ray") for name, instances in placed.items()]
+
+
+def _by_node(records: list[InstanceRecord], wanted: dict[str, Resources],
+             known: list[str]) -> dict[str, list[PlacedInstance]]:
+    """The instances that hold something, by the node they are recorded on: the `known` nodes first."""
+    placed: dict[str, list[PlacedInstance]] = {name: [] for name in known}
+    for record in records:
+        if record.state in GONE or not record.node:
+            continue
+        resources = wanted.get(record.deployment, Resources())
+        placed.setdefault(record.node, []).append(PlacedInstance(
+            record.deployment, record.ordinal, record.state.value, record.url, record.gpus, resources))
+    return placed
 
 
 def _gpu_uses(gpus: tuple[Gpu, ...], instances: list[PlacedInstance]) -> list[GpuUse]:

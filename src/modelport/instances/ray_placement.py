@@ -29,12 +29,12 @@ from modelport.instances.local import (
     StateSink,
 )
 from modelport.instances.ray_host import SECRET_MARK, EngineHost, bind_to
+from modelport.instances.ray_view import actor_name, connect
 from modelport.instances.resources import describe
 from modelport.records import DeploymentSpec, InstanceRecord, InstanceState, Resources
 
 log = logging.getLogger(__name__)
 
-NAMESPACE = "modelport"
 PLACE_CHECK_SECONDS = 2.0
 NO_LOGS_HERE = Path("logs")  # plan_launch names a log file; only its name is used: the actor's node keeps it
 
@@ -61,17 +61,10 @@ class RayPlacement:
         self.probe_seconds = probe_seconds
         self.secrets = secrets
         self.max_body_bytes = max_body_bytes
-        self._connected = asyncio.Lock()
 
     async def connect(self) -> Any:
         """The `ray` module, connected to the cluster (once; `ray.init` blocks, so in a thread)."""
-        import ray
-
-        async with self._connected:
-            if not ray.is_initialized():
-                await asyncio.to_thread(ray.init, address=self._address, namespace=NAMESPACE, log_to_driver=False,
-                                        configure_logging=False)
-        return ray
+        return await asyncio.to_thread(connect, self._address)
 
     def instance(self, spec: DeploymentSpec, ordinal: int, sink: StateSink,
                  recorded: InstanceRecord | None = None) -> RayInstance:
@@ -95,7 +88,7 @@ class RayInstance:
         self.spec = spec
         self._recorded = recorded
         self._detached = False
-        self._name = f"{spec.name}#{ordinal}"
+        self._name = actor_name(spec.name, ordinal)
         self.ordinal = ordinal
         self._placement = placement
         self._sink = sink
