@@ -59,6 +59,8 @@ def test_logs_of_an_instance_on_a_ray_node_come_from_its_actor(gateway: LiveGate
     assert last.count("\n") == 1 and last.strip() == text.strip().splitlines()[-1]
     missing = gateway.cli("logs", "emb", "--ordinal", "3", remote=True, check=False)
     assert missing.returncode != 0 and "No Ray actor runs `emb` instance 3" in missing.stderr, missing.stderr
+    on_the_store = gateway.cli("logs", "emb", check=False)  # no gateway, no Ray: it says where the log is
+    assert on_the_store.returncode != 0 and f"runs on node {emb['node']}: its log is there" in on_the_store.stderr
 
 
 def test_nodes_are_rays_with_their_resources_and_the_instances_on_each(gateway: LiveGateway,

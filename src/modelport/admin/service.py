@@ -4,6 +4,7 @@ from the API, directly from the CLI)."""
 from __future__ import annotations
 
 import re
+import socket
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -184,6 +185,11 @@ class AdminService:
             raise NotFound("This server keeps no instance logs.")
         path = self.logs_dir / f"{safe_name(name)}-{ordinal}.log"
         if not path.exists():
+            elsewhere = [r.node for r in self.store.list_instances(name)
+                         if r.ordinal == ordinal and r.node and r.node != socket.gethostname()]
+            if elsewhere:
+                raise NotFound(f"`{name}` instance {ordinal} runs on node {elsewhere[0]}: its log is there "
+                               "(ask the gateway that placed it, with --server).")
             raise NotFound(f"No log yet for `{name}` instance {ordinal}.")
         return tail(path, lines)
 
