@@ -31,7 +31,12 @@ def guarded_protocol(limits: ListenerLimits) -> type[GuardedHttpProtocol]:
 
 
 class GuardedHttpProtocol(HttpToolsProtocol):
-    """One client connection, with `limits` enforced. Timers are per connection, not per request byte."""
+    """One client connection, with `limits` enforced.
+
+    The head and body clocks are a loop time each, set as a head or body bytes begin; their timers are armed
+    once per connection and, when they fire early, move themselves to the clock's deadline. So a request
+    costs no timer of its own, and no Python frame between the parser and uvicorn's callbacks: a refusal
+    inside the parser stops it by raising (`_Refused`)."""
 
     limits: ClassVar[ListenerLimits] = ListenerLimits()
 
@@ -39,10 +44,12 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self._in_head = True  # waiting for (the rest of) a request head
         self._head_bytes = 0  # bytes received since the current head began
+        self._head_began = 0.0  # loop time: the connection opened, or the current head's first bytes came
+        self._body_expected = False  # a request body is still to come
+        self._body_seen = 0.0  # loop time of the last bytes while a body is expected
         self._refused = False  # an error went out: ignore whatever else the client sends
         self._head_timer: asyncio.TimerHandle | None = None
         self._body_timer: asyncio.TimerHandle | None = None
-        self._body_seen = 0.0  # loop time of the last body bytes
         self._write_timer: asyncio.TimerHandle | None = None
 
     # -- connection ---------------------------------------------------------------------------------
@@ -53,7 +60,8 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             self._refuse(NoReadyInstance("Too many open connections to the gateway; retry shortly.",
                                          code="too_many_connections", retry_after=1))
             return
-        self._head_timer = self.loop.call_later(self.limits.head_seconds, self._head_timed_out)
+        self._head_began = self.loop.time()
+        self._head_timer = self.loop.call_at(self._head_began + self.limits.head_seconds, self._head_timed_out)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_timers()
@@ -64,14 +72,19 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             return
         self._unset_keepalive_if_required()
         if self._in_head:
-            if self._head_timer is None:
-                self._head_timer = self.loop.call_later(self.limits.head_seconds, self._head_timed_out)
+            if self._head_bytes == 0:
+                self._head_began = self.loop.time()
+                if self._head_timer is None:
+                    self._head_timer = self.loop.call_at(self._head_began + self.limits.head_seconds,
+                                                         self._head_timed_out)
             self._head_bytes += len(data)
+        elif self._body_expected:
+            self._body_seen = self.loop.time()
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
             pass  # no WebSocket here: the request was already handed on as plain HTTP; ignore what follows
-        except httptools.HttpParserError:
+        except httptools.HttpParserError:  # also what a callback raised: a refusal of ours stops the parser
             if not self._refused:
                 self._refuse(BadRequest("The request is not valid HTTP/1.1.", code="invalid_http"))
             return
@@ -91,46 +104,23 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     # -- parser callbacks ---------------------------------------------------------------------------
 
-    def on_message_begin(self) -> None:
-        if not self._refused:
-            super().on_message_begin()
-
-    def on_url(self, url: bytes) -> None:
-        if not self._refused:
-            super().on_url(url)
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        if not self._refused:
-            super().on_header(name, value)
-
     def on_headers_complete(self) -> None:
-        if self._refused:
-            return
         self._in_head = False
         self._head_bytes = 0
-        if self._head_timer is not None:
-            self._head_timer.cancel()
-            self._head_timer = None
         size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
         if size > self.limits.max_head_bytes or len(self.headers) > self.limits.max_headers:
             self._refuse(_head_too_large(self.limits))
-            return
+            raise _Refused
         super().on_headers_complete()
         if self._expects_body():
+            self._body_expected = True
             self._body_seen = self.loop.time()
-            self._body_timer = self.loop.call_later(self.limits.body_seconds, self._body_timed_out)
-
-    def on_body(self, body: bytes) -> None:
-        if not self._refused:
-            self._body_seen = self.loop.time()
-            super().on_body(body)
+            if self._body_timer is None:
+                self._body_timer = self.loop.call_at(self._body_seen + self.limits.body_seconds,
+                                                     self._body_timed_out)
 
     def on_message_complete(self) -> None:
-        if self._refused:
-            return
-        if self._body_timer is not None:
-            self._body_timer.cancel()
-            self._body_timer = None
+        self._body_expected = False
         self._in_head = True  # what follows on this connection is the next request's head
         super().on_message_complete()
 
@@ -145,17 +135,23 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     def _head_timed_out(self) -> None:
         self._head_timer = None
         if not self._in_head or self._refused or self.transport.is_closing():
-            return
-        if self._head_bytes == 0 and (self.cycle is None or self.cycle.response_complete):
-            self.transport.close()  # an idle connection: close it as a keep-alive timeout would
+            return  # a request is being handled: the next head's first bytes arm the timer again
+        if self._head_bytes == 0:  # no head begun: the next one's first bytes arm the timer again
+            if self.cycle is None:
+                self.transport.close()  # never a byte since it opened: close it as a keep-alive timeout would
+            return  # between requests uvicorn's keep-alive timeout closes an idle connection
+        deadline = self._head_began + self.limits.head_seconds
+        if self.loop.time() < deadline:  # armed for an earlier head: this one began later
+            self._head_timer = self.loop.call_at(deadline, self._head_timed_out)
             return
         self._refuse(RequestTimeout(f"The request head did not arrive within {self.limits.head_seconds:g} s.",
                                     code="head_timeout"))
 
     def _body_timed_out(self) -> None:
         self._body_timer = None
-        if self._refused or self.transport.is_closing() or self.cycle is None or self.cycle.response_complete:
-            return
+        if (not self._body_expected or self._refused or self.transport.is_closing() or self.cycle is None
+                or self.cycle.response_complete):
+            return  # no body awaited: the next one arms the timer again
         waited = self.loop.time() - self._body_seen
         if self.flow.read_paused or waited < self.limits.body_seconds:  # the handler, not the client, is slow
             remaining = self.limits.body_seconds - waited if not self.flow.read_paused else self.limits.body_seconds
@@ -198,6 +194,10 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
 _REASONS = {400: b"Bad Request", 408: b"Request Timeout", 431: b"Request Header Fields Too Large",
             503: b"Service Unavailable"}
+
+
+class _Refused(Exception):
+    """Raised in a parser callback after a refusal went out: httptools stops parsing the connection."""
 
 
 def _head_too_large(limits: ListenerLimits) -> RequestHeadTooLarge:

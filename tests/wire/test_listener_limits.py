@@ -70,6 +70,46 @@ def test_a_head_sent_a_byte_a_time_is_cut_off(limited: LiveGateway) -> None:
         assert read_until_closed(sock).startswith(b"HTTP/1.1 408 ")
 
 
+def test_each_head_on_a_kept_alive_connection_has_its_own_clock(limited: LiveGateway) -> None:
+    """The head timer (1 s here) is armed once per connection: a later head that begins just before it fires
+    still gets its whole second, and one that stalls still gets its 408."""
+    healthz = b"GET /healthz HTTP/1.1\r\nHost: x\r\n"
+    with connect(limited.port) as sock:
+        sock.sendall(healthz + b"\r\n")
+        assert read_answer(sock).status == 200
+        time.sleep(0.6)
+        sock.sendall(healthz)  # the rest 0.7 s later: past the first head's second, within this one's
+        time.sleep(0.7)
+        sock.sendall(b"\r\n")
+        assert read_answer(sock).status == 200
+        time.sleep(0.3)
+        sock.sendall(healthz)  # and never the blank line
+        started = time.monotonic()
+        reply = read_until_closed(sock)
+        assert reply.startswith(b"HTTP/1.1 408 "), reply
+        assert 0.9 < time.monotonic() - started < 8
+
+
+def test_a_body_that_stalls_on_a_kept_alive_connection_gets_a_408(limited: LiveGateway, key: str) -> None:
+    """The body timer (1 s here) is armed once per connection: a later request's body has its own clock."""
+    head = (f"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\n"
+            "Content-Type: application/json\r\nContent-Length: {length}\r\n\r\n")
+    body = b'{"model": "nope", "messages": []}'
+    with connect(limited.port) as sock:
+        sock.sendall(head.format(length=len(body)).encode() + body)
+        assert read_answer(sock).status == 404
+        time.sleep(0.5)
+        sock.sendall(head.format(length=len(body)).encode() + body[:10])
+        time.sleep(0.7)  # past the first body's second, within this one's
+        sock.sendall(body[10:])
+        assert read_answer(sock).status == 404
+        sock.sendall(head.format(length=len(body)).encode() + body[:10])  # and never the rest
+        started = time.monotonic()
+        answer = read_answer(sock)
+        assert answer.status == 408 and answer.json()["error"]["code"] == "body_timeout"
+        assert 0.9 < time.monotonic() - started < 8
+
+
 def test_a_body_shorter_than_its_length_or_an_endless_chunked_one_gets_a_408(limited: LiveGateway,
                                                                             key: str) -> None:
     auth = f"Authorization: Bearer {key}\r\nContent-Type: application/json\r\n"
