@@ -77,9 +77,9 @@ def test_each_head_on_a_kept_alive_connection_has_its_own_clock(limited: LiveGat
     with connect(limited.port) as sock:
         sock.sendall(healthz + b"\r\n")
         assert read_answer(sock).status == 200
-        time.sleep(0.6)
-        sock.sendall(healthz)  # the rest 0.7 s later: past the first head's second, within this one's
-        time.sleep(0.7)
+        time.sleep(0.8)
+        sock.sendall(healthz)  # the rest 0.4 s later: past the first head's second, within this one's
+        time.sleep(0.4)
         sock.sendall(b"\r\n")
         assert read_answer(sock).status == 200
         time.sleep(0.3)
@@ -98,9 +98,9 @@ def test_a_body_that_stalls_on_a_kept_alive_connection_gets_a_408(limited: LiveG
     with connect(limited.port) as sock:
         sock.sendall(head.format(length=len(body)).encode() + body)
         assert read_answer(sock).status == 404
-        time.sleep(0.5)
+        time.sleep(0.7)
         sock.sendall(head.format(length=len(body)).encode() + body[:10])
-        time.sleep(0.7)  # past the first body's second, within this one's
+        time.sleep(0.45)  # past the first body's second, within this one's
         sock.sendall(body[10:])
         assert read_answer(sock).status == 404
         sock.sendall(head.format(length=len(body)).encode() + body[:10])  # and never the rest
