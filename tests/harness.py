@@ -79,8 +79,10 @@ class LiveGateway:
 
     def cli(self, *args: str, remote: bool = False, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run `modelport ARGS` against this gateway's store, or through its admin API when `remote`."""
-        target = ["--server", self.url, "--key", self.admin_key] if remote else self._store_args()
+        target = ["--server", self.url] if remote else self._store_args()
         env = {k: v for k, v in os.environ.items() if not k.startswith("MODELPORT_")}
+        if remote:
+            env["MODELPORT_API_KEY"] = self.admin_key  # not in argv, where every local user could read it
         result = subprocess.run(
             [sys.executable, "-m", "modelport", *args, *target], capture_output=True, text=True, env=env, timeout=60
         )

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from modelport.admin.client import AdminClient, LocalAdmin, RemoteAdmin
+from modelport.cli.argv_secrets import warn_if_on_command_line
 from modelport.config import default_data_dir, sqlite_url
 from modelport.errors import ModelportError
 
@@ -28,10 +29,12 @@ def admin_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--database-url",
             envvar="MODELPORT_DATABASE_URL",
+            callback=warn_if_on_command_line,
             help="Store URL, e.g. postgresql://user@host/db (default: SQLite in the data dir).",
         ),
         click.option("--server", envvar="MODELPORT_URL", help="A running server, e.g. http://127.0.0.1:8080."),
-        click.option("--key", envvar="MODELPORT_API_KEY", help="Admin key for --server."),
+        click.option("--key", envvar="MODELPORT_API_KEY", callback=warn_if_on_command_line,
+                     help="Admin key for --server (MODELPORT_API_KEY keeps it out of the process list)."),
     ]
     for option in reversed(options):
         command = option(command)

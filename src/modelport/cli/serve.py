@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from modelport.admin.service import AdminService
+from modelport.cli.argv_secrets import warn_if_on_command_line
 from modelport.config import ListenerLimits, Settings, default_data_dir
 from modelport.engines.catalog import default_entries
 from modelport.errors import ModelportError
@@ -92,6 +93,7 @@ def _write_secret(key_file: Path, token: str) -> None:
 @click.option(
     "--database-url",
     envvar="MODELPORT_DATABASE_URL",
+    callback=warn_if_on_command_line,
     help="PostgreSQL URL to share the store between gateways (default: SQLite in the data dir).",
 )
 @click.option("--no-defaults", is_flag=True, help="Do not deploy the built-in models on an empty store.")
@@ -144,7 +146,7 @@ def _write_secret(key_file: Path, token: str) -> None:
                    "under, and a Secure session cookie when the proxy says https. Repeatable; none: no proxy.")
 @click.option("--access-log", type=click.Choice(["text", "json", "off"]), default="text", show_default=True,
               help="One line per request on stderr (key id, deployment, status, bytes, timings; never a secret).")
-@click.option("--metrics-token", envvar="MODELPORT_METRICS_TOKEN",
+@click.option("--metrics-token", envvar="MODELPORT_METRICS_TOKEN", callback=warn_if_on_command_line,
               help="A bearer token that may read /metrics (admin keys always may).")
 @click.option("--metrics-public", is_flag=True,
               help="/metrics needs no token from loopback and private (internal) addresses.")
