@@ -6,7 +6,8 @@ CUDA_VISIBLE_DEVICES Ray set for it. The instance secret never travels in the ac
 argument holds a placeholder and, nested in a list so that Ray does not resolve it into the task, a
 reference to an object in the object store; the actor reads the secret from there, and the gateway drops
 the object once the engine started. Arguments and runtime_env are shown by Ray's state API and dashboard;
-objects are not.
+objects are not. A model named by name (a Hub repo, an Ollama model) is first fetched by the actor into its
+node's own cache, in a thread, so that the gateway can ask how far it got while it runs.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from modelport.instances.fetching import Fetching, FetchStatus
+
 SECRET_MARK = "@@MODELPORT_INSTANCE_SECRET@@"
 MAX_TAIL_BYTES = 4 << 20
 
@@ -33,6 +36,7 @@ class EngineHost:
         self._process: subprocess.Popen[bytes] | None = None
         self._log: Path | None = None
         self._placed: dict[str, Any] = {}
+        self._fetching: Fetching | None = None
 
     def place(self) -> dict[str, Any]:
         """Where this actor runs: node id and address, a free port there, the GPUs Ray gave it."""
@@ -50,6 +54,15 @@ class EngineHost:
         """Where it runs and its engine: what the next supervisor checks before adopting this actor."""
         running = self._process is not None and self._process.poll() is None
         return {**self._placed, "pid": self._process.pid if self._process is not None else None, "running": running}
+
+    def begin_fetch(self, model: str) -> None:
+        """Start fetching `model` into this node's model cache; `fetch_status()` says how far it got."""
+        self._fetching = Fetching(model)
+
+    def fetch_status(self) -> FetchStatus:
+        """How the fetch `begin_fetch` started stands: its progress, then the model's path on this node."""
+        assert self._fetching is not None
+        return self._fetching.status()
 
     def start(self, argv: list[str], env: dict[str, str], log_name: str, secret_box: list[Any]) -> int:
         """Start the engine (the secret put in place of `SECRET_MARK`); its shim's pid."""
@@ -78,7 +91,9 @@ class EngineHost:
         return None if self._process is None else self._process.poll()
 
     def stop(self, grace_seconds: float) -> None:
-        """SIGTERM the engine's process group, SIGKILL it after the grace period."""
+        """Cancel a fetch under way; SIGTERM the engine's process group, SIGKILL it after the grace period."""
+        if self._fetching is not None:
+            self._fetching.cancel(grace_seconds)
         process, self._process = self._process, None
         if process is None or process.poll() is not None:
             return

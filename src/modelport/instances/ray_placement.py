@@ -5,7 +5,8 @@ the actor starts the engine there, and the gateway reaches it at the node's addr
 found. Actors are detached and named after their instance, so that the supervisor elected after this one
 (gateways sharing PostgreSQL) adopts them instead of starting them again; a gateway that stops on SQLite
 stops them. While Ray cannot place an actor the instance is `pending`, with the reason when no node could
-ever give what it asks; when its node dies it becomes `unhealthy` and is placed again.
+ever give what it asks; when its node dies it becomes `unhealthy` and is placed again. A model named by name
+is fetched by the actor into its node's cache first (`downloading 37% (...)`, as with local placement).
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ import asyncio
 import contextlib
 import logging
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
 from modelport.auth.instance_secrets import InstanceSecrets
+from modelport.instances.fetching import FetchStatus, follow_fetch, needs_fetch
 from modelport.instances.launch import plan_launch
 from modelport.instances.local import (
     MAX_BACKOFF_SECONDS,
@@ -36,6 +39,7 @@ from modelport.records import DeploymentSpec, InstanceRecord, InstanceState, Res
 log = logging.getLogger(__name__)
 
 PLACE_CHECK_SECONDS = 2.0
+FETCH_FAILED = "fetch failed"  # an outcome that is not retried: reported `failed` with the reason
 NO_LOGS_HERE = Path("logs")  # plan_launch names a log file; only its name is used: the actor's node keeps it
 
 
@@ -108,6 +112,8 @@ class RayInstance:
             while True:
                 outcome = await (self._adopt(ray, *adoptable) if adoptable else self._run_once(ray))
                 adoptable = None
+                if outcome == FETCH_FAILED:
+                    return
                 if outcome == "node lost":
                     continue  # placed again at once, on a node that has the resources
                 failed = 0 if outcome == "exited" else failed + 1
@@ -164,8 +170,18 @@ class RayInstance:
         self._actor = await self._create(ray, host)
         placed = await self._wait_placed(ray, self._actor.place.remote())
         node = f"{placed['address']}/{placed['node_id'][:8]}"
+        spec = self.spec
+        if needs_fetch(spec):
+            try:
+                fetched = await self._fetch_on_node(node)
+            except (ray.exceptions.RayActorError, TimeoutError):
+                self._drop_actor(ray)
+                return "node lost"
+            if fetched is None:
+                return FETCH_FAILED
+            spec = replace(spec, model=fetched)
         port, address = int(placed["port"]), placed["address"]
-        plan = plan_launch(self.spec, self.ordinal, port, SECRET_MARK, NO_LOGS_HERE, self._placement.max_body_bytes)
+        plan = plan_launch(spec, self.ordinal, port, SECRET_MARK, NO_LOGS_HERE, self._placement.max_body_bytes)
         url, health, secret = self._where(placed)
         boxed = ray.put(secret)
         try:
@@ -178,6 +194,22 @@ class RayInstance:
         gpus = tuple(placed["gpus"])
         await self._report(url, InstanceState.STARTING, f"started on Ray node {node}", pid, node, gpus)
         return await self._watch(ray, url, health, secret, pid, node, gpus)
+
+    async def _fetch_on_node(self, node: str) -> str | None:
+        """The model's path on the actor's node once the actor fetched it into that node's cache, reporting
+        its progress meanwhile; None when the fetch failed (reported `failed` with the reason)."""
+        actor, model = self._actor, self.spec.model
+        assert model is not None
+        await asyncio.wait_for(_awaited(actor.begin_fetch.remote(model)), 30)
+
+        async def poll() -> FetchStatus:
+            status: FetchStatus = await asyncio.wait_for(_awaited(actor.fetch_status.remote()), 30)
+            return status
+
+        async def report(state: InstanceState, reason: str) -> None:
+            await self._report("", state, reason, node=node)
+
+        return await follow_fetch(model, poll, report)
 
     async def _create(self, ray: Any, host: Any) -> Any:
         """A new actor under this instance's name, once the name of the one before is free."""
@@ -214,9 +246,7 @@ class RayInstance:
             except (ray.exceptions.RayActorError, TimeoutError):
                 await self._report(url, InstanceState.UNHEALTHY, f"its Ray node {node} is gone; placing it again",
                                    pid, node, gpus)
-                with contextlib.suppress(Exception):
-                    ray.kill(self._actor)
-                self._actor = None
+                self._drop_actor(ray)
                 return "node lost"
             if code is not None:  # end the actor too: the next start takes its name (a CI run waited on it)
                 await self.terminate(ray)
@@ -245,6 +275,12 @@ class RayInstance:
             return
         with contextlib.suppress(Exception):
             await asyncio.wait_for(_awaited(actor.stop.remote(STOP_GRACE_SECONDS)), STOP_GRACE_SECONDS + 10)
+        with contextlib.suppress(Exception):
+            ray.kill(actor)
+
+    def _drop_actor(self, ray: Any) -> None:
+        """End an actor that no longer answers (its node is gone), without asking it to stop its engine."""
+        actor, self._actor = self._actor, None
         with contextlib.suppress(Exception):
             ray.kill(actor)
 
