@@ -58,9 +58,39 @@ def test_logs_of_an_instance_on_a_ray_node_come_from_its_actor(gateway: LiveGate
     last = gateway.cli("logs", "emb", "-n", "1", remote=True).stdout
     assert last.count("\n") == 1 and last.strip() == text.strip().splitlines()[-1]
     missing = gateway.cli("logs", "emb", "--ordinal", "3", remote=True, check=False)
-    assert missing.returncode != 0 and "No Ray actor runs `emb` instance 3" in missing.stderr, missing.stderr
+    assert missing.returncode != 0 and "No Ray actor runs `emb` instance 3 now, and no node has its log" \
+        in missing.stderr, missing.stderr
     on_the_store = gateway.cli("logs", "emb", check=False)  # no gateway, no Ray: it says where the log is
     assert on_the_store.returncode != 0 and f"runs on node {emb['node']}: its log is there" in on_the_store.stderr
+
+
+def test_the_log_of_an_engine_that_exited_is_read_on_its_node(gateway: LiveGateway) -> None:
+    """An engine that exits leaves no actor while it waits to restart: its log is read on the node."""
+    crash = "sh -c 'echo engine-said-goodbye-$$; exit 3'"
+    gateway.cli("deploy", "crashy", "--command", crash, "--engine-arg", "restart_backoff=4", remote=True)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert time.monotonic() < deadline, "no time found without an actor and with the log"
+            if _actor_gone("crashy#0"):
+                answer = gateway.cli("logs", "crashy", remote=True, check=False)
+                if _actor_gone("crashy#0") and "engine-said-goodbye-" in answer.stdout:
+                    break  # read while no actor hosted the instance: from the node
+            time.sleep(0.5)
+        assert answer.returncode == 0, answer
+        assert not (gateway.data_dir / "logs" / "crashy-0.log").exists()  # the node has it, not the gateway
+    finally:
+        gateway.cli("undeploy", "crashy", remote=True)
+
+
+def _actor_gone(name: str) -> bool:
+    import ray
+
+    try:
+        ray.get_actor(name, namespace="modelport")
+    except ValueError:
+        return True
+    return False
 
 
 def test_nodes_are_rays_with_their_resources_and_the_instances_on_each(gateway: LiveGateway,

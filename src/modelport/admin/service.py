@@ -16,7 +16,7 @@ from modelport.admin.limits import MAX_KEY_LIFETIME, MAX_KEY_MODELS, check_key_b
 from modelport.auth.keys import generate_key
 from modelport.errors import BadRequest, Conflict, NotFound, UpstreamTimeout
 from modelport.instances.inventory import overview, ray_overview
-from modelport.instances.launch import check_launchable, safe_name
+from modelport.instances.launch import check_launchable, log_file_name
 from modelport.instances.node import local_node
 from modelport.instances.ray_view import RayView
 from modelport.instances.resources import check_resources
@@ -174,16 +174,10 @@ class AdminService:
         if deployment.spec.is_remote:
             raise BadRequest(f"`{name}` is a remote deployment: its logs live where it runs.")
         if self.ray is not None:
-            try:
-                text = self.ray.tail(name, ordinal, lines)
-            except TimeoutError as error:
-                raise UpstreamTimeout(f"The Ray actor of `{name}` instance {ordinal} did not answer.") from error
-            if text is None:
-                raise NotFound(f"No Ray actor runs `{name}` instance {ordinal} now.")
-            return text
+            return self._ray_logs(self.ray, name, ordinal, lines)
         if self.logs_dir is None:
             raise NotFound("This server keeps no instance logs.")
-        path = self.logs_dir / f"{safe_name(name)}-{ordinal}.log"
+        path = self.logs_dir / log_file_name(name, ordinal)
         if not path.exists():
             elsewhere = [r.node for r in self.store.list_instances(name)
                          if r.ordinal == ordinal and r.node and r.node != socket.gethostname()]
@@ -192,6 +186,17 @@ class AdminService:
                                "(ask the gateway that placed it, with --server).")
             raise NotFound(f"No log yet for `{name}` instance {ordinal}.")
         return tail(path, lines)
+
+    @staticmethod
+    def _ray_logs(ray: RayView, name: str, ordinal: int, lines: int) -> str:
+        """The log's tail from the instance's actor, or from the node that ran it last when it has none now."""
+        try:
+            text = ray.tail(name, ordinal, lines, log_file_name(name, ordinal))
+        except TimeoutError as error:
+            raise UpstreamTimeout(f"The Ray cluster did not answer for `{name}` instance {ordinal}.") from error
+        if text is None:
+            raise NotFound(f"No Ray actor runs `{name}` instance {ordinal} now, and no node has its log.")
+        return text
 
     def nodes(self) -> list[dict[str, Any]]:
         """This machine (CPUs, memory, GPUs), or the Ray cluster's nodes, and every node instances are recorded

@@ -113,7 +113,7 @@ def plan_launch(
     """How to run one instance; built-in engines accept bodies up to `max_body_bytes` (the gateway's limit)."""
     fields = {"model": spec.model or "", "port": str(port), "name": spec.name, "secret": secret}
     env = {"MODELPORT_INSTANCE_SECRET": secret, "OMP_WAIT_POLICY": "PASSIVE"}
-    log_path = logs_dir / f"{safe_name(spec.name)}-{ordinal}.log"
+    log_path = logs_dir / log_file_name(spec.name, ordinal)
     if spec.command:
         argv = [part.format(**fields) for part in spec.command]
         return LaunchPlan(argv, env, port, secret, log_path, "/v1" + spec.health_path)
@@ -153,6 +153,11 @@ def _extra_args(spec: DeploymentSpec) -> list[str]:
         if key != PREDOWNLOAD_ARG:
             out += [f"--{key}"] + ([value] if value != "" else [])
     return out
+
+
+def log_file_name(deployment: str, ordinal: int) -> str:
+    """The file name of an instance's engine log (in the data dir's logs, or on its Ray node)."""
+    return f"{safe_name(deployment)}-{ordinal}.log"
 
 
 def safe_name(name: str) -> str:

@@ -69,11 +69,11 @@ class EngineHost:
         import ray
 
         secret = str(ray.get(secret_box[0]))
-        folder = Path(tempfile.gettempdir()) / f"modelport-{os.getuid()}" / "logs"
+        self._log = engine_log(log_name)
+        folder = self._log.parent
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(folder.parent, 0o700)
         os.chmod(folder, 0o700)
-        self._log = folder / log_name
         fd = os.open(self._log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         with os.fdopen(fd, "ab") as log_file:
             log_file.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} starting {argv[0]}\n".encode())
@@ -108,11 +108,31 @@ class EngineHost:
 
     def tail(self, lines: int) -> str:
         """The last `lines` lines of the engine's log on this node."""
-        if self._log is None or not self._log.exists():
-            return ""
-        with open(self._log, "rb") as log_file:
-            log_file.seek(max(0, self._log.stat().st_size - MAX_TAIL_BYTES))
-            return b"\n".join(log_file.read().splitlines()[-lines:]).decode(errors="replace") + "\n"
+        return "" if self._log is None else tail_of(self._log, lines)[1]
+
+
+def engine_log(log_name: str) -> Path:
+    """Where a node keeps the log of the engine `log_name` names (a file name, never a path)."""
+    if Path(log_name).name != log_name or log_name in ("", ".", ".."):
+        raise ValueError(f"not a log file name: {log_name!r}")
+    return Path(tempfile.gettempdir()) / f"modelport-{os.getuid()}" / "logs" / log_name
+
+
+def tail_of(path: Path, lines: int) -> tuple[float, str]:
+    """When `path` was last written (0 when it doesn't exist) and its last `lines` lines."""
+    try:
+        with open(path, "rb") as log_file:
+            size, written = os.fstat(log_file.fileno()).st_size, os.fstat(log_file.fileno()).st_mtime
+            log_file.seek(max(0, size - MAX_TAIL_BYTES))
+            return written, b"\n".join(log_file.read().splitlines()[-lines:]).decode(errors="replace") + "\n"
+    except FileNotFoundError:
+        return 0.0, ""
+
+
+def read_engine_log(log_name: str, lines: int) -> tuple[float, str]:
+    """`tail_of` the engine log `log_name` on the node this runs on: a Ray task sent to each node when no
+    actor hosts the instance any more (its engine exited, it waits to restart)."""
+    return tail_of(engine_log(log_name), lines)
 
 
 def bind_to(argv: list[str], address: str) -> list[str]:

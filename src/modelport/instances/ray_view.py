@@ -71,17 +71,27 @@ class RayView:
                                  {name: free.get(name, 0.0) for name in total}))  # Ray leaves out what is 0
         return sorted(nodes, key=lambda node: (not node.head, node.name))
 
-    def tail(self, deployment: str, ordinal: int, lines: int) -> str | None:
-        """The last `lines` lines of the instance's engine log, from its actor; None when no actor hosts it."""
+    def tail(self, deployment: str, ordinal: int, lines: int, log_name: str) -> str | None:
+        """The last `lines` lines of the instance's engine log (file `log_name` on its node): from its actor,
+        else, when no actor hosts it now, the most recently written such log of the alive nodes; None when
+        none has one."""
         ray = connect(self._address)
         try:
             actor = ray.get_actor(actor_name(deployment, ordinal), namespace=NAMESPACE)
-        except ValueError:
-            return None
-        try:
             return str(ray.get(actor.tail.remote(lines), timeout=ASK_SECONDS))
-        except ray.exceptions.RayActorError:  # it ended while we asked (its engine exited, its node died)
-            return None
+        except (ValueError, ray.exceptions.RayActorError):  # none, or it ended while we asked
+            return self._latest_on_nodes(ray, log_name, lines)
+
+    def _latest_on_nodes(self, ray: Any, log_name: str, lines: int) -> str | None:
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        from modelport.instances.ray_host import read_engine_log
+
+        reader = ray.remote(num_cpus=0)(read_engine_log)  # no CPU asked: it runs beside the engines there
+        asked = [reader.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node["NodeID"], soft=False))
+                 .remote(log_name, lines) for node in ray.nodes() if node.get("Alive")]
+        found = [answer for answer in ray.get(asked, timeout=ASK_SECONDS) if answer[0]]
+        return max(found)[1] if found else None
 
 
 def _declared(resources: dict[str, float]) -> dict[str, float]:
