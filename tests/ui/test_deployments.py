@@ -13,7 +13,7 @@ import httpx
 import orjson
 import pytest
 
-from modelport.testing import FakeUpstream
+from modelport.testing import FakeUpstream, RecordedRequest
 from tests.harness import LiveGateway
 from tests.ui.conftest import Tab
 
@@ -58,15 +58,22 @@ def chat(gateway: LiveGateway, model: str) -> httpx.Response:
                       json={"model": model, "messages": [{"role": "user", "content": "hi"}]})
 
 
+def renamed_chat(fake: FakeUpstream, since: int, model: str) -> RecordedRequest | None:
+    """The first chat request the fake got after its first `since` asking for `model`, or None. Not merely the
+    last request: the gateway's health probes of the fake arrive in between."""
+    return next((sent for sent in fake.requests[since:] if sent.path.endswith("/chat/completions")
+                 and orjson.loads(sent.body or b"{}").get("model") == model), None)
+
+
 def test_patch_changes_the_given_fields_and_keeps_the_upstream_key(ui_gateway: LiveGateway, fake: FakeUpstream,
                                                                    remote: str) -> None:
+    before = len(fake.requests)
     changed = ui_gateway.api("PATCH", f"/api/deployments/{remote}", {"upstream_model": "fake-model-2"})
     assert changed.status_code == 200, changed.text
     view = changed.json()
     assert view["upstream_model"] == "fake-model-2" and view["urls"] == [fake.url] and view["upstream_key"] == "***"
     deadline = time.monotonic() + 30  # within the reload interval; 5 s was too little under CI's load
-    while (sent := fake.requests[-1] if fake.requests else None) is None or orjson.loads(sent.body or b"{}").get(
-            "model") != "fake-model-2":  # routed anew within the reload interval (the fake then answers 404)
+    while (sent := renamed_chat(fake, before, "fake-model-2")) is None:  # routed anew (the fake then answers 404)
         assert time.monotonic() < deadline, "the change did not reach the router"
         chat(ui_gateway, remote)
         time.sleep(0.1)
