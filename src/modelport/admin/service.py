@@ -17,6 +17,7 @@ from modelport.auth.keys import generate_key
 from modelport.errors import BadRequest, Conflict, NotFound, UpstreamTimeout
 from modelport.instances.inventory import overview, ray_overview
 from modelport.instances.launch import check_launchable, log_file_name
+from modelport.instances.log_tail import tail
 from modelport.instances.node import local_node
 from modelport.instances.ray_view import RayView
 from modelport.instances.resources import check_resources
@@ -260,13 +261,3 @@ def validate_spec(spec: DeploymentSpec) -> DeploymentSpec:
     if not spec.health_path.startswith("/"):
         spec = replace(spec, health_path="/" + spec.health_path)
     return spec
-
-
-def tail(path: Path, lines: int) -> str:
-    """The last `lines` lines of a text file, reading at most its last 1 MiB."""
-    with open(path, "rb") as handle:
-        handle.seek(0, 2)
-        size = handle.tell()
-        handle.seek(max(0, size - 1024 * 1024))
-        data = handle.read()
-    return "\n".join(data.decode("utf-8", "replace").splitlines()[-lines:]) + "\n"

@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from modelport.instances.fetching import Fetching, FetchStatus
+from modelport.instances.log_tail import tail
 
 SECRET_MARK = "@@MODELPORT_INSTANCE_SECRET@@"
-MAX_TAIL_BYTES = 4 << 20
 
 
 class EngineHost:
@@ -108,7 +108,9 @@ class EngineHost:
 
     def tail(self, lines: int) -> str:
         """The last `lines` lines of the engine's log on this node."""
-        return "" if self._log is None else tail_of(self._log, lines)[1]
+        if self._log is None or not self._log.exists():
+            return ""
+        return tail(self._log, lines)
 
 
 def engine_log(log_name: str) -> Path:
@@ -118,21 +120,15 @@ def engine_log(log_name: str) -> Path:
     return Path(tempfile.gettempdir()) / f"modelport-{os.getuid()}" / "logs" / log_name
 
 
-def tail_of(path: Path, lines: int) -> tuple[float, str]:
-    """When `path` was last written (0 when it doesn't exist) and its last `lines` lines."""
+def read_engine_log(log_name: str, lines: int) -> tuple[float, str]:
+    """When the engine log `log_name` on the node this runs on was last written (0 when there is none) and
+    its `tail`: a Ray task sent to each node when no actor hosts the instance any more (its engine exited,
+    it waits to restart)."""
+    path = engine_log(log_name)
     try:
-        with open(path, "rb") as log_file:
-            size, written = os.fstat(log_file.fileno()).st_size, os.fstat(log_file.fileno()).st_mtime
-            log_file.seek(max(0, size - MAX_TAIL_BYTES))
-            return written, b"\n".join(log_file.read().splitlines()[-lines:]).decode(errors="replace") + "\n"
+        return path.stat().st_mtime, tail(path, lines)
     except FileNotFoundError:
         return 0.0, ""
-
-
-def read_engine_log(log_name: str, lines: int) -> tuple[float, str]:
-    """`tail_of` the engine log `log_name` on the node this runs on: a Ray task sent to each node when no
-    actor hosts the instance any more (its engine exited, it waits to restart)."""
-    return tail_of(engine_log(log_name), lines)
 
 
 def bind_to(argv: list[str], address: str) -> list[str]:
