@@ -200,7 +200,7 @@ def _key_value(item: str) -> tuple[str, str]:
 def logs(admin: AdminClient, name: str, ordinal: int, lines: int) -> None:
     """The end of the log of a deployment's instance run by modelport.
 
-    Under --placement ray the server fetches it from the instance's actor, on the node that runs it.
+    Under --placement ray the server fetches it from the node that runs (or last ran) the instance.
     """
     click.echo(admin.logs(name, ordinal, lines), nl=False)
 

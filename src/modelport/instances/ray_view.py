@@ -1,6 +1,7 @@
 """What the admin API asks of the Ray cluster under `--placement ray`: its nodes with what they have (Ray's own
-accounting, total and available) and the tail of an instance's engine log, which only the instance's actor,
-on the node that runs the engine, can read. The calls block: the admin API makes them in a thread.
+accounting, total and available) and the tail of an instance's engine log, which stays on the node that ran
+the engine: its actor reads it, or a task sent to the nodes when no actor hosts it now. The calls block: the
+admin API makes them in a thread.
 
 The `ray` module is imported only here and in `ray_placement`, when called (the `modelport[ray]` extra)."""
 
