@@ -61,7 +61,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
                                          code="too_many_connections", retry_after=1))
             return
         self._head_began = self.loop.time()
-        self._head_timer = self.loop.call_at(self._head_began + self.limits.head_seconds, self._head_timed_out)
+        self._head_timer = self.loop.call_later(self.limits.head_seconds, self._head_timed_out)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_timers()
@@ -75,8 +75,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             if self._head_bytes == 0:
                 self._head_began = self.loop.time()
                 if self._head_timer is None:
-                    self._head_timer = self.loop.call_at(self._head_began + self.limits.head_seconds,
-                                                         self._head_timed_out)
+                    self._head_timer = self.loop.call_later(self.limits.head_seconds, self._head_timed_out)
             self._head_bytes += len(data)
         elif self._body_expected:
             self._body_seen = self.loop.time()
@@ -116,8 +115,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             self._body_expected = True
             self._body_seen = self.loop.time()
             if self._body_timer is None:
-                self._body_timer = self.loop.call_at(self._body_seen + self.limits.body_seconds,
-                                                     self._body_timed_out)
+                self._body_timer = self.loop.call_later(self.limits.body_seconds, self._body_timed_out)
 
     def on_message_complete(self) -> None:
         self._body_expected = False
@@ -140,9 +138,9 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             if self.cycle is None:
                 self.transport.close()  # never a byte since it opened: close it as a keep-alive timeout would
             return  # between requests uvicorn's keep-alive timeout closes an idle connection
-        deadline = self._head_began + self.limits.head_seconds
-        if self.loop.time() < deadline:  # armed for an earlier head: this one began later
-            self._head_timer = self.loop.call_at(deadline, self._head_timed_out)
+        left = self._head_began + self.limits.head_seconds - self.loop.time()
+        if left > 0:  # armed for an earlier head: this one began later
+            self._head_timer = self.loop.call_later(left, self._head_timed_out)
             return
         self._refuse(RequestTimeout(f"The request head did not arrive within {self.limits.head_seconds:g} s.",
                                     code="head_timeout"))
