@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from modelport.engines.llamacpp_weights import WEIGHTS_TYPES
 from modelport.errors import BadRequest
 
 _TRUE = ("1", "true", "yes", "on")
@@ -124,6 +125,8 @@ ENGINE_ARGS: Mapping[str, tuple[EngineArg, ...]] = MappingProxyType(
             EngineArg("top_p", float, 1.0, "top-p of a request that sets none", 0, 1),
             EngineArg("kv_type", str, "f16", "KV cache type (q8_0: half the memory, prompts read ~2x slower)",
                       choices=("f16", "q8_0")),
+            EngineArg("weights_type", str, "file", "weights type to run: the GGUF's own (file), or a copy"
+                      " converted once into the cache (engines.llamacpp_weights)", choices=WEIGHTS_TYPES),
             *_batching(16_384),
         ),
         "onnx-embeddings": (

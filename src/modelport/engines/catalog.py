@@ -11,7 +11,8 @@ import importlib.util
 import os
 import shutil
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -108,6 +109,7 @@ class CatalogEntry:
     tokenizer: PackageFile | None = None
     joined: JoinedFile | None = None
     default: bool = False
+    engine_args: Mapping[str, str] = field(default_factory=dict)  # defaults a deployment's own args override
 
     def resolve_model_path(self) -> Path:
         """The weights file (or folder); raises FileNotFoundError naming the package to install."""
@@ -204,6 +206,7 @@ def parse_catalog(text: str) -> list[CatalogEntry]:
                 tokenizer=_package_file(item.get("tokenizer")),
                 joined=_joined_file(item.get("joined")),
                 default=bool(item.get("default", False)),
+                engine_args={str(k): str(v) for k, v in item.get("engine_args", {}).items()},
             )
         )
     return entries
@@ -223,6 +226,12 @@ def find_entry(name: str) -> CatalogEntry | None:
 def default_entries() -> list[CatalogEntry]:
     """The models deployed when the server has no deployments."""
     return [entry for entry in load_catalog() if entry.default]
+
+
+def engine_args_of(model: str, given: Mapping[str, str]) -> dict[str, str]:
+    """A deployment's engine args over its catalog entry's defaults (none for a path)."""
+    entry = find_entry(model)
+    return {**(entry.engine_args if entry is not None else {}), **given}
 
 
 def resolve_model(model: str) -> tuple[Path, Path | None]:

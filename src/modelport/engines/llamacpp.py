@@ -41,11 +41,12 @@ from modelport.engines.base import (
     RerankScores,
     TextDelta,
 )
-from modelport.engines.catalog import load_model_path
+from modelport.engines.catalog import engine_args_of, load_model_path
 from modelport.engines.chat_prompt import ChatTemplate
 from modelport.engines.grammars import response_grammar, tool_grammar
 from modelport.engines.llamacpp_decoder import BatchedDecoder, Generation
 from modelport.engines.llamacpp_sampling import Sampling
+from modelport.engines.llamacpp_weights import weights_path
 from modelport.engines.registry import install_hint
 from modelport.engines.textgen import StopBuffer
 from modelport.engines.tool_calls import auto_events, forced_events
@@ -57,7 +58,7 @@ class LlamaCppEngine:
     def __init__(self, options: EngineOptions) -> None:
         self.model_id = options.model
         self.threads = options.threads
-        args = parse_engine_args("llama.cpp", options.extra)
+        args = parse_engine_args("llama.cpp", engine_args_of(options.model, options.extra))
         self.n_ctx: int | None = args["n_ctx"]  # None: the training context, at most DEFAULT_MAX_CONTEXT
         self.n_batch: int = args["n_batch"]
         self.pooling: str | None = args["pooling"]
@@ -68,6 +69,7 @@ class LlamaCppEngine:
         self.dimensions = 0
         self.parallel: int = args["parallel"]
         self.kv_type: str = args["kv_type"]
+        self.weights_type: str = args["weights_type"]
         self.default_max_tokens: int | None = args["max_tokens"]
         self.default_temperature: float = args["temperature"]
         self.default_top_p: float = args["top_p"]
@@ -81,7 +83,7 @@ class LlamaCppEngine:
             import llama_cpp
         except ImportError as exc:
             raise EngineUnavailable(install_hint("llama.cpp")) from exc
-        path = load_model_path(self.model_id)
+        path = weights_path(load_model_path(self.model_id), self.weights_type, self.threads)
         if self.embedding or self.rank:
             self._llama = self._open(llama_cpp, str(path), DEFAULT_MAX_CONTEXT if self.n_ctx is None else self.n_ctx)
             trained = int(self._llama._model.n_ctx_train())
