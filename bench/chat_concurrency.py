@@ -6,6 +6,8 @@ back to back for `seconds` at each level. Three rows side by side:
   each client on its own thread;
 - `serial`: the same engine with one slot (`parallel=1`): how built-in engines served before continuous
   batching (one inference at a time, the others wait);
+- `shipped`: the engine on the weights as the package ships them (Q4_1; the catalog's default runs a Q8_0
+  copy, `weights_type`);
 - `modelport`: streamed requests through the gateway to its default `smollm2-135m-instruct` instance.
 Figures per level: `rate_cN` (generated tokens/s, all clients together), `ttft_p50_cN` / `ttft_p99_cN`
 (ms); `rate` is the rate at 8 and `scale` rate at 8 / rate at 1 (target >= 2.5).
@@ -72,12 +74,15 @@ def _threaded(ask: Ask, seconds: float) -> dict[str, float]:
     return _summary({level: _threaded_level(ask, level, seconds) for level in LEVELS})
 
 
-def direct(seconds: float, parallel: int | None = None) -> dict[str, float]:
-    """The engine in this process; `parallel=1` for the serial engine of before."""
+def direct(seconds: float, parallel: int | None = None, weights_type: str | None = None) -> dict[str, float]:
+    """The engine in this process; `parallel=1` for the serial engine of before, `weights_type="file"` for
+    the shipped weights."""
     from modelport.engines.base import EngineOptions, GenerationRequest, TextDelta
     from modelport.engines.llamacpp import LlamaCppEngine
 
     extra = {} if parallel is None else {"parallel": str(parallel)}
+    if weights_type is not None:
+        extra["weights_type"] = weights_type
     engine = LlamaCppEngine(EngineOptions(model=CHAT_MODEL, threads=1, extra=extra))
     engine.load()
 

@@ -11,7 +11,8 @@ Both sides run the same work one request at a time for a fixed time and print a 
 - chat-prefix: first-token times of requests sharing a ~1,500-token prefix (`bench.prefix`): one round per
   30 s of `--seconds` (at least one);
 - chat-concurrency: chat tokens/s and first-token times at concurrency 1, 4, 8, 16 (`bench.chat_concurrency`);
-  its `serial` mode is the engine with one slot, as built-in engines were before continuous batching;
+  its `serial` mode is the engine with one slot, as built-in engines were before continuous batching, and
+  `shipped` the engine on the GGUF's own Q4_1 weights (the default runs a Q8_0 copy);
 - rerank-concurrency: 16 clients sending 10-document rerank requests (`bench.rerank_concurrency`).
 
 Run: `python -m bench.engines direct --task chat` or
@@ -249,7 +250,7 @@ def gateway_concurrency(seconds: float, url: str, key: str) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("mode", choices=["direct", "serial", "gateway"])
+    parser.add_argument("mode", choices=["direct", "serial", "shipped", "gateway"])
     parser.add_argument("--task", choices=["chat", "embed", "speech", "transcribe", "embed-concurrency",
                                            "chat-prefix", "chat-concurrency", "rerank-concurrency"], required=True)
     parser.add_argument("--seconds", type=float, default=10.0)
@@ -267,7 +268,8 @@ def main() -> None:
         if args.mode == "gateway":
             result = cc.gateway(args.seconds, args.url, args.key)
         else:
-            result = cc.direct(args.seconds, parallel=1 if args.mode == "serial" else None)
+            result = cc.direct(args.seconds, parallel=1 if args.mode == "serial" else None,
+                               weights_type="file" if args.mode == "shipped" else None)
     elif args.task == "chat-prefix":
         from bench import prefix
 

@@ -161,9 +161,10 @@ def run_engines(scenarios: list[EngineScenario], opts: RunOptions, log: Log) -> 
                     shared = ["--audio", str(opts.run_dir / "engines" / "paragraph.wav")]
                     direct, through = direct + shared, through + shared
                 sides = [("direct", direct, opts.sut_cpus), ("modelport", through, opts.load_cpus)]
-                if scenario.task == "chat-concurrency":  # the one-slot engine of before, as a third row
-                    sides.insert(1, ("serial", [sys.executable, "-m", "bench.engines", "serial", *direct[4:]],
-                                     opts.sut_cpus))
+                if scenario.task == "chat-concurrency":  # the one-slot engine of before; the shipped weights
+                    for mode in ("shipped", "serial"):
+                        sides.insert(1, (mode, [sys.executable, "-m", "bench.engines", mode, *direct[4:]],
+                                         opts.sut_cpus))
                 for system, argv, cpus in sides:
                     result = _engine_json(argv, cpus, seconds * 4 + 180)
                     rows.append({"scenario": scenario.name, "system": system, "rep": rep, **result,
