@@ -3,6 +3,7 @@ group of its own, so that one node can be removed (its group killed) while the o
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -69,22 +70,33 @@ class RayCluster:
         raise AssertionError(f"the Ray cluster never had {count} nodes: {self._temp_dir}")
 
     def remove(self, name: str) -> None:
-        process = self.nodes.pop(name)
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        _end([self.nodes.pop(name)], grace=30)
 
     def stop(self) -> None:
+        """End every node at once. A test's cluster has nothing to keep: `ray start --block` takes up to 30 s
+        to stop its processes on SIGTERM (dashboard and agents), so what is left after a short grace is
+        killed."""
         import ray
 
         if ray.is_initialized():
             ray.shutdown()
-        for name in [n for n in self.nodes if n != "head"] + ["head"]:
-            if name in self.nodes:
-                self.remove(name)
+        _end(list(self.nodes.values()), grace=3)
+        self.nodes.clear()
+
+
+def _end(processes: list[subprocess.Popen[bytes]], grace: float) -> None:
+    """SIGTERM each process's group, then SIGKILL the groups still there after `grace` seconds."""
+    for process in processes:
+        os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for process in processes:
+        try:
+            process.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            pass
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # the group's other processes too, even once its leader left
+        process.wait()
 
 
 @contextmanager
