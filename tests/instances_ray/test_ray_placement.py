@@ -13,6 +13,7 @@ from pathlib import Path
 import openai
 import pytest
 
+from modelport.instances.local import STOP_GRACE_SECONDS
 from tests.harness import LiveGateway
 from tests.instances_ray.ray_cluster import RayCluster, node_ids_with, three_nodes, wait_state
 
@@ -61,7 +62,11 @@ def test_more_gpus_than_any_node_has_stay_pending_with_the_reason(gateway: LiveG
     gateway.cli("deploy", "too-big", "--command", COMMAND, "--gpus", "2", remote=True)
     pending = wait_state(gateway, "too-big", "pending", timeout=60, reason="no node of the Ray cluster")
     assert "has 2 GPUs (the most any has: GPU 1)" in pending["reason"], pending
+    asked = time.monotonic()
     gateway.cli("undeploy", "too-big", remote=True)
+    # An actor Ray never placed runs no engine: it is ended at once, not asked to stop one for the whole
+    # grace (the undeploy took 25 s when it was)
+    assert time.monotonic() - asked < STOP_GRACE_SECONDS
 
 
 def test_an_instance_moves_when_its_node_is_removed(gateway: LiveGateway, cluster: RayCluster) -> None:

@@ -97,6 +97,7 @@ class RayInstance:
         self._placement = placement
         self._sink = sink
         self._actor: Any = None
+        self._placed = True  # whether the actor is on a node (one Ray has not placed yet runs nothing to stop)
         self._startup_timeout = float(spec.engine_args.get("startup_timeout", "600"))
         self._first_backoff = float(spec.engine_args.get("restart_backoff", "1"))
 
@@ -141,12 +142,12 @@ class RayInstance:
         if recorded is not None and info is not None and info["running"] and info["pid"] == recorded.pid \
                 and recorded.state in (InstanceState.READY, InstanceState.UNHEALTHY, InstanceState.STARTING):
             return actor, info
-        self._actor = actor
+        self._actor, self._placed = actor, info is not None  # one that never answered may never have been placed
         await self.terminate(ray)
         return None
 
     async def _adopt(self, ray: Any, actor: Any, info: dict[str, Any]) -> str:
-        self._actor = actor
+        self._actor, self._placed = actor, True
         node, gpus = f"{info['address']}/{info['node_id'][:8]}", tuple(info["gpus"])
         url, health, secret = self._where(info)
         await self._report(url, InstanceState.READY, f"adopted on Ray node {node}: running since the previous "
@@ -167,8 +168,9 @@ class RayInstance:
             num_cpus=wanted.cpus, num_gpus=wanted.gpus, memory=wanted.memory_bytes or None,
             resources=dict(wanted.custom), max_restarts=0, max_concurrency=1, name=self._name,
             lifetime="detached")
-        self._actor = await self._create(ray, host)
+        self._actor, self._placed = await self._create(ray, host), False
         placed = await self._wait_placed(ray, self._actor.place.remote())
+        self._placed = True
         node = f"{placed['address']}/{placed['node_id'][:8]}"
         spec = self.spec
         if needs_fetch(spec):
@@ -273,8 +275,9 @@ class RayInstance:
         actor, self._actor = self._actor, None
         if actor is None:
             return
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(_awaited(actor.stop.remote(STOP_GRACE_SECONDS)), STOP_GRACE_SECONDS + 10)
+        if self._placed:  # asking an actor still waiting for a node would wait the whole grace in vain
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(_awaited(actor.stop.remote(STOP_GRACE_SECONDS)), STOP_GRACE_SECONDS + 10)
         with contextlib.suppress(Exception):
             ray.kill(actor)
 
