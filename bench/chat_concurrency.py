@@ -78,12 +78,13 @@ def direct(seconds: float, parallel: int | None = None, weights_type: str | None
     """The engine in this process; `parallel=1` for the serial engine of before, `weights_type="file"` for
     the shipped weights."""
     from modelport.engines.base import EngineOptions, GenerationRequest, TextDelta
+    from modelport.engines.catalog import engine_args_of
     from modelport.engines.llamacpp import LlamaCppEngine
 
     extra = {} if parallel is None else {"parallel": str(parallel)}
     if weights_type is not None:
         extra["weights_type"] = weights_type
-    engine = LlamaCppEngine(EngineOptions(model=CHAT_MODEL, threads=1, extra=extra))
+    engine = LlamaCppEngine(EngineOptions(model=CHAT_MODEL, threads=1, extra=engine_args_of(CHAT_MODEL, extra)))
     engine.load()
 
     def ask(n: int) -> tuple[int, float]:

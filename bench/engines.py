@@ -65,9 +65,10 @@ def direct(task: str, seconds: float, audio: str | None = None) -> dict[str, flo
     from modelport.engines.base import EngineOptions, Finish, GenerationRequest
 
     if task == "chat":
+        from modelport.engines.catalog import engine_args_of
         from modelport.engines.llamacpp import LlamaCppEngine
 
-        llm = LlamaCppEngine(EngineOptions(model=CHAT_MODEL, threads=1))
+        llm = LlamaCppEngine(EngineOptions(model=CHAT_MODEL, threads=1, extra=engine_args_of(CHAT_MODEL, {})))
         llm.load()
         request = GenerationRequest(messages=MESSAGES, max_tokens=MAX_TOKENS, temperature=0.0, seed=0)
 

@@ -61,9 +61,10 @@ def measure(ask: Callable[[list[dict[str, str]]], None], rounds: int) -> dict[st
 def direct(rounds: int) -> dict[str, float]:
     """The engine in this process (1 thread), as the worker loads it."""
     from modelport.engines.base import EngineOptions, GenerationRequest
+    from modelport.engines.catalog import engine_args_of
     from modelport.engines.llamacpp import LlamaCppEngine
 
-    llm = LlamaCppEngine(EngineOptions(model=CHAT_MODEL, threads=1, extra={}))
+    llm = LlamaCppEngine(EngineOptions(model=CHAT_MODEL, threads=1, extra=engine_args_of(CHAT_MODEL, {})))
     llm.load()
     tokens = len(llm.tokenize(None, _messages(system_prompt("x"), QUESTIONS[0])))
 

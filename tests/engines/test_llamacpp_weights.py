@@ -12,10 +12,10 @@ import pytest
 from modelport.engines import EngineOptions, create_engine
 from modelport.engines.args import parse_engine_args
 from modelport.engines.base import TextDelta
-from modelport.engines.catalog import engine_args_of, find_entry
+from modelport.engines.catalog import engine_args_of, find_entry, load_catalog
 from modelport.engines.llamacpp_weights import converted_path, weights_path
 from modelport.errors import BadRequest
-from tests.worker.live import require_ready
+from tests.worker.live import LiveWorker, require_ready
 
 MODEL = "smollm2-135m-instruct"
 
@@ -41,6 +41,27 @@ def test_the_default_chat_model_runs_as_q8_0_unless_a_deployment_says_otherwise(
     assert engine_args_of(MODEL, {"weights_type": "file", "n_ctx": "1024"}) == {"weights_type": "file", "n_ctx": "1024"}
     assert engine_args_of("/some/model.gguf", {}) == {}  # a path has no catalog defaults
     assert parse_engine_args("llama.cpp", {})["weights_type"] == "file"
+
+
+def test_every_catalog_entrys_default_engine_args_are_ones_its_engine_takes() -> None:
+    entries = [entry for entry in load_catalog() if entry.engine_args]
+    assert entries
+    for entry in entries:
+        parse_engine_args(entry.engine, entry.engine_args)
+
+
+def test_a_worker_started_by_catalog_name_runs_the_catalog_default(tmp_path: Path) -> None:
+    """The default reaches a worker process (the worker lays it under the deployment's own args)."""
+    require_ready(MODEL)
+    cache = tmp_path / "cache"
+    worker = LiveWorker("llama.cpp", MODEL, tmp_path)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MODELPORT_CACHE_DIR", str(cache))
+        worker.start()
+    try:
+        assert [p.name.endswith(".q8_0.gguf") for p in (cache / "gguf").iterdir()] == [True]
+    finally:
+        worker.stop()
 
 
 def test_an_unknown_weights_type_is_refused_naming_the_choices() -> None:
@@ -75,7 +96,7 @@ def test_the_converted_model_generates_the_same_text_alone_and_among_others(
 
     monkeypatch.setenv("MODELPORT_CACHE_DIR", str(tmp_path / "cache"))
     require_ready(MODEL)
-    engine = create_engine("llama.cpp", EngineOptions(MODEL, extra={"parallel": "4"}))
+    engine = create_engine("llama.cpp", EngineOptions(MODEL, extra=engine_args_of(MODEL, {"parallel": "4"})))
     engine.load()
     try:
         assert next(p.name for p in (tmp_path / "cache" / "gguf").iterdir()).endswith(".q8_0.gguf")

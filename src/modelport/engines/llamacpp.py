@@ -41,7 +41,7 @@ from modelport.engines.base import (
     RerankScores,
     TextDelta,
 )
-from modelport.engines.catalog import engine_args_of, load_model_path
+from modelport.engines.catalog import load_model_path
 from modelport.engines.chat_prompt import ChatTemplate
 from modelport.engines.grammars import response_grammar, tool_grammar
 from modelport.engines.llamacpp_decoder import BatchedDecoder, Generation
@@ -58,7 +58,7 @@ class LlamaCppEngine:
     def __init__(self, options: EngineOptions) -> None:
         self.model_id = options.model
         self.threads = options.threads
-        args = parse_engine_args("llama.cpp", engine_args_of(options.model, options.extra))
+        args = parse_engine_args("llama.cpp", options.extra)
         self.n_ctx: int | None = args["n_ctx"]  # None: the training context, at most DEFAULT_MAX_CONTEXT
         self.n_batch: int = args["n_batch"]
         self.pooling: str | None = args["pooling"]

@@ -27,6 +27,7 @@ from modelport.engines.base import (
     EngineUnavailable,
     InvalidEngineInput,
 )
+from modelport.engines.catalog import engine_args_of
 from modelport.errors import (
     AuthenticationFailed,
     BadRequest,
@@ -166,11 +167,13 @@ def serve_worker(
     """Host one engine over HTTP until SIGTERM/SIGINT. `secret` defaults to $MODELPORT_INSTANCE_SECRET.
 
     `max_queue` (default: the engine arg `max_queue`, sized per engine) bounds the waiting line; the
-    engine args must be ones the engine takes (`engines.args`; BadRequest otherwise). Listens at once
+    engine args, laid over the catalog entry's defaults when `model` is a catalog name, must be ones the
+    engine takes (`engines.args`; BadRequest otherwise). Listens at once
     (so /health answers 503 while loading), loads the model, then serves. Exits with status 1 when the
     engine cannot load.
     """
-    args = parse_engine_args(engine, engine_args or {})
+    given = engine_args_of(model, engine_args or {})
+    args = parse_engine_args(engine, given)
     queue = args["max_queue"] if max_queue is None else max_queue
     limits = BatchLimits.from_engine_args(args, queue)
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -178,7 +181,7 @@ def serve_worker(
     secret = secret if secret is not None else (os.environ.get(SECRET_ENV) or None)
     if secret is None:
         log.warning("%s is not set: this worker accepts requests without a secret", SECRET_ENV)
-    options = EngineOptions(model=model, threads=threads, extra=dict(engine_args or {}))
+    options = EngineOptions(model=model, threads=threads, extra=given)
     gate = InferenceGate(max_queue=queue)
     loaded = create_engine(engine, options)
     state = WorkerState(
