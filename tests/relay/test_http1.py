@@ -18,6 +18,7 @@ from modelport.relay.headers import upstream_headers
 from modelport.relay.http1 import (
     BrokenResponse,
     ConnectFailed,
+    HeadTimeout,
     NotDelivered,
     Pool,
     ProtocolError,
@@ -324,6 +325,35 @@ async def test_an_oversized_response_head_is_a_protocol_error(pool: Pool) -> Non
         for _ in heads:
             with pytest.raises(ProtocolError, match="exceeds"):
                 await get(pool, server.url, "/")
+
+
+async def test_no_head_by_the_deadline_is_a_timeout_and_the_connection_is_dropped(pool: Pool) -> None:
+    """On a reused connection, on a fresh one, and while a streamed body is still being sent."""
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, nth: int) -> None:
+        if nth == 1:
+            await read_request(reader)
+            writer.write(keep_alive_ok())
+            await writer.drain()
+        await reader.read()  # never answers again
+
+    async def slow_body() -> AsyncIterator[bytes]:
+        for _ in range(100):
+            yield b"x"
+            await asyncio.sleep(0.02)
+
+    async with Server(handle) as server:
+        origin, base = pool.resolve(server.url)
+        await (await get(pool, server.url, "/")).read()
+        assert origin.idle
+        loop = asyncio.get_running_loop()
+        for body, length in ((b"{}", None), (None, None), (slow_body(), 100)):
+            started = loop.time()
+            with pytest.raises(HeadTimeout):
+                await pool.request(origin, "POST", base + "/", b"", body, length, connect_timeout=5,
+                                   deadline=started + 0.2)
+            assert loop.time() - started < 1.5  # the slow body would take 2 s: its sending stopped
+            assert not origin.idle
+        assert server.connections == 3  # the first on the kept-alive connection, then a fresh one each
 
 
 async def test_a_target_with_line_breaks_or_spaces_is_never_sent(pool: Pool, fake: FakeUpstream) -> None:

@@ -112,10 +112,11 @@ async def until_disconnect(receive: Receive, work: Awaitable[None]) -> None:
     `ClientGone` is raised (nothing can be answered).
 
     Call only once the request body has been read: from then on `receive()` only reports disconnects."""
-    task = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task(loop)  # given the loop: one running-loop check (a getpid call) fewer
     assert task is not None
     watch = _Watch(task, receive)
-    timer = asyncio.get_running_loop().call_later(WATCH_AFTER, watch.start)
+    timer = loop.call_later(WATCH_AFTER, watch.start)
     try:
         await work
     except asyncio.CancelledError:

@@ -103,11 +103,10 @@ class Relay:
         limit = head_by if deadline is None else min(head_by, deadline)
         try:
             headers = upstream_headers(request.client_headers, instance.auth_header, request.extra_headers)
-            async with asyncio.timeout_at(limit):
-                return await self._pool.request(
-                    origin, request.method, request.target(base_path), headers, request.body,
-                    request.content_length, connect_timeout=timeouts.connect,
-                )
+            return await self._pool.request(
+                origin, request.method, request.target(base_path), headers, request.body,
+                request.content_length, connect_timeout=timeouts.connect, deadline=limit,
+            )
         except TimeoutError:
             if limit < head_by:
                 raise UpstreamTimeout("The instance did not answer within the deployment's total timeout "

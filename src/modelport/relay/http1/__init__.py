@@ -1,10 +1,11 @@
 """A small pooled HTTP/1.1 client for the relay's hot path: asyncio protocols and the `httptools` parser,
-each request written as one pre-assembled `bytes`, no timers per request."""
+each request written as one pre-assembled `bytes`, one timer handle per request (its head's deadline)."""
 
 from modelport.relay.http1.errors import (
     BrokenResponse,
     ConnectFailed,
     ConnectTimeout,
+    HeadTimeout,
     NotDelivered,
     ProtocolError,
     UnsafeRequest,
@@ -14,6 +15,6 @@ from modelport.relay.http1.pool import Body, BodySource, Origin, Pool
 from modelport.relay.http1.response import Response
 
 __all__ = [
-    "Body", "BodySource", "BrokenResponse", "ConnectFailed", "ConnectTimeout", "NotDelivered", "Origin", "Pool",
-    "ProtocolError", "Response", "UnsafeRequest", "UpstreamError",
+    "Body", "BodySource", "BrokenResponse", "ConnectFailed", "ConnectTimeout", "HeadTimeout", "NotDelivered",
+    "Origin", "Pool", "ProtocolError", "Response", "UnsafeRequest", "UpstreamError",
 ]

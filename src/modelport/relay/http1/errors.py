@@ -20,6 +20,10 @@ class ConnectTimeout(UpstreamError, TimeoutError):
     """No connection within the connect timeout (a `TimeoutError`, like the relay's own timeouts)."""
 
 
+class HeadTimeout(UpstreamError, TimeoutError):
+    """No response head by the exchange's deadline (a `TimeoutError`, like the relay's own timeouts)."""
+
+
 class BrokenResponse(UpstreamError):
     """The connection broke off after the response had begun."""
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import re
 import ssl
-from collections.abc import AsyncIterable, Callable
+from collections.abc import AsyncIterable, Callable, Coroutine
+from typing import Any
 from urllib.parse import urlsplit
 
 from modelport.relay.http1.errors import ConnectFailed, ConnectTimeout, NotDelivered, UnsafeRequest
@@ -134,22 +135,27 @@ class Pool:
         return self._tls
 
     async def request(self, origin: Origin, method: str, target: str, headers: bytes, body: BodySource = None,
-                      content_length: int | None = None, *, connect_timeout: float | None = None) -> Response:
+                      content_length: int | None = None, *, connect_timeout: float | None = None,
+                      deadline: float | None = None) -> Response:
         """Send `method target` with `headers` (a block of `name: value\\r\\n` lines, without host and
-        framing) and return the response once its head is in. A reused connection found dead before any
-        answer byte is retried once on a fresh one; `NotDelivered` means the instance never answered.
-        `UnsafeRequest` for a target that isn't visible ASCII (the caller must encode it)."""
+        framing) and return the response once its head is in, by `deadline` (loop time; a `TimeoutError`
+        after it, connecting included). A reused connection found dead before any answer byte is retried
+        once on a fresh one; `NotDelivered` means the instance never answered. `UnsafeRequest` for a target
+        that isn't visible ASCII (the caller must encode it)."""
         if not _REQUEST_TARGET.fullmatch(target):
             raise UnsafeRequest(f"Refusing to send request target {target!r}: only visible ASCII may go there.")
-        loop = asyncio.get_running_loop()
-        conn = origin.take_idle(loop.time())
+        now = asyncio.get_running_loop().time()
+        conn = origin.take_idle(now)
         if conn is not None:
             try:
-                return await _exchange(conn, origin, method, target, headers, body, content_length)
+                return await _exchange(conn, origin, method, target, headers, body, content_length, deadline)
             except NotDelivered:
                 pass  # the instance had closed it: try once on a new connection
+        if deadline is not None:
+            left = max(deadline - now, 0.0)
+            connect_timeout = left if connect_timeout is None else min(connect_timeout, left)
         conn = await origin.connect(connect_timeout)
-        return await _exchange(conn, origin, method, target, headers, body, content_length)
+        return await _exchange(conn, origin, method, target, headers, body, content_length, deadline)
 
     def schedule_sweep(self) -> None:
         if self._sweeper is None:
@@ -172,8 +178,10 @@ class Pool:
             origin.close()
 
 
-async def _exchange(conn: Connection, origin: Origin, method: str, target: str, headers: bytes,
-                    source: BodySource, content_length: int | None) -> Response:
+def _exchange(conn: Connection, origin: Origin, method: str, target: str, headers: bytes, source: BodySource,
+              content_length: int | None, deadline: float | None) -> Coroutine[Any, Any, Response]:
+    """The connection's exchange of this request, to await (a plain function: one coroutine frame fewer
+    on every wake-up of the request's task)."""
     body = source() if callable(source) else source
     chunked = False
     if isinstance(body, bytes):
@@ -186,4 +194,4 @@ async def _exchange(conn: Connection, origin: Origin, method: str, target: str, 
         framing, chunked = b"transfer-encoding: chunked\r\n", True
     head = b"%s %s HTTP/1.1\r\n%b%b%b\r\n" % (method.encode("ascii"), target.encode("latin-1"), origin.host_line,
                                             headers, framing)
-    return await conn.exchange(head, body, chunked, method == "HEAD")
+    return conn.exchange(head, body, chunked, method == "HEAD", deadline)

@@ -9,7 +9,7 @@ from typing import cast
 
 import httptools
 
-from modelport.relay.http1.errors import BrokenResponse, NotDelivered, ProtocolError, UpstreamError
+from modelport.relay.http1.errors import BrokenResponse, HeadTimeout, NotDelivered, ProtocolError, UpstreamError
 from modelport.relay.http1.response import Response
 
 Released = Callable[["Connection", bool], None]  # (connection, reusable)
@@ -122,8 +122,11 @@ class Connection(asyncio.Protocol):
     # -- the exchange ---------------------------------------------------------------------------------
 
     async def exchange(self, head: bytes, body: bytes | AsyncIterable[bytes] | None, chunked: bool,
-                       is_head: bool) -> Response:
-        """Send one request (`head` already ends with the blank line) and wait for the response head."""
+                       is_head: bool, deadline: float | None = None) -> Response:
+        """Send one request (`head` already ends with the blank line) and wait for the response head, until
+        `deadline` (loop time) at most: then `HeadTimeout`, and the connection is dropped. A timer handle, not
+        a task cancellation: a streamed body being sent stops at its next piece (its wait for the client's
+        next piece is bounded by the listener's body timeouts)."""
         assert self.transport is not None and self._parser is None
         self.requests += 1
         self._is_head = is_head
@@ -134,6 +137,7 @@ class Connection(asyncio.Protocol):
         self._parser = httptools.HttpResponseParser(self)
         waiter: asyncio.Future[Response] = self._loop.create_future()
         self._head = waiter
+        timer = None if deadline is None else self._loop.call_at(deadline, self._head_overdue, waiter)
         try:
             if body is None or isinstance(body, bytes):
                 self.transport.write(head + body if body else head)
@@ -145,6 +149,13 @@ class Connection(asyncio.Protocol):
                 waiter.cancel()  # nobody will wait for it any more
             self.drop()
             raise
+        finally:
+            if timer is not None:
+                timer.cancel()
+
+    def _head_overdue(self, waiter: asyncio.Future[Response]) -> None:
+        if self._head is waiter and not waiter.done():
+            self._fail(HeadTimeout("No response head by the deadline."))
 
     async def _write_stream(self, head: bytes, body: AsyncIterable[bytes], chunked: bool) -> None:
         transport = self.transport
