@@ -10,6 +10,9 @@ uvicorn bounds none of these, so one client could stall or exhaust the gateway b
 - an answer the client stops reading for `write_seconds`: the connection is dropped;
 - more than `max_connections` open connections: 503 and close, at once.
 
+What a loop turn writes to the connection leaves in one `send()` (`coalesced_writes`): a head and a body
+that arrived whole go out together.
+
 Errors go out in OpenAI's error shape, or Anthropic's for `/v1/messages` paths, like every other error.
 """
 
@@ -21,6 +24,7 @@ from typing import Any, ClassVar
 import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from modelport.coalesced_writes import CoalescingTransport
 from modelport.config import ListenerLimits
 from modelport.errors import BadRequest, ModelportError, NoReadyInstance, RequestHeadTooLarge, RequestTimeout
 
@@ -56,6 +60,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self.transport = CoalescingTransport(transport, self.loop)  # type: ignore[assignment]  # its writes
         if len(self.connections) > self.limits.max_connections:
             self._refuse(NoReadyInstance("Too many open connections to the gateway; retry shortly.",
                                          code="too_many_connections", retry_after=1))
