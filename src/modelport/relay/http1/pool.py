@@ -103,8 +103,9 @@ class Origin:
 
 
 class Pool:
-    """Pooled HTTP/1.1 client for the relay. No timers per request: the caller enforces its timeouts,
-    except `connect_timeout` for new connections. Not thread-safe; one per event loop."""
+    """Pooled HTTP/1.1 client for the relay. It enforces the connect timeout and the deadline for a
+    response head (one timer handle a request); the caller enforces the body's. Not thread-safe; one per
+    event loop."""
 
     def __init__(self, *, idle_seconds: float = 60.0, per_host: int = 4096) -> None:
         self.idle_seconds = idle_seconds
