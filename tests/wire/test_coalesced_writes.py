@@ -1,4 +1,4 @@
-"""What one loop turn writes to a client connection leaves in one write, in order, on a real socket."""
+"""A response head leaves in one write with what follows it in its loop turn, in order, on a real socket."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import pytest
 
 from modelport.coalesced_writes import CoalescingTransport
 
+HEAD = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n"
+
 
 class CountedTransport:
     """A real socket transport whose `write` calls are counted (everything else passes through)."""
@@ -19,18 +21,19 @@ class CountedTransport:
         self.writes: list[bytes] = []
 
     def write(self, data: bytes) -> None:
-        self.writes.append(data)
+        self.writes.append(bytes(data))
         self.transport.write(data)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.transport, name)
 
 
-async def _connected() -> tuple[CountedTransport, socket.socket]:
+async def _connected() -> tuple[CountedTransport, CoalescingTransport, socket.socket]:
     ours, theirs = socket.socketpair()
     theirs.setblocking(False)
     transport, _ = await asyncio.get_running_loop().connect_accepted_socket(asyncio.Protocol, ours)
-    return CountedTransport(transport), theirs
+    counted = CountedTransport(transport)
+    return counted, CoalescingTransport(counted, asyncio.get_running_loop()), theirs  # type: ignore[arg-type]
 
 
 async def _received(peer: socket.socket, size: int) -> bytes:
@@ -43,34 +46,40 @@ async def _received(peer: socket.socket, size: int) -> bytes:
     return got
 
 
-async def test_the_writes_of_one_turn_leave_together_and_in_order() -> None:
-    counted, peer = await _connected()
-    wrapped = CoalescingTransport(counted, asyncio.get_running_loop())  # type: ignore[arg-type]
-    wrapped.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n")
+async def test_a_head_leaves_with_the_body_written_after_it() -> None:
+    counted, wrapped, peer = await _connected()
+    wrapped.write(HEAD)
+    assert counted.writes == []  # held for what follows
     wrapped.write(bytearray(b"ok"))
-    assert counted.writes == []  # held until the turn ends
+    assert counted.writes == [HEAD + b"ok"]
+    wrapped.write(b"more")  # not a head: straight through
+    assert counted.writes[1:] == [b"more"]
+    assert await _received(peer, len(HEAD) + 6) == HEAD + b"okmore"
+    wrapped.close()
+    peer.close()
+
+
+async def test_a_head_alone_leaves_at_the_end_of_its_turn() -> None:
+    counted, wrapped, peer = await _connected()
+    wrapped.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\r\n")
     await asyncio.sleep(0)
-    assert counted.writes == [b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"]
-    wrapped.write(b"next")  # a later turn: a write of its own
-    await asyncio.sleep(0)
-    assert counted.writes[1:] == [b"next"]
-    assert await _received(peer, 44) == b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\noknext"
+    assert len(counted.writes) == 1
+    wrapped.write(b"data: 1\n\n")  # a stream's events are never held
+    assert len(counted.writes) == 2
     wrapped.close()
     peer.close()
 
 
 async def test_close_sends_what_is_held_first_and_abort_drops_it() -> None:
-    counted, peer = await _connected()
-    wrapped = CoalescingTransport(counted, asyncio.get_running_loop())  # type: ignore[arg-type]
-    wrapped.write(b"last words")
+    counted, wrapped, peer = await _connected()
+    wrapped.write(HEAD)
     wrapped.close()
     assert wrapped.is_closing()
-    assert await _received(peer, 100) == b"last words"  # then end of stream
+    assert await _received(peer, 1000) == HEAD  # then the end of the stream
     peer.close()
 
-    counted, peer = await _connected()
-    wrapped = CoalescingTransport(counted, asyncio.get_running_loop())  # type: ignore[arg-type]
-    wrapped.write(b"never sent")
+    counted, wrapped, peer = await _connected()
+    wrapped.write(HEAD)
     wrapped.abort()
     await asyncio.sleep(0)
     assert counted.writes == []
@@ -79,10 +88,8 @@ async def test_close_sends_what_is_held_first_and_abort_drops_it() -> None:
 
 
 @pytest.mark.parametrize("body", [b"", b"x" * 3_000_000])
-async def test_a_head_and_a_body_of_any_size_written_in_one_turn_arrive_whole(body: bytes) -> None:
-    """One write of both, however large (the transport's own buffering and flow control still apply)."""
-    counted, peer = await _connected()
-    wrapped = CoalescingTransport(counted, asyncio.get_running_loop())  # type: ignore[arg-type]
+async def test_a_head_and_a_body_of_any_size_arrive_whole_in_one_write(body: bytes) -> None:
+    counted, wrapped, peer = await _connected()
     head = b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % len(body)
     wrapped.write(head)
     wrapped.write(body)
