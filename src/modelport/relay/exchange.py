@@ -122,6 +122,9 @@ class Opener(Protocol):
 
     cutoff: StreamCutoff
 
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop: ...
+
     async def open(self, route: Route, request: UpstreamRequest,
                    deadline: float | None = None) -> tuple[Response, Instance]: ...
 
@@ -136,7 +139,7 @@ class Exchange:
                  observer: ExchangeObserver | None) -> None:
         self._relay = relay
         self._observer = observer
-        self._loop = asyncio.get_running_loop()
+        self._loop = relay.loop
         self.route = route
         self.request = request
         self.started = self._loop.time()

@@ -28,6 +28,11 @@ class Relay:
         self.cutoff = StreamCutoff()
         self.observe: ObserverFactory | None = None  # an observer for each exchange (usage, metrics)
 
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The event loop the relay's exchanges run on (its pool's)."""
+        return self._pool.loop
+
     def exchange(self, route: Route, request: UpstreamRequest) -> Exchange:
         """One exchange with an instance of `route`; use as `async with` (see `relay.exchange`)."""
         observer = self.observe(route, request) if self.observe is not None else None
@@ -99,7 +104,7 @@ class Relay:
     async def _send(self, instance: Instance, request: UpstreamRequest, timeouts: Timeouts,
                     deadline: float | None) -> Response:
         origin, base_path = self._pool.resolve(instance.base_url)
-        head_by = asyncio.get_running_loop().time() + timeouts.first_byte
+        head_by = self._pool.loop.time() + timeouts.first_byte
         limit = head_by if deadline is None else min(head_by, deadline)
         try:
             headers = upstream_headers(request.client_headers, instance.auth_header, request.extra_headers)

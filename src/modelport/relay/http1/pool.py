@@ -114,6 +114,16 @@ class Pool:
         self._urls: dict[str, tuple[Origin, str]] = {}
         self._tls: ssl.SSLContext | None = None
         self._sweeper: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The event loop this pool serves: the running one at its first use (asking asyncio for the running
+        loop is a `getpid()` system call each time)."""
+        loop = self._loop
+        if loop is None:
+            loop = self._loop = asyncio.get_running_loop()
+        return loop
 
     def resolve(self, url: str) -> tuple[Origin, str]:
         """The origin of a base URL such as `http://host:port/v1`, and its path (`/v1`), cached."""
@@ -145,7 +155,7 @@ class Pool:
         that isn't visible ASCII (the caller must encode it)."""
         if not _REQUEST_TARGET.fullmatch(target):
             raise UnsafeRequest(f"Refusing to send request target {target!r}: only visible ASCII may go there.")
-        now = asyncio.get_running_loop().time()
+        now = self.loop.time()
         conn = origin.take_idle(now)
         if conn is not None:
             try:
