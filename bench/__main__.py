@@ -129,6 +129,14 @@ def cmd_profile(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_syscalls(args: argparse.Namespace) -> int:
+    """System calls per request of each system under one relay scenario (strace)."""
+    from bench.syscalls import report
+
+    print(report(args.scenario, args.systems.split(","), args.seconds))
+    return 0
+
+
 def cmd_soak(args: argparse.Namespace) -> int:
     """A fixed rate through one gateway for minutes: its RSS and the ledger's rows over time."""
     from bench.soak import markdown, run_soak
@@ -164,6 +172,11 @@ def parser() -> argparse.ArgumentParser:
     prof.add_argument("--system", default="modelport", help="modelport, modelport-nousage or modelport-baseline")
     prof.add_argument("--native", action="store_true", help="sample C frames too (the garbage collector, I/O)")
     prof.set_defaults(func=cmd_profile)
+    calls = sub.add_parser("syscalls", help="system calls per request of each system (strace -c)")
+    calls.add_argument("--scenario", default="chat-c64")
+    calls.add_argument("--seconds", type=float, default=6.0)
+    calls.add_argument("--systems", default="modelport,modelport-nousage")
+    calls.set_defaults(func=cmd_syscalls)
     soak = sub.add_parser("soak", help="a fixed rate for minutes: the gateway's RSS and the usage ledger's rows")
     soak.add_argument("--rate", type=float, default=200.0, help="requests per second")
     soak.add_argument("--minutes", type=float, default=10.0)
