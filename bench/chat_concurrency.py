@@ -23,7 +23,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-CHAT_MODEL = "smollm2-135m-instruct"
+from bench.engines import CHAT_MODEL, chat_engine
+
 LEVELS = (1, 4, 8, 16)
 MAX_TOKENS = 64
 
@@ -77,15 +78,12 @@ def _threaded(ask: Ask, seconds: float) -> dict[str, float]:
 def direct(seconds: float, parallel: int | None = None, weights_type: str | None = None) -> dict[str, float]:
     """The engine in this process; `parallel=1` for the serial engine of before, `weights_type="file"` for
     the shipped weights."""
-    from modelport.engines.base import EngineOptions, GenerationRequest, TextDelta
-    from modelport.engines.catalog import engine_args_of
-    from modelport.engines.llamacpp import LlamaCppEngine
+    from modelport.engines.base import GenerationRequest, TextDelta
 
     extra = {} if parallel is None else {"parallel": str(parallel)}
     if weights_type is not None:
         extra["weights_type"] = weights_type
-    engine = LlamaCppEngine(EngineOptions(model=CHAT_MODEL, threads=1, extra=engine_args_of(CHAT_MODEL, extra)))
-    engine.load()
+    engine = chat_engine(extra)
 
     def ask(n: int) -> tuple[int, float]:
         request = GenerationRequest(messages=tuple(_question(n)), max_tokens=MAX_TOKENS, temperature=0.0)

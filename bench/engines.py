@@ -31,8 +31,11 @@ import threading
 import time
 import wave
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from modelport.engines.llamacpp import LlamaCppEngine
 
 CHAT_MODEL = "smollm2-135m-instruct"
 EMBED_MODEL = "all-minilm-l6-v2"
@@ -60,16 +63,24 @@ def _timed(work: Callable[[], int], seconds: float, warmup: int = 1) -> dict[str
     return {"units": units, "calls": calls, "seconds": elapsed, "rate": units / elapsed}
 
 
+def chat_engine(extra: dict[str, str] | None = None) -> LlamaCppEngine:
+    """The chat model's llama.cpp engine in this process, loaded, 1 thread, with the engine args a worker
+    would get: `extra` over the catalog entry's defaults."""
+    from modelport.engines.base import EngineOptions
+    from modelport.engines.catalog import engine_args_of
+    from modelport.engines.llamacpp import LlamaCppEngine
+
+    engine = LlamaCppEngine(EngineOptions(model=CHAT_MODEL, threads=1, extra=engine_args_of(CHAT_MODEL, extra or {})))
+    engine.load()
+    return engine
+
+
 def direct(task: str, seconds: float, audio: str | None = None) -> dict[str, float]:
     """The engine class in this process, exactly as the worker loads it."""
     from modelport.engines.base import EngineOptions, Finish, GenerationRequest
 
     if task == "chat":
-        from modelport.engines.catalog import engine_args_of
-        from modelport.engines.llamacpp import LlamaCppEngine
-
-        llm = LlamaCppEngine(EngineOptions(model=CHAT_MODEL, threads=1, extra=engine_args_of(CHAT_MODEL, {})))
-        llm.load()
+        llm = chat_engine()
         request = GenerationRequest(messages=MESSAGES, max_tokens=MAX_TOKENS, temperature=0.0, seed=0)
 
         def generate() -> int:

@@ -20,7 +20,8 @@ import uuid
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-CHAT_MODEL = "smollm2-135m-instruct"
+from bench.engines import CHAT_MODEL, chat_engine
+
 QUESTIONS = ("What is rule 7 about?", "Summarise rule 12.", "Which rule mentions topic 30?")
 
 
@@ -60,12 +61,9 @@ def measure(ask: Callable[[list[dict[str, str]]], None], rounds: int) -> dict[st
 
 def direct(rounds: int) -> dict[str, float]:
     """The engine in this process (1 thread), as the worker loads it."""
-    from modelport.engines.base import EngineOptions, GenerationRequest
-    from modelport.engines.catalog import engine_args_of
-    from modelport.engines.llamacpp import LlamaCppEngine
+    from modelport.engines.base import GenerationRequest
 
-    llm = LlamaCppEngine(EngineOptions(model=CHAT_MODEL, threads=1, extra=engine_args_of(CHAT_MODEL, {})))
-    llm.load()
+    llm = chat_engine()
     tokens = len(llm.tokenize(None, _messages(system_prompt("x"), QUESTIONS[0])))
 
     def ask(messages: list[dict[str, str]]) -> None:

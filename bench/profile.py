@@ -12,13 +12,15 @@ import shutil
 import subprocess
 import tempfile
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from bench import systems as sysmod
 from bench.loadgen import wrk_available
 from bench.procs import ProcessGroup, pinned
 from bench.runner import RunOptions, start_mock, start_system
-from bench.scenarios import select
+from bench.scenarios import Scenario, select
 
 PY_SPY_VENV = sysmod.REPO / "bench" / ".venvs" / "tools"
 
@@ -52,7 +54,7 @@ def hottest(raw: Path, top: int = 30) -> tuple[int, list[tuple[str, int]], list[
     return total, inclusive.most_common(top), own.most_common(top)
 
 
-def _load_argv(url: str, body: str, key: str | None, concurrency: int, seconds: float, work: Path) -> list[str]:
+def load_argv(url: str, body: str, key: str | None, concurrency: int, seconds: float, work: Path) -> list[str]:
     if wrk_available():
         script = work / "profile.lua"
         auth = f'wrk.headers["Authorization"] = "Bearer {key}"\n' if key else ""
@@ -65,6 +67,20 @@ def _load_argv(url: str, body: str, key: str | None, concurrency: int, seconds: 
             "--concurrency", str(concurrency), "--duration", str(seconds)]
 
 
+@contextmanager
+def serving(scenario_name: str, system: str) -> Iterator[tuple[Scenario, sysmod.System, RunOptions, Path]]:
+    """One relay scenario's mock and `system` in front of it, started as a run starts them, in a temporary
+    dir; yields (scenario, the system, the run's options, the dir) and stops both after."""
+    relay, _ = select(scenario_name)
+    if len(relay) != 1:
+        raise ValueError("this takes one relay scenario, e.g. chat-c64")
+    scenario = relay[0]
+    with tempfile.TemporaryDirectory(prefix="modelport-bench-") as tmp, ProcessGroup(Path(tmp)) as group:
+        opts = RunOptions(run_dir=Path(tmp))
+        _, port = start_mock(group, "mock", scenario, opts.load_cpus)
+        yield scenario, start_system(system, group, opts, scenario, port), opts, Path(tmp)
+
+
 def profile(scenario_name: str, seconds: float, out: Path | None, rate: int = 250, system: str = "modelport",
             native: bool = False) -> str:
     """Profile a modelport system (`modelport`, `modelport-nousage`, `modelport-baseline`) under one relay
@@ -72,18 +88,10 @@ def profile(scenario_name: str, seconds: float, out: Path | None, rate: int = 25
     spy = py_spy()
     if spy is None:
         raise RuntimeError("py-spy is not installed: run `python -m bench setup`")
-    relay, _ = select(scenario_name)
-    if len(relay) != 1:
-        raise ValueError("profile takes one relay scenario, e.g. chat-c64")
-    scenario = relay[0]
-    with tempfile.TemporaryDirectory(prefix="modelport-profile-") as tmp, ProcessGroup(Path(tmp)) as group:
-        opts = RunOptions(run_dir=Path(tmp))
-        _, port = start_mock(group, "mock", scenario, opts.load_cpus)
-        gw = start_system(system, group, opts, scenario, port)
-        raw = (out or Path(tmp)) / f"profile-{scenario.name}.raw"
+    with serving(scenario_name, system) as (scenario, gw, opts, tmp):
+        raw = (out or tmp) / f"profile-{scenario.name}.raw"
         raw.parent.mkdir(parents=True, exist_ok=True)
-        argv = _load_argv(gw.base_url + scenario.path, scenario.body, gw.key, scenario.concurrency, seconds + 3,
-                          Path(tmp))
+        argv = load_argv(gw.base_url + scenario.path, scenario.body, gw.key, scenario.concurrency, seconds + 3, tmp)
         load = subprocess.Popen(pinned(argv, opts.load_cpus), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             record = [spy, "record", "-p", str(gw.sut.pid), "-d", str(int(seconds)), "-r", str(rate),

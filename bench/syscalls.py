@@ -12,31 +12,21 @@ import re
 import shutil
 import signal
 import subprocess
-import tempfile
 import time
-from pathlib import Path
 
-from bench.procs import ProcessGroup, pinned
-from bench.profile import _load_argv
-from bench.runner import RunOptions, start_mock, start_system
-from bench.scenarios import select
+from bench.procs import pinned
+from bench.profile import load_argv, serving
 
-SHOWN = ("write", "read", "getpid", "futex", "epoll_pwait", "sendto", "recvfrom", "pwrite64")
+SHOWN = ("write", "writev", "read", "getpid", "futex", "epoll_pwait", "sendto", "recvfrom", "pwrite64")
 
 
 def count(scenario_name: str, system: str, seconds: float = 6.0) -> tuple[int, dict[str, float]]:
     """(requests answered, calls per request by system call name, with "total") for one system."""
     if shutil.which("strace") is None:
         raise RuntimeError("strace is not installed: apt-get install -y strace")
-    relay, _ = select(scenario_name)
-    scenario = relay[0]
-    with tempfile.TemporaryDirectory(prefix="modelport-syscalls-") as tmp, ProcessGroup(Path(tmp)) as group:
-        opts = RunOptions(run_dir=Path(tmp))
-        _, port = start_mock(group, "mock", scenario, opts.load_cpus)
-        gw = start_system(system, group, opts, scenario, port)
-        argv = _load_argv(gw.base_url + scenario.path, scenario.body, gw.key, scenario.concurrency, seconds,
-                          Path(tmp))
-        table = Path(tmp) / "strace.txt"
+    with serving(scenario_name, system) as (scenario, gw, opts, tmp):
+        argv = load_argv(gw.base_url + scenario.path, scenario.body, gw.key, scenario.concurrency, seconds, tmp)
+        table = tmp / "strace.txt"
         tracer = subprocess.Popen(["strace", "-c", "-f", "-p", str(gw.sut.pid), "-o", str(table)],
                                   stderr=subprocess.DEVNULL)
         time.sleep(0.5)  # attached before the load begins
