@@ -34,7 +34,7 @@ class CoalescingTransport:
         held = self._held
         if held is not None:
             self._held = None
-            self._transport.write(held + data)
+            self._transport.writelines((held, data))  # one vectored send on uvloop, the body not copied
         elif data[:9] == HEAD_START:
             self._held = bytes(data)
             self._loop.call_soon(self.flush)

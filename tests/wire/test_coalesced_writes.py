@@ -14,7 +14,7 @@ HEAD = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n"
 
 
 class CountedTransport:
-    """A real socket transport whose `write` calls are counted (everything else passes through)."""
+    """A real socket transport whose `write` and `writelines` calls are counted (the rest passes through)."""
 
     def __init__(self, transport: asyncio.Transport) -> None:
         self.transport = transport
@@ -23,6 +23,10 @@ class CountedTransport:
     def write(self, data: bytes) -> None:
         self.writes.append(bytes(data))
         self.transport.write(data)
+
+    def writelines(self, pieces: tuple[bytes, ...]) -> None:
+        self.writes.append(b"".join(pieces))  # one call, so one (vectored) send
+        self.transport.writelines(pieces)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.transport, name)

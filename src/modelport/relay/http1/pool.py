@@ -162,8 +162,8 @@ class Pool:
                 return await _exchange(conn, origin, method, target, headers, body, content_length, deadline)
             except NotDelivered:
                 pass  # the instance had closed it: try once on a new connection
-        if deadline is not None:
-            left = max(deadline - now, 0.0)
+        if deadline is not None:  # what is left of it after a reused connection failed, if one did
+            left = max(deadline - self.loop.time(), 0.0)
             connect_timeout = left if connect_timeout is None else min(connect_timeout, left)
         conn = await origin.connect(connect_timeout)
         return await _exchange(conn, origin, method, target, headers, body, content_length, deadline)
